@@ -1,0 +1,10 @@
+//! sfb-tserver: a T-Server for Skype for Business (T-Library CTI server), its MLTP Connector and a
+//! simulated Skype for Business, built as an actor system on ractor + tokio.
+//!
+//! `src/` is the functional core (domain model, protocols, configuration, stores); `actors/` is the
+//! actor shell that owns state, timers and I/O. `src/` never depends on `actors/` or on ractor.
+
+pub mod model;
+
+#[path = "../actors/mod.rs"]
+pub mod actors;
