@@ -1,1 +1,3 @@
-//! Actors (placeholder)
+//! Actors (work in progress)
+pub mod board;
+pub mod supervision;

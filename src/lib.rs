@@ -5,6 +5,9 @@
 //! actor shell that owns state, timers and I/O. `src/` never depends on `actors/` or on ractor.
 
 pub mod model;
+pub mod metrics;
+pub mod store;
+pub mod transport;
 
 #[path = "../actors/mod.rs"]
 pub mod actors;

@@ -1,0 +1,119 @@
+//! Server counters and their Prometheus text rendering. Counters are plain atomics (or a short
+//! mutex for the labelled maps) so the hot path never waits on anything but a cache line; the
+//! admin endpoint renders them on demand together with the actor table it reads from the board.
+
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Default)]
+pub struct Metrics {
+    pub clients_connected: AtomicU64,
+    pub clients_accepted: AtomicU64,
+    pub clients_disconnected_slow: AtomicU64,
+    pub clients_disconnected_protocol: AtomicU64,
+    pub events_sent: AtomicU64,
+    requests: Mutex<BTreeMap<&'static str, u64>>,
+    errors: Mutex<BTreeMap<i32, u64>>,
+}
+
+/// What the actor layer knows about its actors when metrics are rendered.
+#[derive(Default)]
+pub struct ActorStats {
+    pub by_kind: BTreeMap<String, u64>,
+    pub restarts_by_kind: BTreeMap<String, u64>,
+    pub parked: u64,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn request(&self, name: &'static str) {
+        *self.requests.lock().entry(name).or_default() += 1;
+    }
+
+    pub fn error(&self, code: i32) {
+        *self.errors.lock().entry(code).or_default() += 1;
+    }
+
+    pub fn events(&self, n: u64) {
+        self.events_sent.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn requests_of(&self, name: &str) -> u64 {
+        self.requests.lock().get(name).copied().unwrap_or(0)
+    }
+
+    pub fn errors_of(&self, code: i32) -> u64 {
+        self.errors.lock().get(&code).copied().unwrap_or(0)
+    }
+
+    /// Prometheus text exposition format (version 0.0.4).
+    pub fn render(&self, actors: &ActorStats) -> String {
+        let mut out = String::new();
+        let gauge = |out: &mut String, name: &str, help: &str, kind: &str| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        };
+        gauge(&mut out, "tserver_actors", "Running actors by kind.", "gauge");
+        for (kind, n) in &actors.by_kind {
+            let _ = writeln!(out, "tserver_actors{{kind=\"{kind}\"}} {n}");
+        }
+        gauge(&mut out, "tserver_actor_restarts_total", "Actor restarts by kind.", "counter");
+        for (kind, n) in &actors.restarts_by_kind {
+            let _ = writeln!(out, "tserver_actor_restarts_total{{kind=\"{kind}\"}} {n}");
+        }
+        gauge(&mut out, "tserver_actors_parked", "Children parked after failing too often.", "gauge");
+        let _ = writeln!(out, "tserver_actors_parked {}", actors.parked);
+        gauge(&mut out, "tserver_clients", "Connected T-Library clients.", "gauge");
+        let _ = writeln!(out, "tserver_clients {}", self.clients_connected.load(Ordering::Relaxed));
+        gauge(&mut out, "tserver_clients_accepted_total", "T-Library connections accepted.", "counter");
+        let _ = writeln!(out, "tserver_clients_accepted_total {}", self.clients_accepted.load(Ordering::Relaxed));
+        gauge(&mut out, "tserver_clients_disconnected_total", "Clients disconnected by the server, by reason.", "counter");
+        let _ = writeln!(
+            out,
+            "tserver_clients_disconnected_total{{reason=\"slow\"}} {}",
+            self.clients_disconnected_slow.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "tserver_clients_disconnected_total{{reason=\"protocol\"}} {}",
+            self.clients_disconnected_protocol.load(Ordering::Relaxed)
+        );
+        gauge(&mut out, "tserver_requests_total", "T-Library requests received, by request.", "counter");
+        for (name, n) in self.requests.lock().iter() {
+            let _ = writeln!(out, "tserver_requests_total{{request=\"{name}\"}} {n}");
+        }
+        gauge(&mut out, "tserver_events_sent_total", "T-Library events queued to clients.", "counter");
+        let _ = writeln!(out, "tserver_events_sent_total {}", self.events_sent.load(Ordering::Relaxed));
+        gauge(&mut out, "tserver_errors_total", "EventError sent, by error code.", "counter");
+        for (code, n) in self.errors.lock().iter() {
+            let _ = writeln!(out, "tserver_errors_total{{code=\"{code}\"}} {n}");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let m = Metrics::new();
+        m.request("MakeCall");
+        m.request("MakeCall");
+        m.error(51);
+        m.events(3);
+        let mut actors = ActorStats::default();
+        actors.by_kind.insert("Dn".into(), 22);
+        let text = m.render(&actors);
+        assert!(text.contains("tserver_requests_total{request=\"MakeCall\"} 2"), "{text}");
+        assert!(text.contains("tserver_errors_total{code=\"51\"} 1"));
+        assert!(text.contains("tserver_events_sent_total 3"));
+        assert!(text.contains("tserver_actors{kind=\"Dn\"} 22"));
+        assert!(text.contains("# TYPE tserver_clients gauge"));
+    }
+}

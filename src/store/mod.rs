@@ -1,0 +1,12 @@
+//! Snapshots that outlive actors. A stateful actor writes its versioned snapshot into the
+//! in-memory [`SnapshotTable`] on every transition (so a restarted actor reloads it immediately)
+//! and the Persister mirrors dirty entries into the [`DurableStore`] with batched commits (so state
+//! survives a process restart). This module is synchronous and knows nothing about actors.
+
+mod durable;
+mod snapshot;
+mod table;
+
+pub use durable::{DurableStore, StoreError};
+pub use snapshot::{DnSnapshot, DnSnapshotV1, Snapshot, SnapshotError};
+pub use table::SnapshotTable;

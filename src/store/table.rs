@@ -1,0 +1,84 @@
+//! The in-memory snapshot table: shared by all actors of one server, it outlives every actor
+//! incarnation. Writers mark entries dirty; the Persister drains dirty keys in batches. Reads and
+//! writes are short critical sections (never held across an await or an fsync).
+
+use super::snapshot::Snapshot;
+use parking_lot::Mutex;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+#[derive(Clone, Default)]
+pub struct SnapshotTable {
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Default)]
+struct Inner {
+    entries: BTreeMap<String, Snapshot>,
+    dirty: BTreeSet<String>,
+}
+
+impl SnapshotTable {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Stores a snapshot; returns true if the key was clean before (the caller should then
+    /// notify the Persister, so one notification covers a burst of writes to one key).
+    pub fn put(&self, key: &str, snap: Snapshot) -> bool {
+        let mut inner = self.inner.lock();
+        inner.entries.insert(key.to_string(), snap);
+        inner.dirty.insert(key.to_string())
+    }
+
+    pub fn get(&self, key: &str) -> Option<Snapshot> {
+        self.inner.lock().entries.get(key).cloned()
+    }
+
+    /// Loads entries read from the durable store at start-up (they are clean by definition).
+    pub fn load(&self, entries: impl IntoIterator<Item = (String, Snapshot)>) {
+        let mut inner = self.inner.lock();
+        inner.entries.extend(entries);
+    }
+
+    /// Takes every dirty entry with its current value, marking it clean.
+    pub fn take_dirty(&self) -> Vec<(String, Snapshot)> {
+        let mut inner = self.inner.lock();
+        let keys = std::mem::take(&mut inner.dirty);
+        keys.into_iter().filter_map(|k| inner.entries.get(&k).cloned().map(|s| (k, s))).collect()
+    }
+
+    pub fn dirty_len(&self) -> usize {
+        self.inner.lock().dirty.len()
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.lock().entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::DnName;
+    use crate::store::{DnSnapshot, DnSnapshotV1};
+
+    fn snap(rev: u64) -> Snapshot {
+        Snapshot::Dn(DnSnapshot::V1(DnSnapshotV1 { dn: DnName::new("a"), revision: rev, ..Default::default() }))
+    }
+
+    #[test]
+    fn dirty_tracking_coalesces_bursts() {
+        let t = SnapshotTable::new();
+        assert!(t.put("dn:a", snap(1)));
+        assert!(!t.put("dn:a", snap(2)), "second write to a dirty key needs no new notification");
+        let dirty = t.take_dirty();
+        assert_eq!(dirty, vec![("dn:a".to_string(), snap(2))]);
+        assert_eq!(t.dirty_len(), 0);
+        assert_eq!(t.get("dn:a"), Some(snap(2)));
+    }
+}
