@@ -1,3 +1,44 @@
-//! Actors (work in progress)
+//! The actor shell of the T-Server. The supervision tree, drawn once (README.md copies it and a
+//! test checks it against the actors actually spawned):
+//!
+//! ```text
+//! root                      Root (Supervisor)      ordered start, reverse-order stop
+//! ├─ persister              Persister              permanent   snapshots -> durable store, group commit
+//! ├─ registry               Registry               permanent   single writer of the DN address book
+//! ├─ dn-sup                 DnSup (Supervisor)     permanent
+//! │  └─ dn:<number>         Dn                     permanent   one per configured DN
+//! ├─ client-listener        ClientListener         permanent   accepts T-Library clients
+//! │  └─ client:<n>          ClientSession          temporary   one per connection, never restarted
+//! └─ admin-http             AdminHttp              permanent   health, ready, tree, restart, metrics
+//! ```
+//!
+//! Shared, actor-independent tables live in [`context::ServerContext`]; [`server`] starts and
+//! stops the whole tree.
+
+pub mod admin_http;
 pub mod board;
+pub mod client_listener;
+pub mod client_session;
+pub mod context;
+pub mod directory;
+pub mod dn;
+pub mod dn_sup;
+pub mod outbound;
+pub mod persister;
+pub mod registry;
+pub mod root;
+pub mod server;
 pub mod supervision;
+pub mod supervisor;
+
+/// The drawn tree as (name pattern, kind, supervisor) rows: what the tree test compares with the
+/// board. `<...>` stands for one child per configured DN / per connection.
+pub const DRAWN_TREE: &[(&str, &str, &str)] = &[
+    ("persister", "Persister", "root"),
+    ("registry", "Registry", "root"),
+    ("dn-sup", "DnSup", "root"),
+    ("dn:<number>", "Dn", "dn-sup"),
+    ("client-listener", "ClientListener", "root"),
+    ("client:<n>", "ClientSession", "client-listener"),
+    ("admin-http", "AdminHttp", "root"),
+];

@@ -4,7 +4,12 @@
 //! `src/` is the functional core (domain model, protocols, configuration, stores); `actors/` is the
 //! actor shell that owns state, timers and I/O. `src/` never depends on `actors/` or on ractor.
 
+pub mod config;
 pub mod model;
+pub mod tlib;
+pub mod agent;
+pub mod cli;
+pub mod client;
 pub mod metrics;
 pub mod store;
 pub mod transport;

@@ -1,1 +1,11 @@
+//! The one integration-test binary: real sockets, fake clients, a T-Server per test.
 
+mod util;
+
+mod admin;
+mod binary;
+mod durability;
+mod protocol;
+mod registration;
+mod supervision;
+mod tls;

@@ -48,6 +48,16 @@ impl SnapshotTable {
         keys.into_iter().filter_map(|k| inner.entries.get(&k).cloned().map(|s| (k, s))).collect()
     }
 
+    /// Marks keys dirty again (a failed commit), keeping whatever value is current.
+    pub fn mark_dirty(&self, keys: impl IntoIterator<Item = String>) {
+        let mut inner = self.inner.lock();
+        for k in keys {
+            if inner.entries.contains_key(&k) {
+                inner.dirty.insert(k);
+            }
+        }
+    }
+
     pub fn dirty_len(&self) -> usize {
         self.inner.lock().dirty.len()
     }

@@ -1,0 +1,309 @@
+//! One ClientSession per T-Library connection. Two tasks do the socket work: a reader that decodes
+//! frames and casts each request here, and a writer that drains the client's bounded outbound
+//! queue in bursts (one write and one flush per burst, not per event). The actor itself validates
+//! requests, answers the connection-level ones (handshake, input mask, server queries) and hands
+//! DN requests to the Dn actor. Any protocol violation (garbage, truncated or oversized frames, an
+//! event sent by a client, no handshake) closes this connection only; a client that cannot keep
+//! up is disconnected. Sessions are never restarted: the client reconnects and re-registers.
+
+use crate::actors::context::ServerContext;
+use crate::actors::dn::DnMsg;
+use crate::actors::outbound::{ClientHandle, ClientQueue, CloseReason};
+use crate::model::{DnName, ErrorCode};
+use crate::tlib::{check_open_server, Event, EventKind, FrameCodec, Message, Request, RequestKind, PROTOCOL_VERSION};
+use bytes::BytesMut;
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+
+/// How long a request waits for a DN that is being restarted before it is answered with an error.
+const DN_RESTART_WAIT: Duration = Duration::from_secs(2);
+/// At most this many queued events go into one socket write.
+const WRITE_BURST: usize = 256;
+
+pub struct ClientSession;
+
+pub struct SessionArgs {
+    pub ctx: Arc<ServerContext>,
+    pub id: u64,
+    pub tcp: TcpStream,
+    pub peer: SocketAddr,
+}
+
+pub struct SessionState {
+    ctx: Arc<ServerContext>,
+    id: u64,
+    peer: SocketAddr,
+    handle: ClientHandle,
+    opened: bool,
+    registered: BTreeSet<DnName>,
+    io: Option<JoinHandle<()>>,
+    pending: Option<(TcpStream, ClientQueue)>,
+}
+
+pub enum SessionMsg {
+    Inbound(Request),
+    /// The reader or writer ended; the reason is on the handle.
+    Closed,
+}
+
+impl Actor for ClientSession {
+    type Msg = SessionMsg;
+    type State = SessionState;
+    type Arguments = SessionArgs;
+
+    async fn pre_start(&self, _me: ActorRef<SessionMsg>, args: SessionArgs) -> Result<SessionState, ActorProcessingErr> {
+        let (handle, queue) = ClientHandle::new(args.id, args.ctx.config.server.client_queue_limit);
+        args.ctx.metrics.clients_connected.fetch_add(1, Ordering::Relaxed);
+        Ok(SessionState {
+            ctx: args.ctx,
+            id: args.id,
+            peer: args.peer,
+            handle,
+            opened: false,
+            registered: BTreeSet::new(),
+            io: None,
+            pending: Some((args.tcp, queue)),
+        })
+    }
+
+    async fn post_start(&self, me: ActorRef<SessionMsg>, st: &mut SessionState) -> Result<(), ActorProcessingErr> {
+        let (tcp, queue) = st.pending.take().expect("post_start runs once");
+        st.io = Some(tokio::spawn(run_io(st.ctx.clone(), tcp, queue, st.handle.clone(), me)));
+        tracing::info!(client = st.id, peer = %st.peer, "client connected");
+        Ok(())
+    }
+
+    async fn post_stop(&self, _me: ActorRef<SessionMsg>, st: &mut SessionState) -> Result<(), ActorProcessingErr> {
+        st.handle.disconnect(CloseReason::Shutdown);
+        for dn in &st.registered {
+            st.ctx.directory.unsubscribe(dn, st.id);
+        }
+        if let Some(io) = st.io.take() {
+            io.abort();
+        }
+        st.ctx.metrics.clients_connected.fetch_sub(1, Ordering::Relaxed);
+        let reason = st.handle.close_reason();
+        match &reason {
+            Some(CloseReason::SlowClient) => {
+                st.ctx.metrics.clients_disconnected_slow.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(client = st.id, peer = %st.peer, "client disconnected: outbound queue full (cannot keep up)");
+            }
+            Some(CloseReason::Protocol(e)) => {
+                st.ctx.metrics.clients_disconnected_protocol.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(client = st.id, peer = %st.peer, error = %e, "client disconnected: protocol error");
+            }
+            _ => tracing::info!(client = st.id, peer = %st.peer, reason = ?reason, "client disconnected"),
+        }
+        Ok(())
+    }
+
+    async fn handle(&self, me: ActorRef<SessionMsg>, msg: SessionMsg, st: &mut SessionState) -> Result<(), ActorProcessingErr> {
+        match msg {
+            SessionMsg::Inbound(req) => st.on_request(req).await,
+            SessionMsg::Closed => me.stop(None),
+        }
+        if st.handle.is_closing() {
+            me.stop(None);
+        }
+        Ok(())
+    }
+}
+
+impl SessionState {
+    async fn on_request(&mut self, req: Request) {
+        self.ctx.metrics.request(req.kind.name());
+        tracing::debug!(client = self.id, request = %req.log_display(self.ctx.visibility), "request");
+        if !self.opened {
+            return self.open(&req);
+        }
+        if let Err(code) = req.check_supported() {
+            return self.error(&req, code, format!("{} is not supported by this T-Server", req.kind.name()));
+        }
+        match req.kind {
+            RequestKind::OpenServer | RequestKind::OpenServerEx => {
+                self.error(&req, ErrorCode::InSameState, "the connection is already open".into())
+            }
+            RequestKind::CloseServer => {
+                self.reply(Event::answering(EventKind::ServerDisconnected, &req));
+                self.handle.disconnect(CloseReason::ClientClosed);
+            }
+            RequestKind::SetInputMask => {
+                self.handle.set_mask(req.attrs.input_mask.as_deref().unwrap_or(&[]));
+                self.reply(Event::answering(EventKind::ACK, &req));
+            }
+            RequestKind::QueryServer => self.reply(self.server_info(&req)),
+            RequestKind::RegisterAddress | RequestKind::UnregisterAddress => self.register(req).await,
+            _ => self.to_dn(req).await,
+        }
+    }
+
+    /// The handshake: the first request must be TOpenServer with a protocol version we speak.
+    fn open(&mut self, req: &Request) {
+        match check_open_server(req) {
+            Ok(()) => {
+                self.opened = true;
+                let mut ev = self.server_info(req);
+                ev.kind = EventKind::ServerConnected;
+                self.reply(ev);
+            }
+            Err(code) => {
+                let msg = format!("expected OpenServer with ProtocolVersion {PROTOCOL_VERSION} first, got {}", req.kind.name());
+                self.error(req, code, msg);
+                self.handle.disconnect(CloseReason::Protocol(format!("handshake refused: {}", req.kind.name())));
+            }
+        }
+    }
+
+    fn server_info(&self, req: &Request) -> Event {
+        let mut ev = Event::answering(EventKind::ServerInfo, req);
+        ev.attrs.protocol_version = Some(PROTOCOL_VERSION);
+        ev.attrs.server_version = Some(format!("sfb-tserver {}", env!("CARGO_PKG_VERSION")));
+        ev.attrs.application_name = Some(self.ctx.config.switch.name.clone());
+        ev
+    }
+
+    async fn register(&mut self, req: Request) {
+        let Some(dn) = self.known_dn(&req) else { return };
+        let Some(actor) = self.ctx.directory.live_dn(&dn, DN_RESTART_WAIT).await else {
+            return self.error(&req, ErrorCode::OutOfService, format!("DN {dn} is not available (restarting)"));
+        };
+        let reference_id = req.attrs.reference_id;
+        let client = self.handle.clone();
+        let msg = if req.kind == RequestKind::RegisterAddress {
+            self.registered.insert(dn.clone());
+            DnMsg::Register { client, reference_id }
+        } else {
+            self.registered.remove(&dn);
+            DnMsg::Unregister { client, reference_id }
+        };
+        if actor.cast(msg).is_err() {
+            self.error(&req, ErrorCode::OutOfService, format!("DN {dn} is not available"));
+        }
+    }
+
+    /// A DN request: the DN must be configured, and (except for queries) registered by this client.
+    async fn to_dn(&mut self, req: Request) {
+        let Some(dn) = self.known_dn(&req) else { return };
+        if req.kind != RequestKind::QueryAddress && !self.registered.contains(&dn) {
+            return self.error(&req, ErrorCode::NotRegistered, format!("client has not registered for {dn}"));
+        }
+        let Some(actor) = self.ctx.directory.live_dn(&dn, DN_RESTART_WAIT).await else {
+            return self.error(&req, ErrorCode::OutOfService, format!("DN {dn} is not available (restarting)"));
+        };
+        let client = self.handle.clone();
+        if let Err(e) = actor.cast(DnMsg::Request { client, request: req.clone() }) {
+            tracing::warn!(client = self.id, %dn, error = %e, "dn unreachable");
+            self.error(&req, ErrorCode::OutOfService, format!("DN {dn} is not available"));
+        }
+    }
+
+    /// ThisDN of a request, if present and configured; otherwise answers the error and returns None.
+    fn known_dn(&self, req: &Request) -> Option<DnName> {
+        let Some(dn) = req.attrs.this_dn.clone().filter(|d| !d.is_empty()) else {
+            self.error(req, ErrorCode::InvalidAttr, format!("{} requires ThisDN", req.kind.name()));
+            return None;
+        };
+        if !self.ctx.config.dns.contains_key(&dn) {
+            self.error(req, ErrorCode::NotConfigured, format!("DN {dn} is not configured"));
+            return None;
+        }
+        Some(dn)
+    }
+
+    fn reply(&self, mut ev: Event) {
+        self.ctx.stamp(&mut ev);
+        if self.handle.reply(ev) {
+            self.ctx.metrics.events(1);
+        }
+    }
+
+    fn error(&self, req: &Request, code: ErrorCode, message: String) {
+        self.ctx.metrics.error(code.code());
+        self.reply(Event::error_for(req, code, Some(message)));
+    }
+}
+
+/// The connection's I/O: TLS handshake (when configured), then a reader and a writer running
+/// until either side ends or the handle is marked for disconnection.
+/// Drains the outbound queue in bursts: one buffer, one write, one flush per burst.
+async fn write_loop(mut wr: tokio::io::WriteHalf<crate::transport::Stream>, mut rx: tokio::sync::mpsc::Receiver<Arc<crate::actors::outbound::SharedEvent>>, codec: FrameCodec) {
+    let mut out = Vec::with_capacity(64 * 1024);
+    while let Some(first) = rx.recv().await {
+        out.clear();
+        let mut next = Some(first);
+        let mut n = 0;
+        while let Some(ev) = next {
+            if let Some(frame) = ev.frame(&codec) {
+                out.extend_from_slice(frame);
+            }
+            n += 1;
+            next = if n < WRITE_BURST { rx.try_recv().ok() } else { None };
+        }
+        if wr.write_all(&out).await.is_err() || wr.flush().await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn run_io(ctx: Arc<ServerContext>, tcp: TcpStream, queue: ClientQueue, handle: ClientHandle, session: ActorRef<SessionMsg>) {
+    let ClientQueue { rx, kill } = queue;
+    let stream = match ctx.tlib_acceptor.accept(tcp).await {
+        Ok(s) => s,
+        Err(e) => {
+            handle.disconnect(CloseReason::Protocol(format!("TLS handshake failed: {e}")));
+            let _ = session.cast(SessionMsg::Closed);
+            return;
+        }
+    };
+    let codec = FrameCodec::new(ctx.config.server.max_frame_size);
+    let (mut rd, wr) = tokio::io::split(stream);
+    let reader = {
+        let (handle, session) = (handle.clone(), session.clone());
+        async move {
+            let mut buf = BytesMut::with_capacity(8 * 1024);
+            loop {
+                loop {
+                    match codec.decode(&mut buf) {
+                        Ok(Some(Message::Request(req))) => {
+                            if session.cast(SessionMsg::Inbound(req)).is_err() {
+                                return;
+                            }
+                        }
+                        Ok(Some(Message::Event(ev))) => {
+                            let msg = format!("clients send requests, not events (got {})", ev.kind.name());
+                            return handle.disconnect(CloseReason::Protocol(msg));
+                        }
+                        Ok(None) => break,
+                        Err(e) => return handle.disconnect(CloseReason::Protocol(e.to_string())),
+                    }
+                }
+                match rd.read_buf(&mut buf).await {
+                    Ok(0) if buf.is_empty() => return handle.disconnect(CloseReason::ClientClosed),
+                    Ok(0) => return handle.disconnect(CloseReason::Protocol(format!("connection closed inside a frame ({} bytes pending)", buf.len()))),
+                    Ok(_) => {}
+                    Err(e) => return handle.disconnect(CloseReason::Protocol(format!("read failed: {e}"))),
+                }
+            }
+        }
+    };
+    let mut writer = tokio::spawn(write_loop(wr, rx, codec));
+    tokio::select! {
+        _ = reader => {}
+        _ = &mut writer => { handle.disconnect(CloseReason::ClientClosed); }
+        _ = kill.notified() => {}
+    }
+    // A slow client is dropped at once; otherwise let already-queued answers (such as the
+    // EventError before a protocol close) reach the client first.
+    if handle.close_reason() != Some(CloseReason::SlowClient) && !writer.is_finished() {
+        let _ = tokio::time::timeout(Duration::from_millis(200), &mut writer).await;
+    }
+    writer.abort();
+    let _ = session.cast(SessionMsg::Closed);
+}

@@ -1,0 +1,104 @@
+//! What every actor of one T-Server instance shares: the validated configuration, the server's
+//! identity (start time, event sequence, ConnID generator), and the tables that must outlive
+//! actor incarnations (snapshots, supervision board, directory). Nothing here is global: two
+//! servers in one process (as in the integration tests) never see each other.
+
+use crate::actors::directory::Directory;
+use crate::actors::board::Board;
+use crate::actors::registry::RegistryMsg;
+use ractor::ActorRef;
+use crate::config::ServerConfig;
+use crate::metrics::Metrics;
+use crate::model::sensitive::Visibility;
+use crate::model::ConnIdGenerator;
+use crate::store::{DurableStore, SnapshotTable};
+use crate::tlib::{Event, Timestamp};
+use crate::transport::Acceptor;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::net::TcpListener;
+
+pub struct ServerContext {
+    pub config: Arc<ServerConfig>,
+    pub start_time: Timestamp,
+    event_seq: AtomicU64,
+    pub conn_ids: ConnIdGenerator,
+    pub snapshots: SnapshotTable,
+    pub durable: Arc<DurableStore>,
+    pub board: Board,
+    pub directory: Directory,
+    pub metrics: Metrics,
+    /// `hide-sensitive-data` of [TServer]: how user data and digits appear in logs.
+    pub visibility: Visibility,
+    /// Bound before any actor starts, so a restarted listener actor keeps the same port
+    /// (each incarnation accepts on a clone of the same socket).
+    pub tlib_listener: TcpListener,
+    pub tlib_acceptor: Acceptor,
+    pub admin_listener: TcpListener,
+    /// Readiness (`GET /ready`): every listener bound and every DN registered; cleared first on stop.
+    pub ready: AtomicBool,
+    /// Test hooks (panic a DN on request) are only honoured when enabled.
+    pub test_hooks: bool,
+    /// The current Registry incarnation (set by the Registry itself when it starts).
+    registry: parking_lot::RwLock<Option<ActorRef<RegistryMsg>>>,
+}
+
+impl ServerContext {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        config: Arc<ServerConfig>,
+        durable: Arc<DurableStore>,
+        tlib_listener: TcpListener,
+        tlib_acceptor: Acceptor,
+        admin_listener: TcpListener,
+        test_hooks: bool,
+    ) -> Self {
+        let start_time = Timestamp::now();
+        let visibility = Visibility::from_hide_flag(config.tserver.hide_sensitive_data);
+        ServerContext {
+            config,
+            start_time,
+            event_seq: AtomicU64::new(0),
+            conn_ids: ConnIdGenerator::new(start_time.seconds),
+            snapshots: SnapshotTable::new(),
+            durable,
+            board: Board::new(),
+            directory: Directory::default(),
+            metrics: Metrics::new(),
+            visibility,
+            tlib_listener,
+            tlib_acceptor,
+            admin_listener,
+            ready: AtomicBool::new(false),
+            test_hooks,
+            registry: parking_lot::RwLock::new(None),
+        }
+    }
+
+    pub fn registry(&self) -> Option<ActorRef<RegistryMsg>> {
+        self.registry.read().clone()
+    }
+
+    pub(crate) fn set_registry(&self, registry: ActorRef<RegistryMsg>) {
+        *self.registry.write() = Some(registry);
+    }
+
+    /// Gives an outgoing event its identity: EventSequenceNumber, ServerStartTime and Time.
+    /// Sequence numbers are unique per server run, so a client detects gaps after a reconnect.
+    pub fn stamp(&self, event: &mut Event) {
+        event.attrs.event_sequence_number = Some(self.event_seq.fetch_add(1, Ordering::Relaxed) + 1);
+        event.attrs.server_start_time = Some(self.start_time);
+        event.attrs.time = Some(Timestamp::now());
+    }
+
+    /// A tokio listener on a clone of a socket bound at start-up.
+    pub fn clone_listener(listener: &TcpListener) -> std::io::Result<tokio::net::TcpListener> {
+        let std = listener.try_clone()?;
+        std.set_nonblocking(true)?;
+        tokio::net::TcpListener::from_std(std)
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+}

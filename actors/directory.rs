@@ -1,0 +1,136 @@
+//! The server's address book, read by everyone without messaging: which actor serves a DN, and
+//! which clients are registered on it. The DN table is written only by the Registry actor (one
+//! writer, so binds of a new incarnation and late unbinds of an old one are ordered); the
+//! subscriber table is written by the Dn actor that owns the DN, so a client's EventRegistered
+//! and every later event on that DN reach it in order.
+
+use crate::actors::dn::DnMsg;
+use crate::actors::outbound::{ClientHandle, SharedEvent};
+use crate::model::{AgentId, DnName};
+use parking_lot::RwLock;
+use ractor::{ActorId, ActorRef, ActorStatus};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+#[derive(Default)]
+pub struct Directory {
+    dns: RwLock<HashMap<DnName, ActorRef<DnMsg>>>,
+    /// Signalled on every bind, so a request that raced a restart waits for the new incarnation.
+    bound: Notify,
+    subscribers: RwLock<HashMap<DnName, Vec<ClientHandle>>>,
+    /// Which DN each logged-in AgentID is on: one DN per agent across the whole server.
+    agents: RwLock<HashMap<AgentId, DnName>>,
+}
+
+impl Directory {
+    pub fn dn(&self, name: &DnName) -> Option<ActorRef<DnMsg>> {
+        self.dns.read().get(name).cloned()
+    }
+
+    /// The live actor of a DN, waiting up to `timeout` when the DN is being restarted.
+    pub async fn live_dn(&self, name: &DnName, timeout: Duration) -> Option<ActorRef<DnMsg>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.bound.notified();
+            match self.dn(name) {
+                Some(a) if matches!(a.get_status(), ActorStatus::Running | ActorStatus::Starting) => return Some(a),
+                _ => {}
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return None;
+            }
+        }
+    }
+
+    pub fn dn_count(&self) -> usize {
+        self.dns.read().len()
+    }
+
+    pub(crate) fn bind_dn(&self, name: DnName, actor: ActorRef<DnMsg>) {
+        self.dns.write().insert(name, actor);
+        self.bound.notify_waiters();
+    }
+
+    /// Removes the binding only if it still points at the incarnation that is going away.
+    pub(crate) fn unbind_dn(&self, name: &DnName, id: ActorId) {
+        let mut dns = self.dns.write();
+        if dns.get(name).map(|a| a.get_id()) == Some(id) {
+            dns.remove(name);
+        }
+    }
+
+    /// Records that `agent` is logged in on `dn`; Err(other DN) if it already is elsewhere.
+    pub fn claim_agent(&self, agent: &AgentId, dn: &DnName) -> Result<(), DnName> {
+        let mut agents = self.agents.write();
+        match agents.get(agent) {
+            Some(other) if other != dn => Err(other.clone()),
+            _ => {
+                agents.insert(agent.clone(), dn.clone());
+                Ok(())
+            }
+        }
+    }
+
+    pub fn release_agent(&self, agent: &AgentId, dn: &DnName) {
+        let mut agents = self.agents.write();
+        if agents.get(agent) == Some(dn) {
+            agents.remove(agent);
+        }
+    }
+
+    pub fn agent_dn(&self, agent: &AgentId) -> Option<DnName> {
+        self.agents.read().get(agent).cloned()
+    }
+
+    /// Adds a client to a DN's subscribers; false if it was already registered there.
+    pub fn subscribe(&self, dn: &DnName, client: ClientHandle) -> bool {
+        let mut subs = self.subscribers.write();
+        let list = subs.entry(dn.clone()).or_default();
+        if list.iter().any(|c| c.id == client.id) {
+            return false;
+        }
+        list.push(client);
+        true
+    }
+
+    /// Removes a client from a DN; false if it was not registered there.
+    pub fn unsubscribe(&self, dn: &DnName, client_id: u64) -> bool {
+        let mut subs = self.subscribers.write();
+        let Some(list) = subs.get_mut(dn) else { return false };
+        let before = list.len();
+        list.retain(|c| c.id != client_id);
+        before != list.len()
+    }
+
+    pub fn is_subscribed(&self, dn: &DnName, client_id: u64) -> bool {
+        self.subscribers.read().get(dn).is_some_and(|l| l.iter().any(|c| c.id == client_id))
+    }
+
+    pub fn subscriber_count(&self, dn: &DnName) -> usize {
+        self.subscribers.read().get(dn).map_or(0, |l| l.len())
+    }
+
+    /// Queues an event to every client registered on `dn`, in registration order. Clients that
+    /// were disconnected for being slow are dropped from the list. Returns how many got it.
+    pub fn fan_out(&self, dn: &DnName, event: &Arc<SharedEvent>) -> usize {
+        let mut delivered = 0;
+        let mut dead = false;
+        if let Some(list) = self.subscribers.read().get(dn) {
+            for client in list {
+                if client.deliver(event) {
+                    delivered += 1;
+                } else {
+                    dead = true;
+                }
+            }
+        }
+        if dead {
+            if let Some(list) = self.subscribers.write().get_mut(dn) {
+                list.retain(|c| !c.is_closing());
+            }
+        }
+        delivered
+    }
+}

@@ -1,0 +1,50 @@
+//! Root: the top of the T-Server's tree. Its children are declared here, in start order, and
+//! stopped in the reverse order:
+//! 1. `persister` first, so every snapshot written by anyone below reaches the durable store,
+//!    and last to stop, so the final flush sees every other actor's last transition;
+//! 2. `registry` before anything that binds itself in the address book;
+//! 3. `dn-sup` (every Dn) before clients can connect, so a client's first TRegisterAddress
+//!    finds its DN;
+//! 4. `client-listener` once DNs exist; stopped early on shutdown so no request arrives at a
+//!    stopping DN;
+//! 5. `admin-http` last to start (readiness reflects the rest) and first to stop.
+
+use crate::actors::context::ServerContext;
+use crate::actors::persister::Persister;
+use crate::actors::registry::Registry;
+use crate::actors::supervision::{ChildSpec, RestartPolicy};
+use crate::actors::{admin_http, client_listener, dn_sup};
+use ractor::Actor;
+use std::sync::Arc;
+
+pub const NAME: &str = "root";
+
+pub fn children(ctx: &Arc<ServerContext>) -> Vec<ChildSpec> {
+    vec![
+        simple("persister", "Persister", ctx, |ctx, sup| {
+            Box::pin(async move { Ok(Actor::spawn_linked(None, Persister, ctx, sup).await?.0.get_cell()) })
+        }),
+        simple("registry", "Registry", ctx, |ctx, sup| {
+            Box::pin(async move { Ok(Actor::spawn_linked(None, Registry, ctx, sup).await?.0.get_cell()) })
+        }),
+        dn_sup::spec(ctx.clone()),
+        client_listener::spec(ctx.clone()),
+        admin_http::spec(ctx.clone()),
+    ]
+}
+
+/// A permanent leaf whose only argument is the context.
+fn simple(
+    name: &str,
+    kind: &'static str,
+    ctx: &Arc<ServerContext>,
+    spawn: fn(Arc<ServerContext>, ractor::ActorCell) -> crate::actors::supervision::SpawnFuture,
+) -> ChildSpec {
+    let ctx = ctx.clone();
+    ChildSpec {
+        name: name.into(),
+        kind,
+        policy: RestartPolicy::permanent(),
+        spawn: Arc::new(move |sup| spawn(ctx.clone(), sup)),
+    }
+}

@@ -1,0 +1,49 @@
+//! The admin endpoint: health, readiness, tree, metrics, bearer token.
+
+use crate::util::*;
+use sfb_tserver::tlib::RequestKind;
+
+#[tokio::test]
+async fn health_ready_tree_and_metrics() {
+    let server = TestServer::start().await;
+    assert_eq!(server.admin("GET", "/health").await.0, 200);
+    assert_eq!(server.admin("GET", "/ready").await.0, 200);
+    let c = server.client().await;
+    c.register(AGENT01).await.unwrap();
+    c.request(req(RequestKind::AnswerCall, AGENT01)).await.unwrap();
+
+    let (status, body) = server.admin("GET", "/tree").await;
+    assert_eq!(status, 200);
+    let tree: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(tree["name"], "root");
+    let names: Vec<&str> = tree["children"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["admin-http", "client-listener", "dn-sup", "persister", "registry"]);
+    let dn_sup = tree["children"].as_array().unwrap().iter().find(|c| c["name"] == "dn-sup").unwrap();
+    assert_eq!(dn_sup["children"].as_array().unwrap().len(), server.h().ctx.config.dns.len());
+    assert_eq!(dn_sup["children"][0]["restarts"], 0);
+    assert_eq!(dn_sup["children"][0]["parked"], false);
+
+    let (status, text) = server.admin("GET", "/metrics").await;
+    assert_eq!(status, 200);
+    let dns = server.h().ctx.config.dns.len();
+    assert!(text.contains(&format!("tserver_actors{{kind=\"Dn\"}} {dns}")), "{text}");
+    assert!(text.contains("tserver_clients 1"), "{text}");
+    assert!(text.contains("tserver_requests_total{request=\"RegisterAddress\"} 1"), "{text}");
+    assert!(text.contains("tserver_errors_total{code=\"51\"} 1"), "{text}");
+    assert!(text.contains("tserver_events_sent_total"), "{text}");
+
+    let dir = server.shutdown().await;
+    drop(dir);
+}
+
+#[tokio::test]
+async fn bearer_token_protects_everything_but_health_and_ready() {
+    let server = TestServer::start_with(|c| c.server.admin_token = Some("s3cret".into())).await;
+    let addr = server.h().admin_addr.to_string();
+    assert_eq!(http(&addr, "GET", "/health", None).await.0, 200);
+    assert_eq!(http(&addr, "GET", "/ready", None).await.0, 200);
+    assert_eq!(http(&addr, "GET", "/tree", None).await.0, 401);
+    assert_eq!(http(&addr, "GET", "/metrics", Some("wrong")).await.0, 401);
+    assert_eq!(http(&addr, "POST", "/restart/registry", None).await.0, 401);
+    assert_eq!(http(&addr, "GET", "/tree", Some("s3cret")).await.0, 200);
+}

@@ -1,0 +1,34 @@
+//! State that must survive a process restart: the durable snapshot store.
+
+use crate::util::*;
+use sfb_tserver::model::{AgentId, AgentStatus, AgentWorkMode, KvList};
+use sfb_tserver::tlib::{EventKind, RequestKind};
+
+#[tokio::test]
+async fn dn_state_survives_a_process_restart() {
+    let server = TestServer::start().await;
+    let c = server.client().await;
+    c.register(AGENT01).await.unwrap();
+    let mut login = req(RequestKind::AgentLogin, AGENT01);
+    login.attrs.agent_id = Some(AgentId::new("1001"));
+    c.request(login).await.unwrap();
+    let mut nr = req(RequestKind::AgentSetNotReady, AGENT01);
+    nr.attrs.agent_work_mode = Some(AgentWorkMode::AuxWork);
+    nr.attrs.reasons = Some(KvList::new().with("ReasonCode", "Training"));
+    assert_eq!(c.request(nr).await.unwrap().kind, EventKind::AgentNotReady);
+    drop(c);
+    let dir = server.shutdown().await;
+
+    let server = TestServer::start_in(dir, |_| {}).await;
+    let c = server.client().await;
+    let ev = c.register(AGENT01).await.unwrap();
+    assert_eq!(ev.attrs.agent_id, Some(AgentId::new("1001")));
+    assert_eq!(ev.attrs.agent_status, Some(AgentStatus::NotReady));
+    assert_eq!(ev.attrs.agent_work_mode, Some(AgentWorkMode::AuxWork));
+    assert_eq!(ev.attrs.reasons.unwrap().get_str("ReasonCode"), Some("Training"));
+    // The agent is still claimed: logging it in elsewhere is refused.
+    c.register(AGENT02).await.unwrap();
+    let mut again = req(RequestKind::AgentLogin, AGENT02);
+    again.attrs.agent_id = Some(AgentId::new("1001"));
+    assert_eq!(error_code(&c.request(again).await.unwrap()), Some(1706));
+}

@@ -1,0 +1,109 @@
+//! Test harness: a T-Server on port 0 with its own data directory, fake T-Library clients (the
+//! client library plus raw sockets), a minimal HTTP client for the admin endpoint, and
+//! `wait_until` instead of sleeps.
+
+#![allow(dead_code)]
+
+use sfb_tserver::actors::server::{self, ServerHandle, StartOptions};
+use sfb_tserver::client::Client;
+use sfb_tserver::config::{self, ServerConfig};
+use sfb_tserver::model::DnName;
+use sfb_tserver::tlib::{Attributes, Event, Request, RequestKind};
+use std::future::Future;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+pub const AGENT01: &str = "sip:agent01@skype.lab";
+pub const AGENT02: &str = "sip:agent02@skype.lab";
+pub const STEP: Duration = Duration::from_secs(10);
+
+pub struct TestServer {
+    pub handle: Option<ServerHandle>,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut ServerConfig)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(dir, tweak).await
+    }
+
+    /// Starts on an existing data directory (durability tests restart the process this way).
+    pub async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut ServerConfig)) -> TestServer {
+        let mut cfg = config::embedded_default();
+        tweak(&mut cfg);
+        let opts = StartOptions {
+            tlib_listen: Some("127.0.0.1:0".into()),
+            admin_listen: Some("127.0.0.1:0".into()),
+            data_dir: Some(dir.path().to_path_buf()),
+            test_hooks: true,
+        };
+        let handle = server::start(cfg, opts).await.expect("server starts");
+        TestServer { handle: Some(handle), dir }
+    }
+
+    pub fn h(&self) -> &ServerHandle {
+        self.handle.as_ref().unwrap()
+    }
+
+    pub fn tlib(&self) -> String {
+        self.h().tlib_addr.to_string()
+    }
+
+    pub async fn client(&self) -> Client {
+        Client::connect(&self.tlib()).await.expect("client connects")
+    }
+
+    pub async fn admin(&self, method: &str, path: &str) -> (u16, String) {
+        http(&self.h().admin_addr.to_string(), method, path, None).await
+    }
+
+    pub async fn shutdown(mut self) -> tempfile::TempDir {
+        self.handle.take().unwrap().shutdown().await;
+        self.dir
+    }
+}
+
+/// Polls `cond` until it holds or `timeout` passes; returns whether it held.
+pub async fn wait_until<F, Fut>(timeout: Duration, mut cond: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if cond().await {
+            return true;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// One HTTP/1.1 request; returns (status, body).
+pub async fn http(addr: &str, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).await.unwrap();
+    let text = String::from_utf8_lossy(&resp).to_string();
+    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+pub fn req(kind: RequestKind, this_dn: &str) -> Request {
+    Request::with_attrs(kind, Attributes { this_dn: Some(DnName::new(this_dn)), ..Default::default() })
+}
+
+pub fn error_code(ev: &Event) -> Option<i32> {
+    ev.attrs.error_code.map(|c| c.code())
+}
