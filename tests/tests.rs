@@ -3,6 +3,7 @@
 mod util;
 
 mod admin;
+mod architecture;
 mod binary;
 mod durability;
 mod protocol;

@@ -228,6 +228,13 @@ pub struct AttrsLog<'a> {
     visibility: Visibility,
 }
 
+impl AttrsLog<'_> {
+    /// Whether there is nothing to render.
+    pub fn is_empty(&self) -> bool {
+        self.attrs.is_empty()
+    }
+}
+
 impl Attributes {
     /// Renders the present attributes for a log line (see [`AttrsLog`]).
     pub fn log_display(&self, visibility: Visibility) -> AttrsLog<'_> {

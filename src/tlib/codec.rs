@@ -443,6 +443,25 @@ mod tests {
     }
 
     #[test]
+    fn serde_forms_survive_binary_snapshots() {
+        // Snapshots (store/) may hold messages through serde + bincode rather than this codec.
+        let mut ev = Event::new(EventKind::AttachedDataChanged);
+        ev.attrs.conn_id = Some(ConnId(u64::MAX));
+        ev.attrs.input_mask = Some(vec![EventKind::Ringing]);
+        ev.attrs.time = Some(Timestamp {
+            seconds: 5,
+            micros: 6,
+        });
+        ev.attrs.error_code = Some(ErrorCode::NoCall);
+        ev.attrs.user_data = Some(KvList::new().with("k", vec![1u8]).with("n", KvList::new()));
+        let msg = Message::Event(ev);
+        let cfg = bincode::config::standard();
+        let bytes = bincode::serde::encode_to_vec(&msg, cfg).unwrap();
+        let (back, _): (Message, _) = bincode::serde::decode_from_slice(&bytes, cfg).unwrap();
+        assert_eq!(back, msg);
+    }
+
+    #[test]
     fn typed_errors_for_bad_payloads() {
         assert_eq!(decode(&[]), Err(CodecError::Truncated));
         assert_eq!(decode(&[2, 1, 0]), Err(CodecError::UnknownMessageType(2)));

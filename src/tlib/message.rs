@@ -172,9 +172,8 @@ pub struct MessageLog<'a> {
 impl fmt::Display for MessageLog<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name)?;
-        let attrs = self.attrs.to_string();
-        if !attrs.is_empty() {
-            write!(f, " {attrs}")?;
+        if !self.attrs.is_empty() {
+            write!(f, " {}", self.attrs)?;
         }
         Ok(())
     }
