@@ -253,6 +253,7 @@ impl DnState {
         if let AgentRequest::Login { agent_id, .. } = &request {
             let tserver = &self.ctx.config.tserver;
             login.unknown_agent_refused = tserver.agent_strict_id && !self.ctx.config.agent_logins.contains_key(agent_id);
+            login.login_ready = tserver.emulated_login_state == crate::config::EmulatedLoginState::Ready;
             login.logged_in_elsewhere =
                 self.agent.is_none() && self.ctx.directory.agent_dn(agent_id).is_some_and(|dn| dn != self.dn);
         }

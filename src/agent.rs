@@ -36,6 +36,8 @@ pub struct LoginContext {
     pub unknown_agent_refused: bool,
     /// The AgentID is logged in on another DN.
     pub logged_in_elsewhere: bool,
+    /// `emulated-login-state = ready`: a login without a work mode lands in Ready.
+    pub login_ready: bool,
 }
 
 /// The agent event to emit, from the agent's point of view after the transition.
@@ -89,10 +91,12 @@ pub fn apply(
             if ctx.logged_in_elsewhere {
                 return Err(ErrorCode::SoftAgentAlreadyLoggedIn);
             }
-            // A login work mode of ManualIn/AutoIn logs straight into Ready, anything else NotReady.
+            // A login work mode of ManualIn/AutoIn logs straight into Ready, another one into
+            // NotReady; without one, `emulated-login-state` decides.
             let (status, mode, second) = match work_mode {
                 Some(m @ (AgentWorkMode::ManualIn | AgentWorkMode::AutoIn)) => (AgentStatus::Ready, m, AgentEvent::Ready),
                 Some(m) if m != AgentWorkMode::Unknown => (AgentStatus::NotReady, not_ready_mode(Some(m))?, AgentEvent::NotReady),
+                _ if ctx.login_ready => (AgentStatus::Ready, AgentWorkMode::ManualIn, AgentEvent::Ready),
                 _ => (AgentStatus::NotReady, AgentWorkMode::Unknown, AgentEvent::NotReady),
             };
             let session = AgentSession { agent_id, status, work_mode: mode, reasons };
@@ -123,10 +127,15 @@ mod tests {
     }
 
     #[test]
-    fn login_defaults_to_not_ready_and_manual_in_to_ready() {
+    fn login_state_follows_work_mode_then_emulated_login_state() {
         let out = apply(None, login("1001", None), LoginContext::default()).unwrap();
         assert_eq!(out.events, vec![AgentEvent::Login, AgentEvent::NotReady]);
         assert_eq!(out.session.unwrap().status, AgentStatus::NotReady);
+        let ready = LoginContext { login_ready: true, ..Default::default() };
+        let out = apply(None, login("1001", None), ready).unwrap();
+        assert_eq!(out.events, vec![AgentEvent::Login, AgentEvent::Ready]);
+        let out = apply(None, login("1001", Some(AgentWorkMode::AuxWork)), ready).unwrap();
+        assert_eq!(out.session.unwrap().status, AgentStatus::NotReady, "an explicit work mode wins");
         let out = apply(None, login("1001", Some(AgentWorkMode::ManualIn)), LoginContext::default()).unwrap();
         assert_eq!(out.events, vec![AgentEvent::Login, AgentEvent::Ready]);
         assert_eq!(out.session.unwrap().status, AgentStatus::Ready);

@@ -8,9 +8,9 @@
 
 use crate::client::Client;
 use crate::model::sensitive::Visibility;
-use crate::tlib::{json, Message};
+use crate::tlib::{json, Message, RequestKind};
 use anyhow::{bail, Context, Result};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -45,20 +45,23 @@ pub fn parse_line(line: &str) -> Result<Message> {
     }
     let mut words = line.split_whitespace();
     let name = words.next().context("empty line")?;
-    let mut obj = Map::new();
-    obj.insert("request".into(), Value::String(name.trim_start_matches('T').to_string()));
+    // The guide's table writes requests with a leading T (TMakeCall); accept both spellings.
+    let name = match name.strip_prefix('T') {
+        Some(rest) if RequestKind::from_name(name).is_none() && RequestKind::from_name(rest).is_some() => rest,
+        _ => name,
+    };
+    // The JSON text is assembled verbatim so UserData={...} keeps its order and repeated keys.
+    let mut text = format!("{{\"request\":{}", Value::String(name.to_string()));
     for word in words {
         let (k, v) = word.split_once('=').with_context(|| format!("expected Key=Value, got {word:?}"))?;
         // Objects and arrays (UserData={"a":"b"}) and numeric attributes keep their type; anything
         // else is a string, so a DN such as 5001 stays a DN.
-        let value = match serde_json::from_str::<Value>(v) {
-            Ok(val @ (Value::Object(_) | Value::Array(_))) => val,
-            Ok(val @ Value::Number(_)) if NUMERIC.contains(&k) => val,
-            _ => Value::String(v.to_string()),
-        };
-        obj.insert(k.to_string(), value);
+        let typed = v.starts_with('{') || v.starts_with('[') || (NUMERIC.contains(&k) && v.parse::<i64>().is_ok());
+        let value = if typed { v.to_string() } else { Value::String(v.to_string()).to_string() };
+        text.push_str(&format!(",{}:{value}", Value::String(k.to_string())));
     }
-    json::from_json(&Value::Object(obj).to_string()).map_err(|e| anyhow::anyhow!("{e}"))
+    text.push('}');
+    json::from_json(&text).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 pub async fn run(args: ClientArgs) -> Result<()> {
@@ -115,7 +118,6 @@ pub async fn run(args: ClientArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tlib::RequestKind;
 
     #[test]
     fn human_syntax_parses_to_a_request() {
@@ -125,8 +127,14 @@ mod tests {
         assert_eq!(r.kind, RequestKind::MakeCall);
         assert_eq!(r.attrs.this_dn.unwrap().as_str(), "sip:agent01@skype.lab");
         assert_eq!(r.attrs.reference_id, Some(7));
-        let Message::Request(r) = parse_line(r#"AttachUserData ThisDN=a UserData={"k":"v"}"#).unwrap() else { panic!() };
-        assert_eq!(r.attrs.user_data.unwrap().get_str("k"), Some("v"));
+        let Message::Request(r) = parse_line(r#"AttachUserData ThisDN=a UserData={"z":"1","a":"2","z":"3"}"#).unwrap() else {
+            panic!()
+        };
+        let keys: Vec<String> = r.attrs.user_data.unwrap().iter().map(|(k, _)| k.clone()).collect();
+        assert_eq!(keys, vec!["z", "a", "z"], "order and repeated keys are kept");
+        let Message::Request(r) = parse_line("TransactionMonitoring ThisDN=5001").unwrap() else { panic!() };
+        assert_eq!(r.kind, RequestKind::TransactionMonitoring);
+        assert_eq!(r.attrs.this_dn.unwrap().as_str(), "5001");
         assert!(parse_line("MakeCall ThisDN").is_err());
         assert!(parse_line("NoSuchRequest").is_err());
     }

@@ -1,23 +1,19 @@
 //! Raw -> validated: builds a [`ServerConfig`] from the raw layer or reports every problem
-//! found. This file covers `[server]`, the Connector links (`link-n-name` and their sections),
-//! the Switch and the checks across objects; folders, DNs and Agent Logins are in
-//! `validate_objects.rs`. Nothing is half-built: any problem fails the whole load.
+//! found. This file drives the whole build and covers the Switch, the checks across objects and
+//! the warnings; `[server]` and the Connector links are in `validate_server.rs`, folders, DNs and
+//! Agent Logins in `validate_objects.rs`. Nothing is half-built: any problem fails the load.
 
 use super::annex::{option_label, parse_annex, parse_table, value_text, Annex, OptionTable};
 use super::error::{ConfigError, Problems};
 use super::hierarchy::connector_options;
 use super::model::*;
 use super::options::{placeholder_digits, Kind, Scope};
-use super::raw::{RawAnnex, RawConfig, RawLink, RawServer, RawValue};
+use super::raw::{RawAnnex, RawConfig, RawValue};
 use super::tserver::TServerOptions;
 use super::validate_objects::{agent_logins, dns, folders};
-use super::values::{parse_bool, LinkProtocol, OptionEnum};
+use super::validate_server::{links, server_section};
 use crate::model::{DnName, DnType};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-
-/// Top-level table names with a fixed meaning (never link sections).
-const RESERVED: &[&str] = &["server", "TServer", "switch", "folder", "dn", "agent-login"];
 
 /// Builds the validated model, or returns every problem found.
 pub(crate) fn build(raw: RawConfig) -> Result<ServerConfig, ConfigError> {
@@ -29,19 +25,45 @@ pub(crate) fn build(raw: RawConfig) -> Result<ServerConfig, ConfigError> {
     let folders = folders(&raw.folder, &mut p);
     let dns = dns(&raw.dn, &folders, &mut p);
     let agent_logins = agent_logins(&raw.agent_login, &mut p);
-    check_service_references(&application, &switch.annex, &folders, &dns, &agent_logins, &mut p);
+    check_service_references(
+        &application,
+        &switch.annex,
+        &folders,
+        &dns,
+        &agent_logins,
+        &mut p,
+    );
     for f in &folders {
-        let raw_annex = raw.folder.iter().find(|r| r.name.trim() == f.name).map(|r| &r.annex);
-        conference_services(&format!("[[folder]] {:?}", f.name), &f.annex, raw_annex, &mut p);
+        let raw_annex = raw
+            .folder
+            .iter()
+            .find(|r| r.name.trim() == f.name)
+            .map(|r| &r.annex);
+        conference_services(
+            &format!("[[folder]] {:?}", f.name),
+            &f.annex,
+            raw_annex,
+            &mut p,
+        );
     }
     p.into_result()?;
     let tserver = TServerOptions::from_tables(&switch.annex, &application);
-    let mut cfg = ServerConfig { server, tserver, links, switch, folders, dns, agent_logins, application, warnings: Vec::new() };
+    let mut cfg = ServerConfig {
+        server,
+        tserver,
+        links,
+        switch,
+        folders,
+        dns,
+        agent_logins,
+        application,
+        warnings: Vec::new(),
+    };
     cfg.warnings = warnings(&cfg);
     Ok(cfg)
 }
 
-fn text(v: &Option<RawValue>, label: &str, p: &mut Problems) -> Option<String> {
+pub(super) fn text(v: &Option<RawValue>, label: &str, p: &mut Problems) -> Option<String> {
     let v = v.as_ref()?;
     match value_text(v) {
         Ok(t) => Some(t.trim().to_string()),
@@ -52,7 +74,13 @@ fn text(v: &Option<RawValue>, label: &str, p: &mut Problems) -> Option<String> {
     }
 }
 
-fn parsed<T>(v: &Option<RawValue>, label: &str, default: T, p: &mut Problems, parse: impl Fn(&str) -> Result<T, String>) -> T {
+pub(super) fn parsed<T>(
+    v: &Option<RawValue>,
+    label: &str,
+    default: T,
+    p: &mut Problems,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> T {
     match text(v, label, p) {
         None => default,
         Some(t) => parse(&t).unwrap_or_else(|reason| {
@@ -62,141 +90,21 @@ fn parsed<T>(v: &Option<RawValue>, label: &str, default: T, p: &mut Problems, pa
     }
 }
 
-fn socket(s: &str) -> Result<std::net::SocketAddr, String> {
-    s.parse().map_err(|_| "expected an address like \"127.0.0.1:7000\"".to_string())
-}
-
-fn bounded(min: usize, max: usize) -> impl Fn(&str) -> Result<usize, String> {
-    move |s| match s.parse::<usize>() {
-        Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(format!("expected an integer from {min} to {max}")),
-    }
-}
-
-fn server_section(raw: &RawServer, p: &mut Problems) -> ServerSection {
-    let l = |k: &str| format!("[server] {k}");
-    let default_addr = |s: &str| s.parse().expect("valid literal");
-    let non_empty = |s: &str| if s.is_empty() { Err("expected a non-empty path".to_string()) } else { Ok(PathBuf::from(s)) };
-    let cert = text(&raw.tls_cert, &l("tls-cert"), p).filter(|s| !s.is_empty());
-    let key = text(&raw.tls_key, &l("tls-key"), p).filter(|s| !s.is_empty());
-    let tls = match (cert, key) {
-        (Some(cert), Some(key)) => Some(TlsFiles { cert: cert.into(), key: key.into() }),
-        (None, None) => None,
-        (Some(_), None) => {
-            p.push(ConfigError::missing(l("tls-key"), "tls-cert is set; TLS needs both tls-cert and tls-key"));
-            None
-        }
-        (None, Some(_)) => {
-            p.push(ConfigError::missing(l("tls-cert"), "tls-key is set; TLS needs both tls-cert and tls-key"));
-            None
-        }
-    };
-    ServerSection {
-        tlib_listen: parsed(&raw.tlib_listen, &l("tlib-listen"), default_addr("127.0.0.1:7000"), p, socket),
-        admin_listen: parsed(&raw.admin_listen, &l("admin-listen"), default_addr("127.0.0.1:7080"), p, socket),
-        admin_token: text(&raw.admin_token, &l("admin-token"), p).filter(|s| !s.is_empty()),
-        data_dir: parsed(&raw.data_dir, &l("data-dir"), PathBuf::from("data"), p, non_empty),
-        max_frame_size: parsed(&raw.max_frame_size, &l("max-frame-size"), 1 << 20, p, bounded(1024, 64 << 20)),
-        client_queue_limit: parsed(&raw.client_queue_limit, &l("client-queue-limit"), 10_000, p, bounded(1, 10_000_000)),
-        tls,
-        embedded_connector: parsed(&raw.embedded_connector, &l("embedded-connector"), true, p, parse_bool),
-    }
-}
-
-/// `link-n-name` entries of the Application table, by n.
-fn link_names(app: &OptionTable) -> BTreeMap<u32, String> {
-    app.iter()
-        .filter_map(|(k, v)| {
-            let n = k.strip_prefix("link-")?.strip_suffix("-name")?.parse().ok()?;
-            Some((n, v.raw.clone()))
-        })
-        .collect()
-}
-
-fn links(app: &OptionTable, sections: &BTreeMap<String, RawValue>, p: &mut Problems) -> Vec<LinkConfig> {
-    let names = link_names(app);
-    let Some(&max) = names.keys().last() else {
-        p.push(ConfigError::missing("[TServer] link-1-name", "at least one Connector link is required"));
-        return Vec::new();
-    };
-    for n in (1..max).filter(|n| !names.contains_key(n)) {
-        p.push(ConfigError::missing(
-            format!("[TServer] link-{n}-name"),
-            format!("link-n-name numbers must be consecutive from 1 (link-{max}-name is set)"),
-        ));
-    }
-    let mut seen: BTreeMap<&str, u32> = BTreeMap::new();
-    let mut out = Vec::new();
-    for (&n, name) in &names {
-        let label = format!("[TServer] link-{n}-name");
-        if let Some(first) = seen.insert(name, n) {
-            p.push(ConfigError::misconfigured(format!("{label} and [TServer] link-{first}-name both name section [{name}]")));
-            continue;
-        }
-        if RESERVED.contains(&name.as_str()) {
-            p.push(ConfigError::invalid(label, name, "names a reserved section; choose a section name like \"connector1\""));
-            continue;
-        }
-        match sections.get(name) {
-            Some(section) => out.extend(link(n, name, section, p)),
-            None => p.push(ConfigError::missing(format!("[{name}]"), format!("{label} names this section, which does not exist"))),
-        }
-    }
-    for (name, _) in sections.iter().filter(|(s, _)| !seen.contains_key(s.as_str())) {
-        let hint = RESERVED
-            .iter()
-            .find(|r| r.eq_ignore_ascii_case(name))
-            .map(|r| format!(" (did you mean [{r}]?)"))
-            .unwrap_or_default();
-        p.push(ConfigError::unknown(format!("section [{name}]"), format!("not referenced by any [TServer] link-n-name{hint}")));
-    }
-    out
-}
-
-fn link(n: u32, name: &str, section: &RawValue, p: &mut Problems) -> Option<LinkConfig> {
-    let raw: RawLink = match serde_json::from_value(section.clone()) {
-        Ok(r) => r,
-        Err(e) => {
-            p.push(ConfigError::Parse { origin: format!("section [{name}]"), message: e.to_string() });
-            return None;
-        }
-    };
-    let l = |k: &str| format!("[{name}] {k}");
-    let need = |v: Option<String>, key: &str, why: &str, p: &mut Problems| {
-        let v = v.filter(|s| !s.is_empty());
-        if v.is_none() {
-            p.push(ConfigError::missing(l(key), why.to_string()));
-        }
-        v
-    };
-    let hostname = need(text(&raw.hostname, &l("hostname"), p), "hostname", "the host where this Connector runs", p);
-    let port_text = need(text(&raw.port, &l("port"), p), "port", "the port of this Connector", p);
-    let protocol_text = need(text(&raw.protocol, &l("protocol"), p), "protocol", "tcp or tls", p);
-    let port = port_text.and_then(|t| match t.parse::<u16>() {
-        Ok(port) if port > 0 => Some(port),
-        _ => {
-            p.push(ConfigError::invalid(l("port"), t, "expected a port number from 1 to 65535"));
-            None
-        }
-    });
-    let protocol = protocol_text.and_then(|t| {
-        let parsed = LinkProtocol::parse(&t);
-        if parsed.is_none() {
-            p.push(ConfigError::invalid(l("protocol"), t, "expected tcp or tls"));
-        }
-        parsed
-    });
-    let pool_name = text(&raw.pool_name, &l("pool-name"), p).filter(|s| !s.is_empty()).unwrap_or_else(|| DEFAULT_POOL.into());
-    let use_certificate = parsed(&raw.use_certificate, &l("use-certificate"), true, p, parse_bool);
-    Some(LinkConfig { n, name: name.to_string(), hostname: hostname?, port: port?, protocol: protocol?, pool_name, use_certificate })
-}
-
 fn switch(raw: &RawConfig, p: &mut Problems) -> SwitchConfig {
     let annex = parse_annex("[switch]", &raw.switch.annex, Scope::Switch, p);
     let conference_services = conference_services("[switch]", &annex, Some(&raw.switch.annex), p);
-    let hide_header = annex.get("log", "hide-header").and_then(|v| v.as_list()).map(<[String]>::to_vec).unwrap_or_default();
+    let hide_header = annex
+        .get("log", "hide-header")
+        .and_then(|v| v.as_list())
+        .map(<[String]>::to_vec)
+        .unwrap_or_default();
     SwitchConfig {
-        name: raw.switch.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "SfB".into()),
+        name: raw
+            .switch
+            .name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| "SfB".into()),
         conference_services,
         connector: connector_options(&[annex.section("connector")]),
         log: LogOptions { hide_header },
@@ -207,27 +115,56 @@ fn switch(raw: &RawConfig, p: &mut Problems) -> SwitchConfig {
 /// `[conference-services]` of an annex: count and uri-pattern go together, and the pattern's
 /// digit placeholder must be wide enough for count.
 /// `raw` is the unvalidated annex: a key it has was reported already if its value was bad.
-pub(crate) fn conference_services(owner: &str, annex: &Annex, raw: Option<&RawAnnex>, p: &mut Problems) -> Option<ConferenceServices> {
+pub(crate) fn conference_services(
+    owner: &str,
+    annex: &Annex,
+    raw: Option<&RawAnnex>,
+    p: &mut Problems,
+) -> Option<ConferenceServices> {
     let section = annex.section("conference-services")?;
-    let written = |key: &str| raw.and_then(|r| r.get("conference-services")).is_some_and(|t| t.contains_key(key));
+    let written = |key: &str| {
+        raw.and_then(|r| r.get("conference-services"))
+            .is_some_and(|t| t.contains_key(key))
+    };
     let l = |k: &str| option_label(owner, "conference-services", k);
     let count = section.get("count").and_then(|v| v.as_u64());
     let pattern = section.get("uri-pattern").map(|v| v.raw.clone());
-    let lobby = section.get("lobby-bypass-enabled").and_then(|v| v.as_bool()).unwrap_or(true);
+    let lobby = section
+        .get("lobby-bypass-enabled")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true);
     let (Some(count), Some(pattern)) = (count, pattern) else {
-        let (missing, why) = if count.is_none() { ("count", "how many conference endpoints exist") } else { ("uri-pattern", "the endpoint names, e.g. \"sip:conf{DD}@skype.lab\"") };
+        let (missing, why) = if count.is_none() {
+            ("count", "how many conference endpoints exist")
+        } else {
+            (
+                "uri-pattern",
+                "the endpoint names, e.g. \"sip:conf{DD}@skype.lab\"",
+            )
+        };
         if !written(missing) {
-            p.push(ConfigError::missing(l(missing), format!("[conference-services] needs count and uri-pattern ({why})")));
+            p.push(ConfigError::missing(
+                l(missing),
+                format!("[conference-services] needs count and uri-pattern ({why})"),
+            ));
         }
         return None;
     };
     let digits = placeholder_digits(&pattern).expect("validated pattern");
     let max = 10u64.saturating_pow(digits as u32) - 1;
     if count > max {
-        p.push(ConfigError::invalid(l("count"), count.to_string(), format!("uri-pattern {pattern:?} can number at most {max} endpoints")));
+        p.push(ConfigError::invalid(
+            l("count"),
+            count.to_string(),
+            format!("uri-pattern {pattern:?} can number at most {max} endpoints"),
+        ));
         return None;
     }
-    Some(ConferenceServices { count: count as u32, uri_pattern: pattern, lobby_bypass_enabled: lobby })
+    Some(ConferenceServices {
+        count: count as u32,
+        uri_pattern: pattern,
+        lobby_bypass_enabled: lobby,
+    })
 }
 
 /// `presence-profile` and `calling-method-dialplan` name Voice over IP Service DNs with the
@@ -242,22 +179,39 @@ fn check_service_references(
 ) {
     let mut tables: Vec<(String, &OptionTable)> = vec![(String::new(), app)];
     let annexes = std::iter::once(("[switch]".to_string(), switch))
-        .chain(folders.iter().map(|f| (format!("[[folder]] {:?}", f.name), &f.annex)))
-        .chain(dns.values().map(|d| (format!("[[dn]] {:?}", d.spelling), &d.annex)))
-        .chain(agents.values().map(|a| (format!("[[agent-login]] {:?}", a.code.as_str()), &a.annex)));
+        .chain(
+            folders
+                .iter()
+                .map(|f| (format!("[[folder]] {:?}", f.name), &f.annex)),
+        )
+        .chain(
+            dns.values()
+                .map(|d| (format!("[[dn]] {:?}", d.spelling), &d.annex)),
+        )
+        .chain(
+            agents
+                .values()
+                .map(|a| (format!("[[agent-login]] {:?}", a.code.as_str()), &a.annex)),
+        );
     tables.extend(annexes.filter_map(|(owner, a)| a.section("TServer").map(|t| (owner, t))));
     for (owner, table) in tables {
         for key in ["presence-profile", "calling-method-dialplan"] {
             let Some(v) = table.get(key) else { continue };
-            let Some(Kind::ServiceDn(service)) = super::options::find("TServer", key).map(|s| s.kind) else { continue };
-            let ok = dns
-                .get(&DnName::new(&v.raw))
-                .is_some_and(|d| d.dn_type == DnType::VoipService && d.service_type.as_deref() == Some(service));
+            let Some(Kind::ServiceDn(service)) =
+                super::options::find("TServer", key).map(|s| s.kind)
+            else {
+                continue;
+            };
+            let ok = dns.get(&DnName::new(&v.raw)).is_some_and(|d| {
+                d.dn_type == DnType::VoipService && d.service_type.as_deref() == Some(service)
+            });
             if !ok {
                 p.push(ConfigError::invalid(
                     option_label(&owner, "TServer", key),
                     &v.raw,
-                    format!("no Voice over IP Service DN with service-type {service} has this name"),
+                    format!(
+                        "no Voice over IP Service DN with service-type {service} has this name"
+                    ),
                 ));
             }
         }
@@ -266,7 +220,12 @@ fn check_service_references(
 
 fn warnings(cfg: &ServerConfig) -> Vec<String> {
     let mut w = Vec::new();
-    let off: Vec<&str> = cfg.dns.values().filter(|d| !d.register).map(|d| d.number.as_str()).collect();
+    let off: Vec<&str> = cfg
+        .dns
+        .values()
+        .filter(|d| !d.register)
+        .map(|d| d.number.as_str())
+        .collect();
     if !off.is_empty() {
         w.push(format!(
             "{} DN(s) have register = false and stay out of service (T-Server does not support on-demand registration): {}",
@@ -275,7 +234,11 @@ fn warnings(cfg: &ServerConfig) -> Vec<String> {
         ));
     }
     let folder_pools: BTreeSet<&str> = cfg.folders.iter().map(|f| f.pool.as_str()).collect();
-    for l in cfg.links.iter().filter(|l| l.pool_name != DEFAULT_POOL && !folder_pools.contains(l.pool_name.as_str())) {
+    for l in cfg
+        .links
+        .iter()
+        .filter(|l| l.pool_name != DEFAULT_POOL && !folder_pools.contains(l.pool_name.as_str()))
+    {
         w.push(format!(
             "link-{}-name [{}] serves pool {:?}, which no top-level folder names: the Connector is connected but not used for call handling",
             l.n, l.name, l.pool_name
@@ -284,20 +247,28 @@ fn warnings(cfg: &ServerConfig) -> Vec<String> {
     for pool in cfg.pools() {
         let count = cfg.dns.values().filter(|d| d.pool == pool).count();
         if count > 0 && cfg.links_for_pool(&pool).is_empty() {
-            w.push(format!("pool {pool:?} has {count} DN(s) but no link serves it: they stay out of service"));
+            w.push(format!(
+                "pool {pool:?} has {count} DN(s) but no link serves it: they stay out of service"
+            ));
         }
     }
     let mut endpoints = BTreeMap::new();
     for l in &cfg.links {
         if let Some(first) = endpoints.insert((l.hostname.as_str(), l.port), l.n) {
-            w.push(format!("link-{first}-name and link-{}-name both point at {}:{}", l.n, l.hostname, l.port));
+            w.push(format!(
+                "link-{first}-name and link-{}-name both point at {}:{}",
+                l.n, l.hostname, l.port
+            ));
         }
     }
     let pools = cfg.pools();
     for pool in &pools {
         let c = cfg.connector_for_pool(pool);
         if c.reuse_avcall > 50 {
-            w.push(format!("pool {pool:?}: reuse-avcall = {} exceeds the guide's advice of at most 50", c.reuse_avcall));
+            w.push(format!(
+                "pool {pool:?}: reuse-avcall = {} exceeds the guide's advice of at most 50",
+                c.reuse_avcall
+            ));
         }
     }
     w
