@@ -81,7 +81,11 @@ pub fn router(ctx: Arc<ServerContext>) -> Router {
         .route("/restart/{name}", post(restart))
         .route("/metrics", get(metrics))
         .route_layer(middleware::from_fn_with_state(ctx.clone(), bearer));
-    Router::new().route("/health", get(|| async { "ok\n" })).route("/ready", get(ready)).merge(protected).with_state(ctx)
+    Router::new()
+        .route("/health", get(|| async { "ok\n" }))
+        .route("/ready", get(ready))
+        .merge(protected)
+        .with_state(ctx)
 }
 
 async fn bearer(State(ctx): State<Arc<ServerContext>>, req: Request, next: Next) -> Response {
@@ -89,7 +93,11 @@ async fn bearer(State(ctx): State<Arc<ServerContext>>, req: Request, next: Next)
     if !token.is_empty() {
         let given = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         if given != Some(format!("Bearer {token}").as_str()) {
-            return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "missing or wrong bearer token\n")
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "missing or wrong bearer token\n",
+            )
                 .into_response();
         }
     }

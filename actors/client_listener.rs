@@ -58,7 +58,11 @@ impl Actor for ClientListener {
     type State = ListenerState;
     type Arguments = Arc<ServerContext>;
 
-    async fn pre_start(&self, me: ActorRef<ListenerMsg>, ctx: Arc<ServerContext>) -> Result<ListenerState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        me: ActorRef<ListenerMsg>,
+        ctx: Arc<ServerContext>,
+    ) -> Result<ListenerState, ActorProcessingErr> {
         let children = Children::new(NAME, &me, ctx.board.clone());
         Ok(ListenerState { ctx, children, accept: None, next_id: Arc::new(AtomicU64::new(1)) })
     }
@@ -93,7 +97,12 @@ impl Actor for ClientListener {
         Ok(())
     }
 
-    async fn handle(&self, me: ActorRef<ListenerMsg>, msg: ListenerMsg, st: &mut ListenerState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        me: ActorRef<ListenerMsg>,
+        msg: ListenerMsg,
+        st: &mut ListenerState,
+    ) -> Result<(), ActorProcessingErr> {
         match msg {
             ListenerMsg::Accepted(tcp, peer) => {
                 let id = st.next_id.fetch_add(1, Ordering::Relaxed);
@@ -108,8 +117,12 @@ impl Actor for ClientListener {
                     spawn: Arc::new(move |sup| {
                         let (ctx, tcp) = (ctx.clone(), slot.lock().take());
                         Box::pin(async move {
-                            let tcp = tcp.ok_or_else(|| ractor::SpawnErr::StartupFailed("connection already handed over".into()))?;
-                            let (actor, _) = Actor::spawn_linked(None, ClientSession, SessionArgs { ctx, id, tcp, peer }, sup).await?;
+                            let tcp = tcp.ok_or_else(|| {
+                                ractor::SpawnErr::StartupFailed("connection already handed over".into())
+                            })?;
+                            let (actor, _) =
+                                Actor::spawn_linked(None, ClientSession, SessionArgs { ctx, id, tcp, peer }, sup)
+                                    .await?;
                             Ok(actor.get_cell())
                         })
                     }),
@@ -123,7 +136,12 @@ impl Actor for ClientListener {
         Ok(())
     }
 
-    async fn handle_supervisor_evt(&self, me: ActorRef<ListenerMsg>, evt: SupervisionEvent, st: &mut ListenerState) -> Result<(), ActorProcessingErr> {
+    async fn handle_supervisor_evt(
+        &self,
+        me: ActorRef<ListenerMsg>,
+        evt: SupervisionEvent,
+        st: &mut ListenerState,
+    ) -> Result<(), ActorProcessingErr> {
         st.children.on_event(&me, evt)
     }
 }

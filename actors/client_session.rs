@@ -48,7 +48,7 @@ pub struct SessionState {
 }
 
 pub enum SessionMsg {
-    Inbound(Request),
+    Inbound(Box<Request>),
     /// The reader or writer ended; the reason is on the handle.
     Closed,
 }
@@ -58,7 +58,11 @@ impl Actor for ClientSession {
     type State = SessionState;
     type Arguments = SessionArgs;
 
-    async fn pre_start(&self, _me: ActorRef<SessionMsg>, args: SessionArgs) -> Result<SessionState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        _me: ActorRef<SessionMsg>,
+        args: SessionArgs,
+    ) -> Result<SessionState, ActorProcessingErr> {
         let (handle, queue) = ClientHandle::new(args.id, args.ctx.config.server.client_queue_limit);
         args.ctx.metrics.clients_connected.fetch_add(1, Ordering::Relaxed);
         Ok(SessionState {
@@ -104,9 +108,14 @@ impl Actor for ClientSession {
         Ok(())
     }
 
-    async fn handle(&self, me: ActorRef<SessionMsg>, msg: SessionMsg, st: &mut SessionState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        me: ActorRef<SessionMsg>,
+        msg: SessionMsg,
+        st: &mut SessionState,
+    ) -> Result<(), ActorProcessingErr> {
         match msg {
-            SessionMsg::Inbound(req) => st.on_request(req).await,
+            SessionMsg::Inbound(req) => st.on_request(*req).await,
             SessionMsg::Closed => me.stop(None),
         }
         if st.handle.is_closing() {
@@ -140,7 +149,7 @@ impl SessionState {
             }
             RequestKind::QueryServer => self.reply(self.server_info(&req)),
             RequestKind::RegisterAddress | RequestKind::UnregisterAddress => self.register(req).await,
-            _ => self.to_dn(req).await,
+            _ => self.forward_to_dn(req).await,
         }
     }
 
@@ -154,7 +163,10 @@ impl SessionState {
                 self.reply(ev);
             }
             Err(code) => {
-                let msg = format!("expected OpenServer with ProtocolVersion {PROTOCOL_VERSION} first, got {}", req.kind.name());
+                let msg = format!(
+                    "expected OpenServer with ProtocolVersion {PROTOCOL_VERSION} first, got {}",
+                    req.kind.name()
+                );
                 self.error(req, code, msg);
                 self.handle.disconnect(CloseReason::Protocol(format!("handshake refused: {}", req.kind.name())));
             }
@@ -189,7 +201,7 @@ impl SessionState {
     }
 
     /// A DN request: the DN must be configured, and (except for queries) registered by this client.
-    async fn to_dn(&mut self, req: Request) {
+    async fn forward_to_dn(&mut self, req: Request) {
         let Some(dn) = self.known_dn(&req) else { return };
         if req.kind != RequestKind::QueryAddress && !self.registered.contains(&dn) {
             return self.error(&req, ErrorCode::NotRegistered, format!("client has not registered for {dn}"));
@@ -198,7 +210,7 @@ impl SessionState {
             return self.error(&req, ErrorCode::OutOfService, format!("DN {dn} is not available (restarting)"));
         };
         let client = self.handle.clone();
-        if let Err(e) = actor.cast(DnMsg::Request { client, request: req.clone() }) {
+        if let Err(e) = actor.cast(DnMsg::Request { client, request: Box::new(req.clone()) }) {
             tracing::warn!(client = self.id, %dn, error = %e, "dn unreachable");
             self.error(&req, ErrorCode::OutOfService, format!("DN {dn} is not available"));
         }
@@ -233,7 +245,11 @@ impl SessionState {
 /// The connection's I/O: TLS handshake (when configured), then a reader and a writer running
 /// until either side ends or the handle is marked for disconnection.
 /// Drains the outbound queue in bursts: one buffer, one write, one flush per burst.
-async fn write_loop(mut wr: tokio::io::WriteHalf<crate::transport::Stream>, mut rx: tokio::sync::mpsc::Receiver<Arc<crate::actors::outbound::SharedEvent>>, codec: FrameCodec) {
+async fn write_loop(
+    mut wr: tokio::io::WriteHalf<crate::transport::Stream>,
+    mut rx: tokio::sync::mpsc::Receiver<Arc<crate::actors::outbound::SharedEvent>>,
+    codec: FrameCodec,
+) {
     let mut out = Vec::with_capacity(64 * 1024);
     while let Some(first) = rx.recv().await {
         out.clear();
@@ -252,7 +268,13 @@ async fn write_loop(mut wr: tokio::io::WriteHalf<crate::transport::Stream>, mut 
     }
 }
 
-async fn run_io(ctx: Arc<ServerContext>, tcp: TcpStream, queue: ClientQueue, handle: ClientHandle, session: ActorRef<SessionMsg>) {
+async fn run_io(
+    ctx: Arc<ServerContext>,
+    tcp: TcpStream,
+    queue: ClientQueue,
+    handle: ClientHandle,
+    session: ActorRef<SessionMsg>,
+) {
     let ClientQueue { rx, kill } = queue;
     let stream = match ctx.tlib_acceptor.accept(tcp).await {
         Ok(s) => s,
@@ -272,7 +294,7 @@ async fn run_io(ctx: Arc<ServerContext>, tcp: TcpStream, queue: ClientQueue, han
                 loop {
                     match codec.decode(&mut buf) {
                         Ok(Some(Message::Request(req))) => {
-                            if session.cast(SessionMsg::Inbound(req)).is_err() {
+                            if session.cast(SessionMsg::Inbound(Box::new(req))).is_err() {
                                 return;
                             }
                         }
@@ -286,7 +308,12 @@ async fn run_io(ctx: Arc<ServerContext>, tcp: TcpStream, queue: ClientQueue, han
                 }
                 match rd.read_buf(&mut buf).await {
                     Ok(0) if buf.is_empty() => return handle.disconnect(CloseReason::ClientClosed),
-                    Ok(0) => return handle.disconnect(CloseReason::Protocol(format!("connection closed inside a frame ({} bytes pending)", buf.len()))),
+                    Ok(0) => {
+                        return handle.disconnect(CloseReason::Protocol(format!(
+                            "connection closed inside a frame ({} bytes pending)",
+                            buf.len()
+                        )))
+                    }
                     Ok(_) => {}
                     Err(e) => return handle.disconnect(CloseReason::Protocol(format!("read failed: {e}"))),
                 }

@@ -3,10 +3,9 @@
 //! actor incarnations (snapshots, supervision board, directory). Nothing here is global: two
 //! servers in one process (as in the integration tests) never see each other.
 
-use crate::actors::directory::Directory;
 use crate::actors::board::Board;
+use crate::actors::directory::Directory;
 use crate::actors::registry::RegistryMsg;
-use ractor::ActorRef;
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 use crate::model::sensitive::Visibility;
@@ -14,9 +13,10 @@ use crate::model::ConnIdGenerator;
 use crate::store::{DurableStore, SnapshotTable};
 use crate::tlib::{Event, Timestamp};
 use crate::transport::Acceptor;
+use ractor::ActorRef;
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::net::TcpListener;
 
 pub struct ServerContext {
     pub config: Arc<ServerConfig>,

@@ -36,13 +36,25 @@ pub struct DnArgs {
 
 pub enum DnMsg {
     /// TRegisterAddress: subscribe the client and answer EventRegistered with the DN's state.
-    Register { client: ClientHandle, reference_id: Option<u32> },
+    Register {
+        client: ClientHandle,
+        reference_id: Option<u32>,
+    },
     /// TUnregisterAddress.
-    Unregister { client: ClientHandle, reference_id: Option<u32> },
+    Unregister {
+        client: ClientHandle,
+        reference_id: Option<u32>,
+    },
     /// Any other request whose ThisDN is this DN.
-    Request { client: ClientHandle, request: Request },
+    Request {
+        client: ClientHandle,
+        request: Box<Request>,
+    },
     /// The switch side registered or lost this DN (connector links; guide: EventDNOutOfService `cause`).
-    SwitchState { in_service: bool, cause: String },
+    SwitchState {
+        in_service: bool,
+        cause: String,
+    },
     /// Retry a bind that raced a Registry restart.
     Rebind,
     /// Test hook: panic inside the handler, to exercise supervision.
@@ -138,9 +150,10 @@ impl Actor for DnActor {
                 ev.attrs.reference_id = reference_id;
                 st.reply(&client, ev);
             }
-            DnMsg::Request { client, request } => st.on_request(client, request),
+            DnMsg::Request { client, request } => st.on_request(client, *request),
             DnMsg::SwitchState { in_service, cause } => {
-                let new = if in_service && st.register { DnServiceState::InService } else { DnServiceState::OutOfService };
+                let new =
+                    if in_service && st.register { DnServiceState::InService } else { DnServiceState::OutOfService };
                 if new != st.service {
                     st.service = new;
                     let kind = match new {
@@ -220,12 +233,14 @@ impl DnState {
             RequestKind::QueryAddress => {
                 let mut ev = self.state_event(EventKind::AddressInfo);
                 ev.attrs.reference_id = reference_id;
-                ev.attrs.address_info_type = Some(req.attrs.address_info_type.unwrap_or(crate::model::AddressInfoType::DNStatus));
+                ev.attrs.address_info_type =
+                    Some(req.attrs.address_info_type.unwrap_or(crate::model::AddressInfoType::DNStatus));
                 self.reply(&client, ev);
             }
-            RequestKind::AgentLogin | RequestKind::AgentLogout | RequestKind::AgentSetReady | RequestKind::AgentSetNotReady => {
-                self.on_agent_request(client, req)
-            }
+            RequestKind::AgentLogin
+            | RequestKind::AgentLogout
+            | RequestKind::AgentSetReady
+            | RequestKind::AgentSetNotReady => self.on_agent_request(client, req),
             other => self.error(
                 &client,
                 reference_id,
@@ -252,7 +267,8 @@ impl DnState {
         let mut login = LoginContext::default();
         if let AgentRequest::Login { agent_id, .. } = &request {
             let tserver = &self.ctx.config.tserver;
-            login.unknown_agent_refused = tserver.agent_strict_id && !self.ctx.config.agent_logins.contains_key(agent_id);
+            login.unknown_agent_refused =
+                tserver.agent_strict_id && !self.ctx.config.agent_logins.contains_key(agent_id);
             login.login_ready = tserver.emulated_login_state == crate::config::EmulatedLoginState::Ready;
             login.logged_in_elsewhere =
                 self.agent.is_none() && self.ctx.directory.agent_dn(agent_id).is_some_and(|dn| dn != self.dn);
@@ -274,7 +290,9 @@ impl DnState {
         let previous = std::mem::replace(&mut self.agent, outcome.session);
         self.persist();
         let shown = self.agent.as_ref().or(previous.as_ref());
-        for event in outcome.events {
+        // Only the event answering the request carries its ReferenceID (EventAgentLogin for a
+        // login); a consequence such as the EventAgentReady that follows it is unsolicited.
+        for (i, event) in outcome.events.into_iter().enumerate() {
             let kind = match event {
                 AgentEvent::Login => EventKind::AgentLogin,
                 AgentEvent::Logout => EventKind::AgentLogout,
@@ -285,7 +303,7 @@ impl DnState {
             ev.attrs = Attributes {
                 this_dn: Some(self.dn.clone()),
                 this_queue: req.attrs.this_queue.clone(),
-                reference_id,
+                reference_id: if i == 0 { reference_id } else { None },
                 agent_id: shown.map(|s| s.agent_id.clone()),
                 agent_work_mode: self.agent.as_ref().map(|s| s.work_mode),
                 reasons: req.attrs.reasons.clone(),

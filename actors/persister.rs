@@ -33,7 +33,8 @@ impl Persister {
         }
         let n = batch.len();
         let store = st.ctx.durable.clone();
-        match tokio::task::spawn_blocking(move || store.write_batch(&batch).map(|_| ()).map_err(|e| (e, batch))).await? {
+        match tokio::task::spawn_blocking(move || store.write_batch(&batch).map(|_| ()).map_err(|e| (e, batch))).await?
+        {
             Ok(()) => {
                 st.commits += 1;
                 st.written += n as u64;
@@ -54,7 +55,11 @@ impl Actor for Persister {
     type State = PersisterState;
     type Arguments = Arc<ServerContext>;
 
-    async fn pre_start(&self, _me: ActorRef<PersisterMsg>, ctx: Arc<ServerContext>) -> Result<PersisterState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        _me: ActorRef<PersisterMsg>,
+        ctx: Arc<ServerContext>,
+    ) -> Result<PersisterState, ActorProcessingErr> {
         Ok(PersisterState { ctx, commits: 0, written: 0 })
     }
 
@@ -70,7 +75,12 @@ impl Actor for Persister {
         Ok(())
     }
 
-    async fn handle(&self, _me: ActorRef<PersisterMsg>, msg: PersisterMsg, st: &mut PersisterState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        _me: ActorRef<PersisterMsg>,
+        msg: PersisterMsg,
+        st: &mut PersisterState,
+    ) -> Result<(), ActorProcessingErr> {
         match msg {
             PersisterMsg::Tick => {
                 Self::flush(st).await?;

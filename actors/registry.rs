@@ -29,13 +29,22 @@ impl Actor for Registry {
     type State = RegistryState;
     type Arguments = RegistryArgs;
 
-    async fn pre_start(&self, me: ActorRef<RegistryMsg>, ctx: RegistryArgs) -> Result<RegistryState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        me: ActorRef<RegistryMsg>,
+        ctx: RegistryArgs,
+    ) -> Result<RegistryState, ActorProcessingErr> {
         // The address book itself lives in the context, so a restarted Registry loses nothing.
         ctx.set_registry(me);
         Ok(RegistryState { ctx, binds: 0 })
     }
 
-    async fn handle(&self, _me: ActorRef<RegistryMsg>, msg: RegistryMsg, st: &mut RegistryState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        _me: ActorRef<RegistryMsg>,
+        msg: RegistryMsg,
+        st: &mut RegistryState,
+    ) -> Result<(), ActorProcessingErr> {
         match msg {
             RegistryMsg::BindDn(dn, actor) => {
                 st.binds += 1;

@@ -75,8 +75,10 @@ pub async fn start(config: ServerConfig, opts: StartOptions) -> Result<ServerHan
         let d = durable.clone();
         tokio::task::spawn_blocking(move || d.load_all()).await.map_err(|e| StartError::Spawn(e.to_string()))??
     };
-    let tlib_addr = tlib.local_addr().map_err(|source| StartError::Bind { what: "tlib-listen", addr: "?".into(), source })?;
-    let admin_addr = admin.local_addr().map_err(|source| StartError::Bind { what: "admin-listen", addr: "?".into(), source })?;
+    let tlib_addr =
+        tlib.local_addr().map_err(|source| StartError::Bind { what: "tlib-listen", addr: "?".into(), source })?;
+    let admin_addr =
+        admin.local_addr().map_err(|source| StartError::Bind { what: "admin-listen", addr: "?".into(), source })?;
     let ctx = Arc::new(ServerContext::new(config.clone(), durable, tlib, acceptor, admin, opts.test_hooks));
     tracing::info!(snapshots = loaded.len(), "snapshots loaded from the durable store");
     ctx.snapshots.load(loaded);

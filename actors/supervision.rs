@@ -7,10 +7,10 @@
 //! can draw the tree and ask for a restart without messaging up the tree.
 
 use crate::actors::board::{Board, ChildInfo, ChildStatus, SupervisorHandle};
-use std::future::Future;
-use std::pin::Pin;
 use ractor::{ActorCell, ActorId, ActorProcessingErr, ActorRef, Message, RpcReplyPort, SpawnErr, SupervisionEvent};
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

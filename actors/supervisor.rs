@@ -39,7 +39,11 @@ impl Actor for Supervisor {
     type State = (SupervisorState, Vec<ChildSpec>);
     type Arguments = SupervisorArgs;
 
-    async fn pre_start(&self, me: ActorRef<SupervisorMsg>, args: SupervisorArgs) -> Result<Self::State, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        me: ActorRef<SupervisorMsg>,
+        args: SupervisorArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
         let children = Children::new(&args.name, &me, args.board);
         Ok((SupervisorState { children, stop_timeout: args.stop_timeout }, args.children))
     }
@@ -49,11 +53,7 @@ impl Actor for Supervisor {
         let (state, specs) = st;
         for spec in std::mem::take(specs) {
             let name = spec.name.clone();
-            state
-                .children
-                .start(spec, &me.get_cell())
-                .await
-                .map_err(|e| format!("cannot start {name}: {e}"))?;
+            state.children.start(spec, &me.get_cell()).await.map_err(|e| format!("cannot start {name}: {e}"))?;
         }
         Ok(())
     }
@@ -64,7 +64,12 @@ impl Actor for Supervisor {
         Ok(())
     }
 
-    async fn handle(&self, me: ActorRef<SupervisorMsg>, msg: SupervisorMsg, st: &mut Self::State) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        me: ActorRef<SupervisorMsg>,
+        msg: SupervisorMsg,
+        st: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
         match msg {
             SupervisorMsg::Cmd(cmd) => st.0.children.on_cmd(cmd, &me.get_cell()).await,
         }

@@ -5,9 +5,7 @@
 use bytes::BytesMut;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sfb_tserver::model::{CallState, CallType, ConnId, DnName, DnRole, KvList, MediaType};
-use sfb_tserver::tlib::{
-    from_json, to_json, Attributes, Event, EventKind, FrameCodec, Message, Timestamp,
-};
+use sfb_tserver::tlib::{from_json, to_json, Attributes, Event, EventKind, FrameCodec, Message, Timestamp};
 use std::hint::black_box;
 
 fn typical_ringing() -> Message {
@@ -21,10 +19,7 @@ fn typical_ringing() -> Message {
         .with("IVRPath", "1-3-2")
         .with("AccountBalance", 1250i64)
         .with("Token", vec![0u8, 17, 42, 255, 3, 9])
-        .with(
-            "Order",
-            KvList::new().with("Id", "A-17").with("Lines", 3i64),
-        );
+        .with("Order", KvList::new().with("Id", "A-17").with("Lines", 3i64));
     Message::Event(Event::with_attrs(
         EventKind::Ringing,
         Attributes {
@@ -41,14 +36,8 @@ fn typical_ringing() -> Message {
             ani: Some("+15550100".into()),
             dnis: Some("+15550199".into()),
             event_sequence_number: Some(123_456),
-            server_start_time: Some(Timestamp {
-                seconds: 1_700_000_000,
-                micros: 0,
-            }),
-            time: Some(Timestamp {
-                seconds: 1_700_000_321,
-                micros: 654_321,
-            }),
+            server_start_time: Some(Timestamp { seconds: 1_700_000_000, micros: 0 }),
+            time: Some(Timestamp { seconds: 1_700_000_321, micros: 654_321 }),
             user_data: Some(user_data),
             extensions: Some(KvList::new().with("Conversation-ID", "b3f1c2d4e5")),
             ..Default::default()
@@ -89,9 +78,7 @@ fn json(c: &mut Criterion) {
     let mut group = c.benchmark_group("tlib_json");
     group.throughput(Throughput::Elements(1));
     group.bench_function("encode", |b| b.iter(|| black_box(to_json(black_box(&msg)))));
-    group.bench_function("decode", |b| {
-        b.iter(|| black_box(from_json(black_box(&line)).unwrap()))
-    });
+    group.bench_function("decode", |b| b.iter(|| black_box(from_json(black_box(&line)).unwrap())));
     group.finish();
 }
 

@@ -94,8 +94,12 @@ pub fn apply(
             // A login work mode of ManualIn/AutoIn logs straight into Ready, another one into
             // NotReady; without one, `emulated-login-state` decides.
             let (status, mode, second) = match work_mode {
-                Some(m @ (AgentWorkMode::ManualIn | AgentWorkMode::AutoIn)) => (AgentStatus::Ready, m, AgentEvent::Ready),
-                Some(m) if m != AgentWorkMode::Unknown => (AgentStatus::NotReady, not_ready_mode(Some(m))?, AgentEvent::NotReady),
+                Some(m @ (AgentWorkMode::ManualIn | AgentWorkMode::AutoIn)) => {
+                    (AgentStatus::Ready, m, AgentEvent::Ready)
+                }
+                Some(m) if m != AgentWorkMode::Unknown => {
+                    (AgentStatus::NotReady, not_ready_mode(Some(m))?, AgentEvent::NotReady)
+                }
                 _ if ctx.login_ready => (AgentStatus::Ready, AgentWorkMode::ManualIn, AgentEvent::Ready),
                 _ => (AgentStatus::NotReady, AgentWorkMode::Unknown, AgentEvent::NotReady),
             };
@@ -111,7 +115,8 @@ pub fn apply(
         }
         (Some(cur), AgentRequest::SetNotReady { work_mode, reasons }) => {
             let mode = not_ready_mode(work_mode)?;
-            let status = if mode == AgentWorkMode::AfterCallWork { AgentStatus::AfterCallWork } else { AgentStatus::NotReady };
+            let status =
+                if mode == AgentWorkMode::AfterCallWork { AgentStatus::AfterCallWork } else { AgentStatus::NotReady };
             let session = AgentSession { status, work_mode: mode, reasons, ..cur.clone() };
             Ok(AgentOutcome { session: Some(session), events: vec![AgentEvent::NotReady] })
         }
@@ -144,8 +149,14 @@ mod tests {
     #[test]
     fn one_agent_per_dn_and_strict_ids() {
         let s = apply(None, login("1001", None), LoginContext::default()).unwrap().session.unwrap();
-        assert_eq!(apply(Some(&s), login("1002", None), LoginContext::default()), Err(ErrorCode::SoftAgentAlreadyLoggedIn));
-        assert_eq!(apply(Some(&s), login("1001", None), LoginContext::default()).unwrap().events, vec![AgentEvent::Login]);
+        assert_eq!(
+            apply(Some(&s), login("1002", None), LoginContext::default()),
+            Err(ErrorCode::SoftAgentAlreadyLoggedIn)
+        );
+        assert_eq!(
+            apply(Some(&s), login("1001", None), LoginContext::default()).unwrap().events,
+            vec![AgentEvent::Login]
+        );
         let strict = LoginContext { unknown_agent_refused: true, ..Default::default() };
         assert_eq!(apply(None, login("9999", None), strict), Err(ErrorCode::SoftAgentWrongId));
         let elsewhere = LoginContext { logged_in_elsewhere: true, ..Default::default() };
@@ -156,20 +167,29 @@ mod tests {
     fn requests_need_a_logged_in_agent() {
         let r = AgentRequest::SetReady { work_mode: None, reasons: KvList::new() };
         assert_eq!(apply(None, r, LoginContext::default()), Err(ErrorCode::SoftAgentNotLoggedIn));
-        assert_eq!(apply(None, AgentRequest::Logout { reasons: KvList::new() }, LoginContext::default()), Err(ErrorCode::SoftAgentNotLoggedIn));
+        assert_eq!(
+            apply(None, AgentRequest::Logout { reasons: KvList::new() }, LoginContext::default()),
+            Err(ErrorCode::SoftAgentNotLoggedIn)
+        );
     }
 
     #[test]
     fn not_ready_self_transition_is_reported_with_new_mode() {
         let s = apply(None, login("1001", None), LoginContext::default()).unwrap().session.unwrap();
-        let r = AgentRequest::SetNotReady { work_mode: Some(AgentWorkMode::AuxWork), reasons: KvList::new().with("ReasonCode", "Lunch") };
+        let r = AgentRequest::SetNotReady {
+            work_mode: Some(AgentWorkMode::AuxWork),
+            reasons: KvList::new().with("ReasonCode", "Lunch"),
+        };
         let out = apply(Some(&s), r, LoginContext::default()).unwrap();
         assert_eq!(out.events, vec![AgentEvent::NotReady]);
         let s2 = out.session.unwrap();
         assert_eq!(s2.work_mode, AgentWorkMode::AuxWork);
         assert_eq!(s2.reasons.get_str("ReasonCode"), Some("Lunch"));
         let acw = AgentRequest::SetNotReady { work_mode: Some(AgentWorkMode::AfterCallWork), reasons: KvList::new() };
-        assert_eq!(apply(Some(&s2), acw, LoginContext::default()).unwrap().session.unwrap().status, AgentStatus::AfterCallWork);
+        assert_eq!(
+            apply(Some(&s2), acw, LoginContext::default()).unwrap().session.unwrap().status,
+            AgentStatus::AfterCallWork
+        );
         let bad = AgentRequest::SetReady { work_mode: Some(AgentWorkMode::AuxWork), reasons: KvList::new() };
         assert_eq!(apply(Some(&s2), bad, LoginContext::default()), Err(ErrorCode::InvalidAttr));
     }

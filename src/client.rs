@@ -5,7 +5,9 @@
 //! write), so there is no extra queue to fill.
 
 use crate::model::DnName;
-use crate::tlib::{Attributes, Event, EventKind, FrameCodec, FrameError, Message, Request, RequestKind, PROTOCOL_VERSION};
+use crate::tlib::{
+    Attributes, Event, EventKind, FrameCodec, FrameError, Message, Request, RequestKind, PROTOCOL_VERSION,
+};
 use crate::transport::{self, Stream};
 use bytes::BytesMut;
 use parking_lot::Mutex;

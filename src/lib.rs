@@ -4,14 +4,14 @@
 //! `src/` is the functional core (domain model, protocols, configuration, stores); `actors/` is the
 //! actor shell that owns state, timers and I/O. `src/` never depends on `actors/` or on ractor.
 
-pub mod config;
-pub mod model;
-pub mod tlib;
 pub mod agent;
 pub mod cli;
 pub mod client;
+pub mod config;
 pub mod metrics;
+pub mod model;
 pub mod store;
+pub mod tlib;
 pub mod transport;
 
 #[path = "../actors/mod.rs"]

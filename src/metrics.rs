@@ -71,7 +71,12 @@ impl Metrics {
         let _ = writeln!(out, "tserver_clients {}", self.clients_connected.load(Ordering::Relaxed));
         gauge(&mut out, "tserver_clients_accepted_total", "T-Library connections accepted.", "counter");
         let _ = writeln!(out, "tserver_clients_accepted_total {}", self.clients_accepted.load(Ordering::Relaxed));
-        gauge(&mut out, "tserver_clients_disconnected_total", "Clients disconnected by the server, by reason.", "counter");
+        gauge(
+            &mut out,
+            "tserver_clients_disconnected_total",
+            "Clients disconnected by the server, by reason.",
+            "counter",
+        );
         let _ = writeln!(
             out,
             "tserver_clients_disconnected_total{{reason=\"slow\"}} {}",

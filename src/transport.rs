@@ -62,8 +62,11 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 /// Builds a TLS server configuration from PEM files (certificate chain and private key).
 pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, TransportError> {
     let certs = read_certs(cert)?;
-    let key_bytes = std::fs::read(key)
-        .map_err(|source| TransportError::Read { what: "private key", path: key.display().to_string(), source })?;
+    let key_bytes = std::fs::read(key).map_err(|source| TransportError::Read {
+        what: "private key",
+        path: key.display().to_string(),
+        source,
+    })?;
     let key_der = rustls_pemfile::private_key(&mut key_bytes.as_slice())
         .map_err(|source| TransportError::Read { what: "private key", path: key.display().to_string(), source })?
         .ok_or_else(|| TransportError::Empty { what: "private key", path: key.display().to_string() })?;
@@ -88,8 +91,11 @@ pub fn client_config(ca: &Path) -> Result<Arc<rustls::ClientConfig>, TransportEr
 }
 
 fn read_certs(path: &Path) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, TransportError> {
-    let bytes = std::fs::read(path)
-        .map_err(|source| TransportError::Read { what: "certificate", path: path.display().to_string(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| TransportError::Read {
+        what: "certificate",
+        path: path.display().to_string(),
+        source,
+    })?;
     let certs: Vec<_> = rustls_pemfile::certs(&mut bytes.as_slice())
         .collect::<Result<_, _>>()
         .map_err(|source| TransportError::Read { what: "certificate", path: path.display().to_string(), source })?;

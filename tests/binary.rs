@@ -116,7 +116,9 @@ fn check_config_prints_the_model_or_refuses_naming_the_option() {
     assert!(text.contains("sip:agent01@skype.lab"));
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
-    let broken = std::fs::read_to_string("config/default.toml").unwrap().replace("hide-sensitive-data = true", "hide-sensitive-data = \"maybe\"");
+    let broken = std::fs::read_to_string("config/default.toml")
+        .unwrap()
+        .replace("hide-sensitive-data = true", "hide-sensitive-data = \"maybe\"");
     assert_ne!(broken, std::fs::read_to_string("config/default.toml").unwrap(), "the fixture edit applied");
     std::fs::write(&bad, broken).unwrap();
     let out = Command::new(BIN).arg("check-config").arg(&bad).output().unwrap();

@@ -60,7 +60,9 @@ async fn unsupported_request_gets_event_error_51_with_its_reference_id() {
     let server = TestServer::start().await;
     let c = server.client().await;
     c.register(AGENT01).await.unwrap();
-    for kind in [RequestKind::AnswerCall, RequestKind::MergeCalls, RequestKind::GiveMusicTreatment, RequestKind::ReserveAgent] {
+    for kind in
+        [RequestKind::AnswerCall, RequestKind::MergeCalls, RequestKind::GiveMusicTreatment, RequestKind::ReserveAgent]
+    {
         let mut r = req(kind, AGENT01);
         r.attrs.reference_id = Some(4242);
         let ev = c.request(r).await.unwrap();

@@ -52,7 +52,10 @@ async fn query_address_answers_address_info_to_the_requester_only() {
     let ev = a.request(req(RequestKind::QueryAddress, AGENT01)).await.unwrap();
     assert_eq!(ev.kind, EventKind::AddressInfo);
     assert_eq!(ev.attrs.agent_status, Some(AgentStatus::LoggedOut));
-    assert!(other.next_event_within(std::time::Duration::from_millis(200)).await.is_none(), "only the requester is notified");
+    assert!(
+        other.next_event_within(std::time::Duration::from_millis(200)).await.is_none(),
+        "only the requester is notified"
+    );
 }
 
 #[tokio::test]
@@ -77,7 +80,10 @@ async fn agent_events_fan_out_to_every_registered_client_in_order() {
         kinds.push(ev.kind);
         seqs.push(ev.attrs.event_sequence_number.unwrap());
     }
-    assert_eq!(kinds, vec![EventKind::AgentLogin, EventKind::AgentReady, EventKind::AgentNotReady, EventKind::AgentLogout]);
+    assert_eq!(
+        kinds,
+        vec![EventKind::AgentLogin, EventKind::AgentReady, EventKind::AgentNotReady, EventKind::AgentLogout]
+    );
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "sequence numbers increase: {seqs:?}");
 
     // One agent per DN, one DN per agent.

@@ -87,7 +87,10 @@ async fn a_dn_that_keeps_failing_is_parked_alone() {
     for i in 0..6 {
         let ctx = &server.h().ctx;
         assert!(
-            wait_until(STEP, || async { ctx.directory.dn(&dn).is_some_and(|a| a.get_status() == ractor::ActorStatus::Running) }).await
+            wait_until(STEP, || async {
+                ctx.directory.dn(&dn).is_some_and(|a| a.get_status() == ractor::ActorStatus::Running)
+            })
+            .await
         );
         let before = restarts(&server, &name);
         ctx.directory.dn(&dn).unwrap().cast(DnMsg::Crash).unwrap();
@@ -118,7 +121,9 @@ async fn drawn_tree_matches_the_spawned_tree() {
     };
     for c in &board {
         assert!(
-            DRAWN_TREE.iter().any(|(p, kind, sup)| pattern_matches(p, &c.name) && *kind == c.kind && *sup == c.supervisor),
+            DRAWN_TREE
+                .iter()
+                .any(|(p, kind, sup)| pattern_matches(p, &c.name) && *kind == c.kind && *sup == c.supervisor),
             "{} ({} under {}) is spawned but not drawn",
             c.name,
             c.kind,

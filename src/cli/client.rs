@@ -121,13 +121,16 @@ mod tests {
 
     #[test]
     fn human_syntax_parses_to_a_request() {
-        let Message::Request(r) = parse_line("TMakeCall ThisDN=sip:Agent01@skype.lab OtherDN=sip:agent02@skype.lab ReferenceID=7").unwrap() else {
+        let Message::Request(r) =
+            parse_line("TMakeCall ThisDN=sip:Agent01@skype.lab OtherDN=sip:agent02@skype.lab ReferenceID=7").unwrap()
+        else {
             panic!("not a request")
         };
         assert_eq!(r.kind, RequestKind::MakeCall);
         assert_eq!(r.attrs.this_dn.unwrap().as_str(), "sip:agent01@skype.lab");
         assert_eq!(r.attrs.reference_id, Some(7));
-        let Message::Request(r) = parse_line(r#"AttachUserData ThisDN=a UserData={"z":"1","a":"2","z":"3"}"#).unwrap() else {
+        let Message::Request(r) = parse_line(r#"AttachUserData ThisDN=a UserData={"z":"1","a":"2","z":"3"}"#).unwrap()
+        else {
             panic!()
         };
         let keys: Vec<String> = r.attrs.user_data.unwrap().iter().map(|(k, _)| k.clone()).collect();

@@ -38,11 +38,7 @@ impl Annex {
 /// The canonical key under which `key` is stored (`None` when the catalogue does not know it).
 pub fn canonical_key(section: &str, key: &str) -> Option<String> {
     let spec = options::find(section, key)?;
-    Some(if spec.name.contains("<n>") {
-        key.to_string()
-    } else {
-        spec.name.to_string()
-    })
+    Some(if spec.name.contains("<n>") { key.to_string() } else { spec.name.to_string() })
 }
 
 /// How an option is named in messages: `[TServer] key` for the Application, or
@@ -77,9 +73,7 @@ pub fn value_text(v: &RawValue) -> Result<String, String> {
             let parts: Result<Vec<String>, String> = items
                 .iter()
                 .map(|i| match i {
-                    RawValue::Array(_) | RawValue::Object(_) => {
-                        Err("expected a list of plain values".to_string())
-                    }
+                    RawValue::Array(_) | RawValue::Object(_) => Err("expected a list of plain values".to_string()),
                     other => value_text(other),
                 })
                 .collect();
@@ -102,17 +96,11 @@ pub(crate) fn parse_table(
     for (key, value) in raw {
         let label = option_label(owner, section, key);
         let Some(spec) = options::find(section, key) else {
-            problems.push(ConfigError::unknown(
-                label,
-                format!("the guide names no such option in [{section}]"),
-            ));
+            problems.push(ConfigError::unknown(label, format!("the guide names no such option in [{section}]")));
             continue;
         };
         if !spec.levels.allows(scope) {
-            problems.push(ConfigError::unknown(
-                label,
-                format!("{} cannot be set in {}", spec.name, scope_name(scope)),
-            ));
+            problems.push(ConfigError::unknown(label, format!("{} cannot be set in {}", spec.name, scope_name(scope))));
             continue;
         }
         match parse_value(spec, value) {
@@ -137,22 +125,14 @@ fn parse_value(spec: &OptionSpec, value: &RawValue) -> Result<OptionValue, (Stri
 
 /// Validates an object's Annex: every section must be an option section and every option must
 /// be allowed at `scope`.
-pub(crate) fn parse_annex(
-    owner: &str,
-    raw: &RawAnnex,
-    scope: Scope,
-    problems: &mut Problems,
-) -> Annex {
+pub(crate) fn parse_annex(owner: &str, raw: &RawAnnex, scope: Scope, problems: &mut Problems) -> Annex {
     let mut annex = Annex::default();
     for (section, table) in raw {
         if options::section(section).is_none() {
             let known: Vec<&str> = options::section_names().collect();
             problems.push(ConfigError::unknown(
                 format!("{owner} annex [{section}]"),
-                format!(
-                    "not an option section (known sections: {})",
-                    known.join(", ")
-                ),
+                format!("not an option section (known sections: {})", known.join(", ")),
             ));
             continue;
         }
@@ -186,10 +166,7 @@ mod tests {
         assert_eq!(t["no-answer-timeout"].raw, "15s");
         assert_eq!(t["default-redirect-limit"].as_u64(), Some(3));
         let e = p.into_result().unwrap_err().to_string();
-        assert_eq!(
-            e,
-            "unknown option [TServer] bogus: the guide names no such option in [TServer]"
-        );
+        assert_eq!(e, "unknown option [TServer] bogus: the guide names no such option in [TServer]");
     }
 
     #[test]
@@ -203,23 +180,14 @@ mod tests {
             &mut p,
         );
         let e = p.into_result().unwrap_err().to_string();
-        assert!(
-            e.contains("[[agent-login]] \"1001\" annex [TServer] router-timeout"),
-            "{e}"
-        );
+        assert!(e.contains("[[agent-login]] \"1001\" annex [TServer] router-timeout"), "{e}");
         assert!(e.contains("cannot be set in an Agent Login annex"), "{e}");
     }
 
     #[test]
     fn invalid_values_name_option_value_and_reason() {
         let mut p = Problems::default();
-        parse_table(
-            "",
-            "TServer",
-            &table(json!({"no-answer-timeout": "abc"})),
-            Scope::Application,
-            &mut p,
-        );
+        parse_table("", "TServer", &table(json!({"no-answer-timeout": "abc"})), Scope::Application, &mut p);
         assert_eq!(
             p.into_result().unwrap_err().to_string(),
             r#"invalid value "abc" for [TServer] no-answer-timeout: expected a duration like "15s" (a plain number means seconds)"#
@@ -230,15 +198,10 @@ mod tests {
     fn annex_sections_must_be_option_sections() {
         let mut p = Problems::default();
         let raw: RawAnnex =
-            serde_json::from_value(json!({"TServer": {"wrap-up-time": "untimed"}, "tserver": {}}))
-                .unwrap();
+            serde_json::from_value(json!({"TServer": {"wrap-up-time": "untimed"}, "tserver": {}})).unwrap();
         let a = parse_annex("[[dn]] \"sip:a@b\"", &raw, Scope::Dn, &mut p);
         assert_eq!(a.get_str("TServer", "wrap-up-time"), Some("untimed"));
-        assert!(p
-            .into_result()
-            .unwrap_err()
-            .to_string()
-            .contains("annex [tserver]: not an option section"));
+        assert!(p.into_result().unwrap_err().to_string().contains("annex [tserver]: not an option section"));
     }
 
     #[test]

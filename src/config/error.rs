@@ -12,10 +12,7 @@ use std::path::PathBuf;
 pub enum ConfigError {
     /// The file could not be read at all.
     #[error("cannot read configuration file {}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 
     /// The text is not valid TOML, or a fixed section has the wrong shape (unknown field,
     /// a table where a value is expected, ...).
@@ -24,11 +21,7 @@ pub enum ConfigError {
 
     /// A value that does not fit its option.
     #[error("invalid value {value:?} for {option}: {reason}")]
-    InvalidValue {
-        option: String,
-        value: String,
-        reason: String,
-    },
+    InvalidValue { option: String, value: String, reason: String },
 
     /// An option name this T-Server does not know (or does not accept at that level).
     #[error("unknown option {option}: {reason}")]
@@ -48,28 +41,14 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    pub(crate) fn invalid(
-        option: impl Into<String>,
-        value: impl Into<String>,
-        reason: impl Into<String>,
-    ) -> Self {
-        ConfigError::InvalidValue {
-            option: option.into(),
-            value: value.into(),
-            reason: reason.into(),
-        }
+    pub(crate) fn invalid(option: impl Into<String>, value: impl Into<String>, reason: impl Into<String>) -> Self {
+        ConfigError::InvalidValue { option: option.into(), value: value.into(), reason: reason.into() }
     }
     pub(crate) fn unknown(option: impl Into<String>, reason: impl Into<String>) -> Self {
-        ConfigError::UnknownOption {
-            option: option.into(),
-            reason: reason.into(),
-        }
+        ConfigError::UnknownOption { option: option.into(), reason: reason.into() }
     }
     pub(crate) fn missing(option: impl Into<String>, reason: impl Into<String>) -> Self {
-        ConfigError::MissingOption {
-            option: option.into(),
-            reason: reason.into(),
-        }
+        ConfigError::MissingOption { option: option.into(), reason: reason.into() }
     }
     pub(crate) fn misconfigured(message: impl Into<String>) -> Self {
         ConfigError::Misconfigured(message.into())
@@ -122,11 +101,7 @@ mod tests {
 
     #[test]
     fn invalid_value_names_option_value_and_reason() {
-        let e = ConfigError::invalid(
-            "[TServer] no-answer-timeout",
-            "abc",
-            "expected a duration like \"15s\"",
-        );
+        let e = ConfigError::invalid("[TServer] no-answer-timeout", "abc", "expected a duration like \"15s\"");
         assert_eq!(
             e.to_string(),
             r#"invalid value "abc" for [TServer] no-answer-timeout: expected a duration like "15s""#
@@ -137,10 +112,7 @@ mod tests {
     fn several_problems_are_listed() {
         let mut p = Problems::default();
         p.push(ConfigError::misconfigured("first"));
-        p.push(ConfigError::missing(
-            "[connector1] port",
-            "a Connector link needs a port",
-        ));
+        p.push(ConfigError::missing("[connector1] port", "a Connector link needs a port"));
         let e = p.into_result().unwrap_err();
         assert_eq!(e.problems().len(), 2);
         assert_eq!(

@@ -55,10 +55,7 @@ impl<'a> OptionContext<'a> {
         Self::default()
     }
     pub fn for_dn(dn: &'a DnName) -> Self {
-        OptionContext {
-            dn: Some(dn),
-            ..Self::default()
-        }
+        OptionContext { dn: Some(dn), ..Self::default() }
     }
     pub fn with_dn(mut self, dn: &'a DnName) -> Self {
         self.dn = Some(dn);
@@ -96,9 +93,7 @@ impl ServerConfig {
                 // (guide, Call Supervision: "missing or incorrect" extensions fall back); so is a
                 // zero NO_ANSWER_TIMEOUT (guide, No-Answer Supervision).
                 match spec.parse(&text) {
-                    Ok(v)
-                        if spec.name == "no-answer-timeout"
-                            && v.as_duration() == Some(Duration::ZERO) => {}
+                    Ok(v) if spec.name == "no-answer-timeout" && v.as_duration() == Some(Duration::ZERO) => {}
                     Ok(v) => return Some((Cow::Owned(v), Level::Extensions)),
                     Err(_) => {}
                 }
@@ -112,9 +107,7 @@ impl ServerConfig {
         if let Some(v) = dn.and_then(|d| d.annex.get(section, &key)) {
             return Some((Cow::Borrowed(v), Level::Dn));
         }
-        let folder = dn
-            .and_then(|d| d.folder.as_deref())
-            .and_then(|f| self.folder(f));
+        let folder = dn.and_then(|d| d.folder.as_deref()).and_then(|f| self.folder(f));
         if let Some(v) = folder.and_then(|f| f.annex.get(section, &key)) {
             return Some((Cow::Borrowed(v), Level::Folder));
         }
@@ -126,8 +119,7 @@ impl ServerConfig {
                 return Some((Cow::Borrowed(v), Level::Application));
             }
         }
-        spec.default_value()
-            .map(|v| (Cow::Owned(v), Level::Default))
+        spec.default_value().map(|v| (Cow::Owned(v), Level::Default))
     }
 
     /// The effective value as canonical text ("10s", "true", "notready").
@@ -146,45 +138,21 @@ impl ServerConfig {
         })
     }
 
-    pub fn resolve_bool(
-        &self,
-        section: &str,
-        key: &str,
-        ctx: &OptionContext<'_>,
-    ) -> Option<(bool, Level)> {
-        self.resolve(section, key, ctx)
-            .and_then(|(v, l)| v.as_bool().map(|b| (b, l)))
+    pub fn resolve_bool(&self, section: &str, key: &str, ctx: &OptionContext<'_>) -> Option<(bool, Level)> {
+        self.resolve(section, key, ctx).and_then(|(v, l)| v.as_bool().map(|b| (b, l)))
     }
 
-    pub fn resolve_u64(
-        &self,
-        section: &str,
-        key: &str,
-        ctx: &OptionContext<'_>,
-    ) -> Option<(u64, Level)> {
-        self.resolve(section, key, ctx)
-            .and_then(|(v, l)| v.as_u64().map(|n| (n, l)))
+    pub fn resolve_u64(&self, section: &str, key: &str, ctx: &OptionContext<'_>) -> Option<(u64, Level)> {
+        self.resolve(section, key, ctx).and_then(|(v, l)| v.as_u64().map(|n| (n, l)))
     }
 
-    pub fn resolve_duration(
-        &self,
-        section: &str,
-        key: &str,
-        ctx: &OptionContext<'_>,
-    ) -> Option<(Duration, Level)> {
-        self.resolve(section, key, ctx)
-            .and_then(|(v, l)| v.as_duration().map(|d| (d, l)))
+    pub fn resolve_duration(&self, section: &str, key: &str, ctx: &OptionContext<'_>) -> Option<(Duration, Level)> {
+        self.resolve(section, key, ctx).and_then(|(v, l)| v.as_duration().map(|d| (d, l)))
     }
 
     /// An enumerated option as its typed enum (`NoAnswerAction`, `MonitorMode`, ...).
-    pub fn resolve_enum<T: OptionEnum>(
-        &self,
-        section: &str,
-        key: &str,
-        ctx: &OptionContext<'_>,
-    ) -> Option<(T, Level)> {
-        self.resolve(section, key, ctx)
-            .and_then(|(v, l)| T::parse(&v.raw).map(|t| (t, l)))
+    pub fn resolve_enum<T: OptionEnum>(&self, section: &str, key: &str, ctx: &OptionContext<'_>) -> Option<(T, Level)> {
+        self.resolve(section, key, ctx).and_then(|(v, l)| T::parse(&v.raw).map(|t| (t, l)))
     }
 
     pub fn resolve_ranges(
@@ -193,18 +161,11 @@ impl ServerConfig {
         key: &str,
         ctx: &OptionContext<'_>,
     ) -> Option<(AvailabilityRanges, Level)> {
-        self.resolve(section, key, ctx)
-            .and_then(|(v, l)| v.as_ranges().cloned().map(|r| (r, l)))
+        self.resolve(section, key, ctx).and_then(|(v, l)| v.as_ranges().cloned().map(|r| (r, l)))
     }
 
-    pub fn resolve_list(
-        &self,
-        section: &str,
-        key: &str,
-        ctx: &OptionContext<'_>,
-    ) -> Option<(Vec<String>, Level)> {
-        self.resolve(section, key, ctx)
-            .and_then(|(v, l)| v.as_list().map(|x| (x.to_vec(), l)))
+    pub fn resolve_list(&self, section: &str, key: &str, ctx: &OptionContext<'_>) -> Option<(Vec<String>, Level)> {
+        self.resolve(section, key, ctx).and_then(|(v, l)| v.as_list().map(|x| (x.to_vec(), l)))
     }
 
     /// `wrap-up-time` (with the WrapUpTime extension): always has a value.
@@ -224,17 +185,10 @@ pub(crate) fn connector_options(tables: &[Option<&OptionTable>]) -> ConnectorOpt
             .flatten()
             .find_map(|t| t.get(key).cloned())
             .or_else(|| options::find("connector", key).and_then(|s| s.default_value()))
-            .unwrap_or(OptionValue {
-                raw: String::new(),
-                typed: Typed::Text(String::new()),
-            })
+            .unwrap_or(OptionValue { raw: String::new(), typed: Typed::Text(String::new()) })
     };
     let text = |key: &str| Some(get(key).raw).filter(|s| !s.is_empty());
-    let int = |key: &str| {
-        get(key)
-            .as_u64()
-            .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
-    };
+    let int = |key: &str| get(key).as_u64().map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
     ConnectorOptions {
         caching_enabled: get("caching-enabled").as_bool().unwrap_or(true),
         conference_pool_size: int("conference-pool-size"),
@@ -251,18 +205,14 @@ impl ServerConfig {
     /// ringtone-file-path, caching-enabled, conference-pool-size, reuse-avcall) from the pool's
     /// top-level folder annex, everything else from the Switch annex.
     pub fn connector_for_pool(&self, pool: &str) -> ConnectorOptions {
-        let folder = self
-            .pool_folder(pool)
-            .and_then(|f| f.annex.section("connector"));
+        let folder = self.pool_folder(pool).and_then(|f| f.annex.section("connector"));
         connector_options(&[folder, self.switch.annex.section("connector")])
     }
 
     /// The `[conference-services]` of a pool: its top-level folder's section if it has one, else
     /// the Switch's.
     pub fn conference_services_for_pool(&self, pool: &str) -> Option<ConferenceServices> {
-        let own = self
-            .pool_folder(pool)
-            .filter(|f| f.annex.section("conference-services").is_some());
+        let own = self.pool_folder(pool).filter(|f| f.annex.section("conference-services").is_some());
         match own {
             Some(f) => {
                 let mut ignored = super::error::Problems::default();
@@ -329,33 +279,14 @@ mod tests {
         let a1 = dn("sip:agent01@skype.lab");
         let agent = AgentId::new("1001");
         let ext = KvList::new().with("NO_ANSWER_TIMEOUT", "30");
-        let t = |ctx: &OptionContext<'_>| {
-            cfg.resolve_duration("TServer", "no-answer-timeout", ctx)
-                .unwrap()
-        };
+        let t = |ctx: &OptionContext<'_>| cfg.resolve_duration("TServer", "no-answer-timeout", ctx).unwrap();
 
-        assert_eq!(
-            t(&OptionContext::new()),
-            (Duration::from_secs(20), Level::Application)
-        );
-        assert_eq!(
-            t(&OptionContext::for_dn(&a1)),
-            (Duration::from_secs(10), Level::Dn)
-        );
-        assert_eq!(
-            t(&OptionContext::for_dn(&a1).with_agent(&agent)),
-            (Duration::from_secs(7), Level::AgentLogin)
-        );
-        let full = OptionContext::for_dn(&a1)
-            .with_agent(&agent)
-            .with_extensions(&ext);
+        assert_eq!(t(&OptionContext::new()), (Duration::from_secs(20), Level::Application));
+        assert_eq!(t(&OptionContext::for_dn(&a1)), (Duration::from_secs(10), Level::Dn));
+        assert_eq!(t(&OptionContext::for_dn(&a1).with_agent(&agent)), (Duration::from_secs(7), Level::AgentLogin));
+        let full = OptionContext::for_dn(&a1).with_agent(&agent).with_extensions(&ext);
         assert_eq!(t(&full), (Duration::from_secs(30), Level::Extensions));
-        assert_eq!(
-            cfg.resolve_str("TServer", "no-answer-timeout", &full)
-                .unwrap()
-                .0,
-            "30s"
-        );
+        assert_eq!(cfg.resolve_str("TServer", "no-answer-timeout", &full).unwrap().0, "30s");
     }
 
     #[test]
@@ -363,19 +294,9 @@ mod tests {
         let cfg = load_str(CFG).unwrap();
         let (a1, a2) = (dn("sip:agent01@skype.lab"), dn("sip:agent02@skype.lab"));
         let w = |d: &DnName| cfg.resolve_wrap_up_time(&OptionContext::for_dn(d));
-        assert_eq!(
-            w(&a1),
-            (WrapUpTime::Timed(Duration::from_secs(3)), Level::Switch)
-        );
-        assert_eq!(
-            w(&a2),
-            (WrapUpTime::Timed(Duration::from_secs(4)), Level::Folder)
-        );
-        let action = cfg.resolve_enum::<NoAnswerAction>(
-            "TServer",
-            "no-answer-action",
-            &OptionContext::for_dn(&a1),
-        );
+        assert_eq!(w(&a1), (WrapUpTime::Timed(Duration::from_secs(3)), Level::Switch));
+        assert_eq!(w(&a2), (WrapUpTime::Timed(Duration::from_secs(4)), Level::Folder));
+        let action = cfg.resolve_enum::<NoAnswerAction>("TServer", "no-answer-action", &OptionContext::for_dn(&a1));
         assert_eq!(action, Some((NoAnswerAction::NotReady, Level::Switch)));
         let limit = cfg.resolve_u64("TServer", "default-redirect-limit", &OptionContext::new());
         assert_eq!(limit, Some((4, Level::Default)));
@@ -383,14 +304,8 @@ mod tests {
             cfg.resolve_bool("TServer", "hide-sensitive-data", &OptionContext::new()),
             Some((true, Level::Default))
         );
-        assert_eq!(
-            cfg.resolve_str("TServer", "cpn", &OptionContext::new()),
-            None
-        );
-        assert_eq!(
-            cfg.resolve_str("TServer", "no-such-option", &OptionContext::new()),
-            None
-        );
+        assert_eq!(cfg.resolve_str("TServer", "cpn", &OptionContext::new()), None);
+        assert_eq!(cfg.resolve_str("TServer", "no-such-option", &OptionContext::new()), None);
     }
 
     #[test]
@@ -398,25 +313,13 @@ mod tests {
         let cfg = load_str(CFG).unwrap();
         let (a1, a2) = (dn("sip:agent01@skype.lab"), dn("sip:agent02@skype.lab"));
         let d = |x: &DnName| {
-            let (v, l) = cfg
-                .resolve_str("TServer", "default-dn", &OptionContext::for_dn(x))
-                .unwrap();
+            let (v, l) = cfg.resolve_str("TServer", "default-dn", &OptionContext::for_dn(x)).unwrap();
             (v.into_owned(), l)
         };
         assert_eq!(d(&a2), ("sip:rp3@skype.lab".to_string(), Level::Folder));
-        assert_eq!(
-            d(&a1),
-            ("sip:rp2@skype.lab".to_string(), Level::Application)
-        );
+        assert_eq!(d(&a1), ("sip:rp2@skype.lab".to_string(), Level::Application));
         let moh = |x: &DnName| {
-            cfg.resolve_str(
-                "connector",
-                "musicOnHoldFilePath",
-                &OptionContext::for_dn(x),
-            )
-            .unwrap()
-            .0
-            .into_owned()
+            cfg.resolve_str("connector", "musicOnHoldFilePath", &OptionContext::for_dn(x)).unwrap().0.into_owned()
         };
         assert_eq!(moh(&a2), "moh-pool2.wma");
         assert_eq!(moh(&a1), "moh-default.wma");
@@ -434,14 +337,9 @@ mod tests {
                 Some((Duration::from_secs(10), Level::Dn))
             );
         }
-        let ext = KvList::new()
-            .with("WrapUpTime", "untimed")
-            .with("NO_ANSWER_ACTION", "logout");
+        let ext = KvList::new().with("WrapUpTime", "untimed").with("NO_ANSWER_ACTION", "logout");
         let ctx = OptionContext::for_dn(&a1).with_extensions(&ext);
-        assert_eq!(
-            cfg.resolve_wrap_up_time(&ctx),
-            (WrapUpTime::Untimed, Level::Extensions)
-        );
+        assert_eq!(cfg.resolve_wrap_up_time(&ctx), (WrapUpTime::Untimed, Level::Extensions));
         assert_eq!(
             cfg.resolve_enum("TServer", "no-answer-action", &ctx),
             Some((NoAnswerAction::Logout, Level::Extensions))

@@ -25,18 +25,17 @@ pub use annex::{Annex, OptionTable};
 pub use error::ConfigError;
 pub use hierarchy::{Level, OptionContext};
 pub use model::{
-    dn_type_name, parse_dn_type, AgentLoginConfig, ConferenceServices, ConnectorOptions, DnConfig,
-    FolderConfig, LinkConfig, LogOptions, ServerConfig, ServerSection, SwitchConfig, TlsFiles,
-    DEFAULT_POOL,
+    dn_type_name, parse_dn_type, AgentLoginConfig, ConferenceServices, ConnectorOptions, DnConfig, FolderConfig,
+    LinkConfig, LogOptions, ServerConfig, ServerSection, SwitchConfig, TlsFiles, DEFAULT_POOL,
 };
 pub use options::OptionValue;
 pub use render::render;
 pub use tserver::TServerOptions;
 pub use validate_objects::PARK_TRUNK;
 pub use values::{
-    AvailabilityRanges, CallingMethod, DirectCallsMedia, EmulatedLoginState, EscalationUserData,
-    HandleDirectCalls, ImReporting, LinkProtocol, MonitorConsultCalls, MonitorMode, MonitorScope,
-    NoAnswerAction, OptionEnum, PassThroughCalls, WrapUpTime,
+    AvailabilityRanges, CallingMethod, DirectCallsMedia, EmulatedLoginState, EscalationUserData, HandleDirectCalls,
+    ImReporting, LinkProtocol, MonitorConsultCalls, MonitorMode, MonitorScope, NoAnswerAction, OptionEnum,
+    PassThroughCalls, WrapUpTime,
 };
 
 use std::path::Path;
@@ -54,14 +53,8 @@ pub fn load_file(path: &Path) -> Result<ServerConfig, ConfigError> {
 
 /// Loads a file, then applies `overrides` (`("server.tlib-listen", "0.0.0.0:7000")`, later
 /// entries win) before validating. `main.rs` passes [`env_overrides`] and CLI flags here.
-pub fn load_file_with_overrides(
-    path: &Path,
-    overrides: &[(String, String)],
-) -> Result<ServerConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+pub fn load_file_with_overrides(path: &Path, overrides: &[(String, String)]) -> Result<ServerConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })?;
     load(&text, &path.display().to_string(), overrides)
 }
 
@@ -71,18 +64,13 @@ pub fn load_str(toml: &str) -> Result<ServerConfig, ConfigError> {
 }
 
 /// Loads text with overrides; `origin` names the text in parse errors.
-pub fn load(
-    toml: &str,
-    origin: &str,
-    overrides: &[(String, String)],
-) -> Result<ServerConfig, ConfigError> {
+pub fn load(toml: &str, origin: &str, overrides: &[(String, String)]) -> Result<ServerConfig, ConfigError> {
     validate::build(raw::read(toml, origin, overrides)?)
 }
 
 /// The embedded demo configuration, validated.
 pub fn embedded_default() -> ServerConfig {
-    load(EMBEDDED_DEFAULT, "embedded config/default.toml", &[])
-        .expect("the embedded config/default.toml is valid")
+    load(EMBEDDED_DEFAULT, "embedded config/default.toml", &[]).expect("the embedded config/default.toml is valid")
 }
 
 /// Overrides from environment variables `SFB_TSERVER_<SECTION>__<KEY>` for the `[server]` and
@@ -102,10 +90,7 @@ fn overrides_from(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, 
                 "tserver" => "TServer",
                 _ => return None,
             };
-            Some((
-                format!("{section}.{}", key.to_ascii_lowercase().replace('_', "-")),
-                value,
-            ))
+            Some((format!("{section}.{}", key.to_ascii_lowercase().replace('_', "-")), value))
         })
         .collect();
     out.sort();

@@ -105,12 +105,7 @@ impl ConferenceServices {
         let open = self.uri_pattern.find('{').expect("validated pattern");
         let close = self.uri_pattern.find('}').expect("validated pattern");
         let width = close - open - 1;
-        format!(
-            "{}{:0width$}{}",
-            &self.uri_pattern[..open],
-            i,
-            &self.uri_pattern[close + 1..]
-        )
+        format!("{}{:0width$}{}", &self.uri_pattern[..open], i, &self.uri_pattern[close + 1..])
     }
     /// All `count` endpoint URIs, in order.
     pub fn endpoint_uris(&self) -> Vec<String> {
@@ -192,10 +187,7 @@ pub fn dn_type_name(t: DnType) -> &'static str {
 /// Parses a DN type written as the guide spells it (any case) or as its GenEM name.
 pub fn parse_dn_type(s: &str) -> Option<DnType> {
     let t = s.trim();
-    DnType::ALL
-        .iter()
-        .copied()
-        .find(|d| dn_type_name(*d).eq_ignore_ascii_case(t) || d.name().eq_ignore_ascii_case(t))
+    DnType::ALL.iter().copied().find(|d| dn_type_name(*d).eq_ignore_ascii_case(t) || d.name().eq_ignore_ascii_case(t))
 }
 
 impl ServerConfig {
@@ -252,31 +244,15 @@ mod tests {
 
     #[test]
     fn conference_endpoints_follow_the_pattern() {
-        let c = ConferenceServices {
-            count: 3,
-            uri_pattern: "sip:conf{DD}@skype.lab".into(),
-            lobby_bypass_enabled: true,
-        };
-        assert_eq!(
-            c.endpoint_uris(),
-            [
-                "sip:conf01@skype.lab",
-                "sip:conf02@skype.lab",
-                "sip:conf03@skype.lab"
-            ]
-        );
+        let c =
+            ConferenceServices { count: 3, uri_pattern: "sip:conf{DD}@skype.lab".into(), lobby_bypass_enabled: true };
+        assert_eq!(c.endpoint_uris(), ["sip:conf01@skype.lab", "sip:conf02@skype.lab", "sip:conf03@skype.lab"]);
     }
 
     #[test]
     fn dn_types_use_the_guide_spellings() {
-        assert_eq!(
-            parse_dn_type("Voice over IP Service"),
-            Some(DnType::VoipService)
-        );
-        assert_eq!(
-            parse_dn_type("voice over ip service"),
-            Some(DnType::VoipService)
-        );
+        assert_eq!(parse_dn_type("Voice over IP Service"), Some(DnType::VoipService));
+        assert_eq!(parse_dn_type("voice over ip service"), Some(DnType::VoipService));
         assert_eq!(parse_dn_type("Routing Point"), Some(DnType::RoutingPoint));
         assert_eq!(parse_dn_type("RoutingPoint"), Some(DnType::RoutingPoint));
         assert_eq!(parse_dn_type("Trunk"), None);

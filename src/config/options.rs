@@ -150,9 +150,7 @@ impl OptionSpec {
             Some((pre, post)) => key
                 .strip_prefix(pre)
                 .and_then(|rest| rest.strip_suffix(post))
-                .is_some_and(|n| {
-                    !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0')
-                }),
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0')),
             None => false,
         }
     }
@@ -160,11 +158,7 @@ impl OptionSpec {
     /// The built-in default, parsed (None when the option has no default).
     pub fn default_value(&self) -> Option<OptionValue> {
         let d = self.default?;
-        Some(
-            self.parse(d).unwrap_or_else(|e| {
-                panic!("catalogue default {d:?} of {} is invalid: {e}", self.name)
-            }),
-        )
+        Some(self.parse(d).unwrap_or_else(|e| panic!("catalogue default {d:?} of {} is invalid: {e}", self.name)))
     }
 
     /// Validates a value written as text; the error is the reason only.
@@ -173,38 +167,25 @@ impl OptionSpec {
         let v = |raw: String, typed: Typed| Ok(OptionValue { raw, typed });
         match self.kind {
             Kind::Bool => values::parse_bool(t).and_then(|b| v(b.to_string(), Typed::Bool(b))),
-            Kind::BoolOrDigit => {
-                values::parse_bool_or_digit(t).and_then(|b| v(b.to_string(), Typed::Bool(b)))
-            }
+            Kind::BoolOrDigit => values::parse_bool_or_digit(t).and_then(|b| v(b.to_string(), Typed::Bool(b))),
             Kind::Duration { unit, max } => {
                 let d = values::parse_duration(t, unit)?;
                 let unit_secs = if unit == Unit::Minutes { 60 } else { 1 };
                 if let Some(max) = max {
                     if d > Duration::from_secs(max * unit_secs) {
-                        let limit =
-                            humantime::format_duration(Duration::from_secs(max * unit_secs));
+                        let limit = humantime::format_duration(Duration::from_secs(max * unit_secs));
                         return Err(format!("must be at most {limit}"));
                     }
                 }
-                v(
-                    humantime::format_duration(d).to_string(),
-                    Typed::Duration(d),
-                )
+                v(humantime::format_duration(d).to_string(), Typed::Duration(d))
             }
-            Kind::Int { min, max } => {
-                values::parse_int(t, min, max).and_then(|n| v(n.to_string(), Typed::Int(n)))
+            Kind::Int { min, max } => values::parse_int(t, min, max).and_then(|n| v(n.to_string(), Typed::Int(n))),
+            Kind::Enum(words) => {
+                values::parse_enum(t, words).and_then(|w| v(w.to_string(), Typed::Text(w.to_string())))
             }
-            Kind::Enum(words) => values::parse_enum(t, words)
-                .and_then(|w| v(w.to_string(), Typed::Text(w.to_string()))),
-            Kind::EnumList(words) => {
-                values::parse_enum_list(t, words).and_then(|l| v(l.join(","), Typed::List(l)))
-            }
-            Kind::Ranges => {
-                values::parse_ranges(t, 18500).and_then(|r| v(r.to_string(), Typed::Ranges(r)))
-            }
-            Kind::WrapUp => {
-                values::parse_wrap_up(t).and_then(|w| v(w.to_string(), Typed::WrapUp(w)))
-            }
+            Kind::EnumList(words) => values::parse_enum_list(t, words).and_then(|l| v(l.join(","), Typed::List(l))),
+            Kind::Ranges => values::parse_ranges(t, 18500).and_then(|r| v(r.to_string(), Typed::Ranges(r))),
+            Kind::WrapUp => values::parse_wrap_up(t).and_then(|w| v(w.to_string(), Typed::WrapUp(w))),
             Kind::Text if t.is_empty() => Err("expected a non-empty value".into()),
             Kind::Text => v(t.to_string(), Typed::Text(t.to_string())),
             Kind::SipUri => {
@@ -218,19 +199,14 @@ impl OptionSpec {
                 let l = values::parse_word_list(t);
                 v(l.join(", "), Typed::List(l))
             }
-            Kind::ServiceDn(_) if t.is_empty() => {
-                Err("expected the name of a Voice over IP Service DN".into())
-            }
+            Kind::ServiceDn(_) if t.is_empty() => Err("expected the name of a Voice over IP Service DN".into()),
             Kind::ServiceDn(_) => {
                 let dn = t.to_lowercase();
                 v(dn.clone(), Typed::Text(dn))
             }
             Kind::UriPattern => match placeholder_digits(t) {
                 Some(_) => v(t.to_string(), Typed::Text(t.to_string())),
-                None => Err(
-                    "expected a pattern with a digit placeholder like \"sip:conf{DD}@skype.lab\""
-                        .into(),
-                ),
+                None => Err("expected a pattern with a digit placeholder like \"sip:conf{DD}@skype.lab\"".into()),
             },
         }
     }
@@ -242,11 +218,7 @@ pub fn placeholder_digits(pattern: &str) -> Option<usize> {
     let close = open + pattern[open..].find('}')?;
     let inner = &pattern[open + 1..close];
     let rest = &pattern[close + 1..];
-    if inner.is_empty()
-        || !inner.bytes().all(|b| b == b'D')
-        || rest.contains('{')
-        || rest.contains('}')
-    {
+    if inner.is_empty() || !inner.bytes().all(|b| b == b'D') || rest.contains('{') || rest.contains('}') {
         return None;
     }
     Some(inner.len())
@@ -314,10 +286,7 @@ impl OptionValue {
 
 /// The options of an option section (`TServer`, `connector`, `conference-services`, `log`).
 pub fn section(name: &str) -> Option<&'static [OptionSpec]> {
-    catalogue::SECTIONS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, specs)| *specs)
+    catalogue::SECTIONS.iter().find(|(n, _)| *n == name).map(|(_, specs)| *specs)
 }
 
 /// The spec of `key` in `section`.
@@ -352,14 +321,8 @@ mod tests {
         assert_eq!(link.name, "link-<n>-name");
         assert!(find("TServer", "link--name").is_none());
         assert!(find("TServer", "link-01-name").is_none());
-        assert_eq!(
-            find("TServer", "default-redirection-limit").unwrap().name,
-            "default-redirect-limit"
-        );
-        assert_eq!(
-            find("connector", "musicOnHoldFilePath").unwrap().name,
-            "music-on-hold-file-path"
-        );
+        assert_eq!(find("TServer", "default-redirection-limit").unwrap().name, "default-redirect-limit");
+        assert_eq!(find("connector", "musicOnHoldFilePath").unwrap().name, "music-on-hold-file-path");
         assert!(find("TServer", "no-such-option").is_none());
     }
 

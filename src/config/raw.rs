@@ -106,29 +106,15 @@ pub struct RawLink {
 
 /// Reads TOML text, applies `overrides` (`("server.tlib-listen", "0.0.0.0:7000")`, later wins)
 /// and deserializes the raw layer. `origin` names the text in messages (usually the file path).
-pub fn read(
-    toml: &str,
-    origin: &str,
-    overrides: &[(String, String)],
-) -> Result<RawConfig, ConfigError> {
-    let parse = |e: config::ConfigError| ConfigError::Parse {
-        origin: origin.to_string(),
-        message: e.to_string(),
-    };
+pub fn read(toml: &str, origin: &str, overrides: &[(String, String)]) -> Result<RawConfig, ConfigError> {
+    let parse = |e: config::ConfigError| ConfigError::Parse { origin: origin.to_string(), message: e.to_string() };
     let mut builder = Config::builder().add_source(File::from_str(toml, FileFormat::Toml));
     for (key, value) in overrides {
         builder = builder
             .set_override(key.as_str(), value.as_str())
-            .map_err(|e| ConfigError::Parse {
-                origin: format!("override {key}"),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| ConfigError::Parse { origin: format!("override {key}"), message: e.to_string() })?;
     }
-    builder
-        .build()
-        .map_err(parse)?
-        .try_deserialize::<RawConfig>()
-        .map_err(parse)
+    builder.build().map_err(parse)?.try_deserialize::<RawConfig>().map_err(parse)
 }
 
 #[cfg(test)]
@@ -166,26 +152,17 @@ mod tests {
 
     #[test]
     fn unknown_fields_of_fixed_sections_are_refused() {
-        let e = read("[server]\ntlib-port = 7000\n", "f.toml", &[])
+        let e = read("[server]\ntlib-port = 7000\n", "f.toml", &[]).unwrap_err().to_string();
+        assert!(e.contains("tlib-port"), "{e}");
+        let e = read("[[dn]]\nnumber = \"sip:a@b\"\ntype = \"Extension\"\nregistr = true\n", "f.toml", &[])
             .unwrap_err()
             .to_string();
-        assert!(e.contains("tlib-port"), "{e}");
-        let e = read(
-            "[[dn]]\nnumber = \"sip:a@b\"\ntype = \"Extension\"\nregistr = true\n",
-            "f.toml",
-            &[],
-        )
-        .unwrap_err()
-        .to_string();
         assert!(e.contains("registr"), "{e}");
     }
 
     #[test]
     fn syntax_errors_name_the_origin() {
         let e = read("[server\n", "demo.toml", &[]).unwrap_err().to_string();
-        assert!(
-            e.starts_with("cannot parse configuration demo.toml:"),
-            "{e}"
-        );
+        assert!(e.starts_with("cannot parse configuration demo.toml:"), "{e}");
     }
 }

@@ -19,11 +19,9 @@ fn key_options(t: DnType) -> &'static [(&'static str, &'static str)] {
             ("TServer", "handle-direct-calls"),
             ("TServer", "presence-profile"),
         ],
-        DnType::RoutingPoint | DnType::ExternalRoutingPoint => &[
-            ("TServer", "router-timeout"),
-            ("TServer", "default-dn"),
-            ("TServer", "allow-pass-through-calls"),
-        ],
+        DnType::RoutingPoint | DnType::ExternalRoutingPoint => {
+            &[("TServer", "router-timeout"), ("TServer", "default-dn"), ("TServer", "allow-pass-through-calls")]
+        }
         _ => &[],
     }
 }
@@ -38,10 +36,7 @@ fn effective(cfg: &ServerConfig, ctx: &OptionContext<'_>, section: &str, key: &s
 
 /// Whether `key` has a value specific to this DN (its own annex or its folder's).
 fn overridden(cfg: &ServerConfig, ctx: &OptionContext<'_>, section: &str, key: &str) -> bool {
-    matches!(
-        cfg.resolve_str(section, key, ctx),
-        Some((_, Level::Dn | Level::Folder))
-    )
+    matches!(cfg.resolve_str(section, key, ctx), Some((_, Level::Dn | Level::Folder)))
 }
 
 fn dn_line(cfg: &ServerConfig, d: &DnConfig) -> String {
@@ -59,10 +54,7 @@ fn dn_line(cfg: &ServerConfig, d: &DnConfig) -> String {
         let _ = write!(line, " service-type={st}");
     }
     let ctx = OptionContext::for_dn(&d.number);
-    for (section, key) in key_options(d.dn_type)
-        .iter()
-        .filter(|(s, k)| overridden(cfg, &ctx, s, k))
-    {
+    for (section, key) in key_options(d.dn_type).iter().filter(|(s, k)| overridden(cfg, &ctx, s, k)) {
         let _ = write!(line, " {}", effective(cfg, &ctx, section, key));
     }
     let own: Vec<String> = d
@@ -71,16 +63,9 @@ fn dn_line(cfg: &ServerConfig, d: &DnConfig) -> String {
         .iter()
         .flat_map(|(s, t)| t.iter().map(move |(k, v)| (s, k, v)))
         .filter(|(s, k, _)| {
-            !(*s == "TServer"
-                && (*k == "service-type" || key_options(d.dn_type).iter().any(|(_, o)| o == k)))
+            !(*s == "TServer" && (*k == "service-type" || key_options(d.dn_type).iter().any(|(_, o)| o == k)))
         })
-        .map(|(s, k, v)| {
-            if s == "TServer" {
-                format!("{k}={}", v.raw)
-            } else {
-                format!("[{s}] {k}={}", v.raw)
-            }
-        })
+        .map(|(s, k, v)| if s == "TServer" { format!("{k}={}", v.raw) } else { format!("[{s}] {k}={}", v.raw) })
         .collect();
     if !own.is_empty() {
         let _ = write!(line, " annex: {}", own.join(" "));
@@ -90,10 +75,7 @@ fn dn_line(cfg: &ServerConfig, d: &DnConfig) -> String {
 
 fn annex_lines(out: &mut String, indent: &str, annex: &super::annex::Annex) {
     for (section, table) in &annex.0 {
-        let values: Vec<String> = table
-            .iter()
-            .map(|(k, v)| format!("{k}={}", v.raw))
-            .collect();
+        let values: Vec<String> = table.iter().map(|(k, v)| format!("{k}={}", v.raw)).collect();
         let _ = writeln!(out, "{indent}[{section}] {}", values.join(" "));
     }
 }
@@ -115,23 +97,12 @@ pub fn render(cfg: &ServerConfig) -> String {
         "  max-frame-size={} client-queue-limit={} tls={} admin-token={} embedded-connector={}",
         s.max_frame_size,
         s.client_queue_limit,
-        s.tls.as_ref().map_or("off".to_string(), |t| format!(
-            "{} + {}",
-            t.cert.display(),
-            t.key.display()
-        )),
-        if s.admin_token.is_some() {
-            "set"
-        } else {
-            "none"
-        },
+        s.tls.as_ref().map_or("off".to_string(), |t| format!("{} + {}", t.cert.display(), t.key.display())),
+        if s.admin_token.is_some() { "set" } else { "none" },
         s.embedded_connector
     );
 
-    let _ = writeln!(
-        o,
-        "\n[TServer] (T-Server-wide values that differ from the built-in defaults)"
-    );
+    let _ = writeln!(o, "\n[TServer] (T-Server-wide values that differ from the built-in defaults)");
     let ctx = OptionContext::new();
     let mut any = false;
     for spec in options::section("TServer").unwrap_or_default() {
@@ -176,15 +147,7 @@ pub fn render(cfg: &ServerConfig) -> String {
         }
     }
     let hide = &cfg.switch.log.hide_header;
-    let _ = writeln!(
-        o,
-        "  log: hide-header={}",
-        if hide.is_empty() {
-            "-".to_string()
-        } else {
-            hide.join(", ")
-        }
-    );
+    let _ = writeln!(o, "  log: hide-header={}", if hide.is_empty() { "-".to_string() } else { hide.join(", ") });
     if let Some(t) = cfg.switch.annex.section("TServer") {
         let values: Vec<String> = t.iter().map(|(k, v)| format!("{k}={}", v.raw)).collect();
         let _ = writeln!(o, "  annex [TServer] {}", values.join(" "));
@@ -192,17 +155,8 @@ pub fn render(cfg: &ServerConfig) -> String {
 
     let _ = writeln!(o, "\nPools");
     for pool in cfg.pools() {
-        let links: Vec<&str> = cfg
-            .links_for_pool(&pool)
-            .iter()
-            .map(|l| l.name.as_str())
-            .collect();
-        let folders: Vec<&str> = cfg
-            .folders
-            .iter()
-            .filter(|f| f.pool == pool)
-            .map(|f| f.name.as_str())
-            .collect();
+        let links: Vec<&str> = cfg.links_for_pool(&pool).iter().map(|l| l.name.as_str()).collect();
+        let folders: Vec<&str> = cfg.folders.iter().filter(|f| f.pool == pool).map(|f| f.name.as_str()).collect();
         let dns = cfg.dns.values().filter(|d| d.pool == pool).count();
         let c = cfg.connector_for_pool(&pool);
         let _ = writeln!(
@@ -228,10 +182,8 @@ pub fn render(cfg: &ServerConfig) -> String {
         if of_type.is_empty() {
             continue;
         }
-        let wide: Vec<String> = key_options(*t)
-            .iter()
-            .map(|(s, k)| effective(cfg, &OptionContext::new(), s, k))
-            .collect();
+        let wide: Vec<String> =
+            key_options(*t).iter().map(|(s, k)| effective(cfg, &OptionContext::new(), s, k)).collect();
         let _ = writeln!(
             o,
             "  {} ({}){}{}",
@@ -246,12 +198,7 @@ pub fn render(cfg: &ServerConfig) -> String {
     }
 
     let _ = writeln!(o, "\nAgent Logins ({})", cfg.agent_logins.len());
-    let codes: Vec<&str> = cfg
-        .agent_logins
-        .values()
-        .filter(|a| a.annex.is_empty())
-        .map(|a| a.code.as_str())
-        .collect();
+    let codes: Vec<&str> = cfg.agent_logins.values().filter(|a| a.annex.is_empty()).map(|a| a.code.as_str()).collect();
     if !codes.is_empty() {
         let _ = writeln!(o, "  {}", codes.join(" "));
     }
@@ -280,7 +227,11 @@ pub fn render(cfg: &ServerConfig) -> String {
         "\nSummary: {} link(s), {} pool(s) ({}), {} folder(s), {} DN(s) ({}), {} Agent Login(s), {} warning(s)",
         cfg.links.len(),
         pools.len(),
-        pools.iter().map(|p| if p == DEFAULT_POOL { p.clone() } else { format!("{p:?}") }).collect::<Vec<_>>().join(", "),
+        pools
+            .iter()
+            .map(|p| if p == DEFAULT_POOL { p.clone() } else { format!("{p:?}") })
+            .collect::<Vec<_>>()
+            .join(", "),
         cfg.folders.len(),
         cfg.dns.len(),
         by_type.join(", "),

@@ -21,9 +21,7 @@ fn with(extra: &str) -> Result<ServerConfig, ConfigError> {
 }
 
 fn err(extra: &str) -> String {
-    with(extra)
-        .expect_err("configuration should be refused")
-        .to_string()
+    with(extra).expect_err("configuration should be refused").to_string()
 }
 
 fn dn(number: &str, t: &str) -> String {
@@ -33,24 +31,13 @@ fn dn(number: &str, t: &str) -> String {
 #[test]
 fn embedded_default_has_the_demo_names() {
     let cfg = embedded_default();
-    let ext: Vec<&str> = cfg
-        .dns_of_type(DnType::Extension)
-        .map(|d| d.number.as_str())
-        .collect();
+    let ext: Vec<&str> = cfg.dns_of_type(DnType::Extension).map(|d| d.number.as_str()).collect();
     assert_eq!(ext.len(), 22);
     for i in 1..=20 {
-        assert!(
-            ext.contains(&format!("sip:agent{i:02}@skype.lab").as_str()),
-            "agent{i:02}"
-        );
+        assert!(ext.contains(&format!("sip:agent{i:02}@skype.lab").as_str()), "agent{i:02}");
     }
-    assert!(
-        ext.contains(&"sip:supervisor1@skype.lab") && ext.contains(&"sip:supervisor2@skype.lab")
-    );
-    let rps: Vec<&str> = cfg
-        .dns_of_type(DnType::RoutingPoint)
-        .map(|d| d.number.as_str())
-        .collect();
+    assert!(ext.contains(&"sip:supervisor1@skype.lab") && ext.contains(&"sip:supervisor2@skype.lab"));
+    let rps: Vec<&str> = cfg.dns_of_type(DnType::RoutingPoint).map(|d| d.number.as_str()).collect();
     assert_eq!(rps, ["sip:rp1@skype.lab", "sip:rp2@skype.lab"]);
     let erps: Vec<&DnConfig> = cfg.dns_of_type(DnType::ExternalRoutingPoint).collect();
     assert_eq!(erps.len(), 1);
@@ -58,42 +45,20 @@ fn embedded_default_has_the_demo_names() {
     assert_eq!(erps[0].association.as_deref(), Some("+14155551212"));
     assert_eq!(cfg.agent_logins.len(), 22);
     for code in (1001..=1020).chain([2001, 2002]) {
-        assert!(
-            cfg.agent_logins
-                .contains_key(&AgentId::new(code.to_string())),
-            "{code}"
-        );
+        assert!(cfg.agent_logins.contains_key(&AgentId::new(code.to_string())), "{code}");
     }
     let presence = cfg.dn(&DnName::new("sip:presence@skype.lab")).unwrap();
-    assert_eq!(
-        (presence.dn_type, presence.service_type.as_deref()),
-        (DnType::VoipService, Some("presence-profile"))
-    );
+    assert_eq!((presence.dn_type, presence.service_type.as_deref()), (DnType::VoipService, Some("presence-profile")));
     let dialplan = cfg.dn(&DnName::new("sip:dialplan@skype.lab")).unwrap();
     assert_eq!(dialplan.service_type.as_deref(), Some("dialplan"));
-    assert_eq!(
-        cfg.dn(&DnName::new("vq_sales")).unwrap().dn_type,
-        DnType::VirtualQueue
-    );
-    assert_eq!(
-        cfg.dn(&DnName::new("gcti::park")).unwrap().dn_type,
-        DnType::TrunkGroup
-    );
+    assert_eq!(cfg.dn(&DnName::new("vq_sales")).unwrap().dn_type, DnType::VirtualQueue);
+    assert_eq!(cfg.dn(&DnName::new("gcti::park")).unwrap().dn_type, DnType::TrunkGroup);
     let c = cfg.switch.conference_services.as_ref().unwrap();
-    assert_eq!(
-        (c.count, c.uri_pattern.as_str(), c.lobby_bypass_enabled),
-        (10, "sip:conf{DD}@skype.lab", false)
-    );
+    assert_eq!((c.count, c.uri_pattern.as_str(), c.lobby_bypass_enabled), (10, "sip:conf{DD}@skype.lab", false));
     assert_eq!(cfg.links.len(), 1);
     let l = &cfg.links[0];
     assert_eq!(
-        (
-            l.n,
-            l.name.as_str(),
-            l.hostname.as_str(),
-            l.port,
-            l.protocol
-        ),
+        (l.n, l.name.as_str(), l.hostname.as_str(), l.port, l.protocol),
         (1, "connector1", "127.0.0.1", 9001, LinkProtocol::Tcp)
     );
     assert_eq!(l.pool_name, DEFAULT_POOL);
@@ -109,28 +74,15 @@ fn shipped_multi_connector_file_loads_with_two_pools() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/multi-connector.toml");
     let cfg = load_file(&path).unwrap();
     assert_eq!(cfg.links.len(), 4);
-    let names = |pool: &str| {
-        cfg.links_for_pool(pool)
-            .iter()
-            .map(|l| l.name.clone())
-            .collect::<Vec<_>>()
-    };
+    let names = |pool: &str| cfg.links_for_pool(pool).iter().map(|l| l.name.clone()).collect::<Vec<_>>();
     assert_eq!(names("Pool1"), ["connector1-1", "connector1-2"]);
     assert_eq!(names("Pool2"), ["connector2-1", "connector2-2"]);
     assert_eq!(cfg.pool_of(&DnName::new("sip:user2@skype.lab")), "Pool2");
     assert_eq!(cfg.pool_of(&DnName::new("sip:rp1@skype.lab")), "Pool1");
-    assert_eq!(
-        cfg.conference_services_for_pool("Pool2")
-            .unwrap()
-            .endpoint_uri(20),
-        "sip:p2conf20@skype.lab"
-    );
+    assert_eq!(cfg.conference_services_for_pool("Pool2").unwrap().endpoint_uri(20), "sip:p2conf20@skype.lab");
     assert_eq!(cfg.conference_services_for_pool("Pool1").unwrap().count, 10);
     assert_eq!(cfg.connector_for_pool("Pool2").conference_pool_size, 20);
-    assert_eq!(
-        cfg.connector_for_pool("Pool1").music_on_hold_file_path,
-        None
-    );
+    assert_eq!(cfg.connector_for_pool("Pool1").music_on_hold_file_path, None);
     assert!(cfg.warnings.is_empty(), "{:?}", cfg.warnings);
 }
 
@@ -167,13 +119,8 @@ fn docs_describe_every_option() {
 
 #[test]
 fn file_errors_name_the_path() {
-    let e = load_file(std::path::Path::new("/no/such/file.toml"))
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.starts_with("cannot read configuration file /no/such/file.toml"),
-        "{e}"
-    );
+    let e = load_file(std::path::Path::new("/no/such/file.toml")).unwrap_err().to_string();
+    assert!(e.starts_with("cannot read configuration file /no/such/file.toml"), "{e}");
 }
 
 #[test]
@@ -183,37 +130,17 @@ fn errors_name_option_value_and_reason() {
         e,
         r#"invalid value "abc" for [switch.annex.TServer] no-answer-timeout: expected a duration like "15s" (a plain number means seconds)"#
     );
-    let e = load_str(&BASE.replace("[TServer]", "[TServer]\nrouter-timeout = \"soon\""))
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.starts_with(r#"invalid value "soon" for [TServer] router-timeout: expected a duration"#),
-        "{e}"
-    );
-    let e = load_str(&BASE.replace("port = 9001", "port = 99999"))
-        .unwrap_err()
-        .to_string();
-    assert_eq!(
-        e,
-        r#"invalid value "99999" for [connector1] port: expected a port number from 1 to 65535"#
-    );
-    let e = load_str(&BASE.replace("[TServer]", "[TServer]\nno-answer-timout = 5"))
-        .unwrap_err()
-        .to_string();
-    assert_eq!(
-        e,
-        "unknown option [TServer] no-answer-timout: the guide names no such option in [TServer]"
-    );
+    let e = load_str(&BASE.replace("[TServer]", "[TServer]\nrouter-timeout = \"soon\"")).unwrap_err().to_string();
+    assert!(e.starts_with(r#"invalid value "soon" for [TServer] router-timeout: expected a duration"#), "{e}");
+    let e = load_str(&BASE.replace("port = 9001", "port = 99999")).unwrap_err().to_string();
+    assert_eq!(e, r#"invalid value "99999" for [connector1] port: expected a port number from 1 to 65535"#);
+    let e = load_str(&BASE.replace("[TServer]", "[TServer]\nno-answer-timout = 5")).unwrap_err().to_string();
+    assert_eq!(e, "unknown option [TServer] no-answer-timout: the guide names no such option in [TServer]");
 }
 
 #[test]
 fn several_problems_are_reported_together() {
-    let e = with(&format!(
-        "{}{}",
-        dn("sip:a@x", "Phone"),
-        dn("sip:erp@x", "External Routing Point")
-    ))
-    .unwrap_err();
+    let e = with(&format!("{}{}", dn("sip:a@x", "Phone"), dn("sip:erp@x", "External Routing Point"))).unwrap_err();
     assert_eq!(e.problems().len(), 2, "{e}");
 }
 
@@ -227,25 +154,14 @@ fn dn_names_are_lower_cased() {
 
 #[test]
 fn dns_differing_only_in_case_are_misconfigured() {
-    let e = err(&format!(
-        "{}{}",
-        dn("sip:dn1@x", "Extension"),
-        dn("sip:DN1@x", "Extension")
-    ));
+    let e = err(&format!("{}{}", dn("sip:dn1@x", "Extension"), dn("sip:DN1@x", "Extension")));
     assert!(e.contains("MSG_TS_COMMON_DN_MISCONFIGURED"), "{e}");
-    assert!(
-        e.contains("\"sip:dn1@x\"") && e.contains("\"sip:DN1@x\""),
-        "{e}"
-    );
+    assert!(e.contains("\"sip:dn1@x\"") && e.contains("\"sip:DN1@x\""), "{e}");
 }
 
 #[test]
 fn duplicate_dns_are_refused() {
-    let e = err(&format!(
-        "{}{}",
-        dn("sip:a@x", "Extension"),
-        dn("sip:a@x", "Routing Point")
-    ));
+    let e = err(&format!("{}{}", dn("sip:a@x", "Extension"), dn("sip:a@x", "Routing Point")));
     assert_eq!(e, "duplicate DN \"sip:a@x\": it is configured twice");
 }
 
@@ -253,42 +169,23 @@ fn duplicate_dns_are_refused() {
 fn unregistered_dns_load_but_are_reported() {
     let cfg = with(&format!("{}register = false\n", dn("sip:a@x", "Extension"))).unwrap();
     assert!(!cfg.dn(&DnName::new("sip:a@x")).unwrap().register);
-    assert!(cfg
-        .warnings
-        .iter()
-        .any(|w| w.contains("register = false") && w.contains("sip:a@x")));
+    assert!(cfg.warnings.iter().any(|w| w.contains("register = false") && w.contains("sip:a@x")));
     assert!(render(&cfg).contains("register=false (out of service)"));
 }
 
 #[test]
 fn external_routing_point_needs_an_association() {
     let e = err(&dn("sip:erp1@x", "External Routing Point"));
-    assert!(
-        e.starts_with("missing [[dn]] \"sip:erp1@x\" association:"),
-        "{e}"
-    );
-    assert!(with(&format!(
-        "{}association = \"+1415\"\n",
-        dn("sip:erp1@x", "External Routing Point")
-    ))
-    .is_ok());
+    assert!(e.starts_with("missing [[dn]] \"sip:erp1@x\" association:"), "{e}");
+    assert!(with(&format!("{}association = \"+1415\"\n", dn("sip:erp1@x", "External Routing Point"))).is_ok());
 }
 
 #[test]
 fn voip_service_needs_a_service_type() {
     let e = err(&dn("sip:svc@x", "Voice over IP Service"));
-    assert!(
-        e.starts_with("missing [[dn]] \"sip:svc@x\" annex [TServer] service-type:"),
-        "{e}"
-    );
-    let e = err(&format!(
-        "{}annex = {{ TServer = {{ service-type = \"dialplan\" }} }}\n",
-        dn("sip:a@x", "Extension")
-    ));
-    assert!(
-        e.contains("only Voice over IP Service DNs have a service-type"),
-        "{e}"
-    );
+    assert!(e.starts_with("missing [[dn]] \"sip:svc@x\" annex [TServer] service-type:"), "{e}");
+    let e = err(&format!("{}annex = {{ TServer = {{ service-type = \"dialplan\" }} }}\n", dn("sip:a@x", "Extension")));
+    assert!(e.contains("only Voice over IP Service DNs have a service-type"), "{e}");
 }
 
 #[test]
@@ -297,18 +194,20 @@ fn service_options_belong_on_their_service_dn() {
         "{}annex = {{ TServer = {{ service-type = \"dialplan\", map-presence-to-dnd = true }} }}\n",
         dn("sip:dp@x", "Voice over IP Service")
     ));
-    assert!(e.contains("map-presence-to-dnd: belongs on a Voice over IP Service DN with service-type presence-profile"), "{e}");
+    assert!(
+        e.contains("map-presence-to-dnd: belongs on a Voice over IP Service DN with service-type presence-profile"),
+        "{e}"
+    );
 }
 
 #[test]
 fn service_references_must_name_a_matching_dn() {
-    let e = load_str(&BASE.replace(
-        "[TServer]",
-        "[TServer]\npresence-profile = \"sip:nobody@x\"",
-    ))
-    .unwrap_err()
-    .to_string();
-    assert!(e.starts_with(r#"invalid value "sip:nobody@x" for [TServer] presence-profile: no Voice over IP Service DN"#), "{e}");
+    let e =
+        load_str(&BASE.replace("[TServer]", "[TServer]\npresence-profile = \"sip:nobody@x\"")).unwrap_err().to_string();
+    assert!(
+        e.starts_with(r#"invalid value "sip:nobody@x" for [TServer] presence-profile: no Voice over IP Service DN"#),
+        "{e}"
+    );
     let ok = format!(
         "{}annex = {{ TServer = {{ service-type = \"presence-profile\" }} }}\n{}annex = {{ TServer = {{ presence-profile = \"sip:P@x\" }} }}\n",
         dn("sip:p@x", "Voice over IP Service"),
@@ -332,76 +231,52 @@ fn seat_dns_are_sip_uris_and_types_use_the_guide_spellings() {
     let e = err(&dn("tel:+1415", "Extension"));
     assert!(e.contains("TEL URIs are not supported"), "{e}");
     let e = err(&dn("sip:a@x", "Trunk"));
-    assert!(e.starts_with(r#"invalid value "Trunk" for [[dn]] "sip:a@x" type: expected one of Extension, Routing Point"#), "{e}");
+    assert!(
+        e.starts_with(r#"invalid value "Trunk" for [[dn]] "sip:a@x" type: expected one of Extension, Routing Point"#),
+        "{e}"
+    );
     assert!(with(&dn("sip:group1@x", "ACD Queue")).is_ok());
 }
 
 #[test]
 fn links_must_be_consecutive_and_complete() {
-    let e = load_str(&BASE.replace("link-1-name", "link-2-name"))
-        .unwrap_err()
-        .to_string();
+    let e = load_str(&BASE.replace("link-1-name", "link-2-name")).unwrap_err().to_string();
     assert_eq!(e, "missing [TServer] link-1-name: link-n-name numbers must be consecutive from 1 (link-2-name is set)");
     let e = load_str("[server]\n").unwrap_err().to_string();
-    assert_eq!(
-        e,
-        "missing [TServer] link-1-name: at least one Connector link is required"
-    );
-    let e = load_str("[TServer]\nlink-1-name = \"c9\"\n")
-        .unwrap_err()
-        .to_string();
-    assert_eq!(
-        e,
-        "missing [c9]: [TServer] link-1-name names this section, which does not exist"
-    );
-    let e = load_str(&BASE.replace("protocol = \"tcp\"", "protocol = \"udp\""))
-        .unwrap_err()
-        .to_string();
-    assert_eq!(
-        e,
-        r#"invalid value "udp" for [connector1] protocol: expected tcp or tls"#
-    );
-    let e = load_str(&BASE.replace("port = 9001\n", ""))
-        .unwrap_err()
-        .to_string();
+    assert_eq!(e, "missing [TServer] link-1-name: at least one Connector link is required");
+    let e = load_str("[TServer]\nlink-1-name = \"c9\"\n").unwrap_err().to_string();
+    assert_eq!(e, "missing [c9]: [TServer] link-1-name names this section, which does not exist");
+    let e = load_str(&BASE.replace("protocol = \"tcp\"", "protocol = \"udp\"")).unwrap_err().to_string();
+    assert_eq!(e, r#"invalid value "udp" for [connector1] protocol: expected tcp or tls"#);
+    let e = load_str(&BASE.replace("port = 9001\n", "")).unwrap_err().to_string();
     assert_eq!(e, "missing [connector1] port: the port of this Connector");
-    let e = load_str(&BASE.replace("port = 9001", "port = 9001\nhost = \"x\""))
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("[connector1]") && e.contains("unknown field `host`"),
-        "{e}"
-    );
+    let e = load_str(&BASE.replace("port = 9001", "port = 9001\nhost = \"x\"")).unwrap_err().to_string();
+    assert!(e.contains("[connector1]") && e.contains("unknown field `host`"), "{e}");
 }
 
 #[test]
 fn stray_sections_are_refused_with_a_hint() {
     let e = err("[tserver]\nwrap-up-time = 5\n");
-    assert_eq!(e, "unknown option section [tserver]: not referenced by any [TServer] link-n-name (did you mean [TServer]?)");
+    assert_eq!(
+        e,
+        "unknown option section [tserver]: not referenced by any [TServer] link-n-name (did you mean [TServer]?)"
+    );
 }
 
 #[test]
 fn a_non_default_pool_belongs_to_one_folder() {
     let folders = "[[folder]]\nname = \"A\"\nannex = { connector = { pool-name = \"Pool2\" } }\n[[folder]]\nname = \"B\"\nannex = { connector = { pool-name = \"Pool2\" } }\n";
     let e = err(folders);
-    assert!(
-        e.contains("\"A\" and \"B\" both set [connector] pool-name = \"Pool2\""),
-        "{e}"
-    );
-    let defaults = "[[folder]]\nname = \"A\"\n[[folder]]\nname = \"B\"\nannex = { connector = { pool-name = \"default\" } }\n";
+    assert!(e.contains("\"A\" and \"B\" both set [connector] pool-name = \"Pool2\""), "{e}");
+    let defaults =
+        "[[folder]]\nname = \"A\"\n[[folder]]\nname = \"B\"\nannex = { connector = { pool-name = \"default\" } }\n";
     assert!(with(defaults).is_ok());
 }
 
 #[test]
 fn a_dn_folder_must_exist_and_decides_the_pool() {
-    let e = err(&format!(
-        "{}folder = \"Nowhere\"\n",
-        dn("sip:a@x", "Extension")
-    ));
-    assert_eq!(
-        e,
-        r#"invalid value "Nowhere" for [[dn]] "sip:a@x" folder: no [[folder]] has this name"#
-    );
+    let e = err(&format!("{}folder = \"Nowhere\"\n", dn("sip:a@x", "Extension")));
+    assert_eq!(e, r#"invalid value "Nowhere" for [[dn]] "sip:a@x" folder: no [[folder]] has this name"#);
     let cfg = load_str(&format!(
         "{}pool-name = \"P2\"\n[[folder]]\nname = \"F\"\nannex = {{ connector = {{ pool-name = \"P2\" }} }}\n{}folder = \"F\"\n{}",
         BASE,
@@ -412,13 +287,7 @@ fn a_dn_folder_must_exist_and_decides_the_pool() {
     assert_eq!(cfg.pool_of(&DnName::new("sip:a@x")), "P2");
     assert_eq!(cfg.pool_of(&DnName::new("sip:b@x")), DEFAULT_POOL);
     assert_eq!(cfg.links_for_pool("P2").len(), 1);
-    assert!(
-        cfg.warnings
-            .iter()
-            .any(|w| w.contains("pool \"default\" has 1 DN(s) but no link")),
-        "{:?}",
-        cfg.warnings
-    );
+    assert!(cfg.warnings.iter().any(|w| w.contains("pool \"default\" has 1 DN(s) but no link")), "{:?}", cfg.warnings);
 }
 
 #[test]
@@ -429,25 +298,14 @@ fn conference_services_rules() {
         r#"invalid value "0" for [switch.annex.conference-services] count: expected an integer from 1 to 99999"#
     );
     let e = err("[switch.annex.conference-services]\ncount = 5\nuri-pattern = \"sip:conf@x\"\n");
-    assert!(
-        e.contains("expected a pattern with a digit placeholder"),
-        "{e}"
-    );
+    assert!(e.contains("expected a pattern with a digit placeholder"), "{e}");
     let e = err("[switch.annex.conference-services]\ncount = 100\nuri-pattern = \"sip:c{DD}@x\"\n");
     assert!(e.contains("can number at most 99 endpoints"), "{e}");
     let e = err("[switch.annex.conference-services]\ncount = 5\n");
-    assert!(
-        e.starts_with("missing [switch.annex.conference-services] uri-pattern"),
-        "{e}"
-    );
-    let cfg =
-        with("[switch.annex.conference-services]\ncount = 2\nuri-pattern = \"sip:c{DDD}@x\"\n")
-            .unwrap();
+    assert!(e.starts_with("missing [switch.annex.conference-services] uri-pattern"), "{e}");
+    let cfg = with("[switch.annex.conference-services]\ncount = 2\nuri-pattern = \"sip:c{DDD}@x\"\n").unwrap();
     let c = cfg.switch.conference_services.unwrap();
-    assert_eq!(
-        (c.endpoint_uri(2).as_str(), c.lobby_bypass_enabled),
-        ("sip:c002@x", true)
-    );
+    assert_eq!((c.endpoint_uri(2).as_str(), c.lobby_bypass_enabled), ("sip:c002@x", true));
 }
 
 #[test]
@@ -460,35 +318,19 @@ fn duplicate_agent_logins_are_refused() {
 fn booleans_and_caching_enabled_digits() {
     let cfg = with("[switch.annex.connector]\ncaching-enabled = 0\n").unwrap();
     assert!(!cfg.switch.connector.caching_enabled);
-    let e = load_str(&BASE.replace("[TServer]", "[TServer]\nhide-sensitive-data = 1"))
-        .unwrap_err()
-        .to_string();
-    assert_eq!(
-        e,
-        r#"invalid value "1" for [TServer] hide-sensitive-data: expected true or false"#
-    );
+    let e = load_str(&BASE.replace("[TServer]", "[TServer]\nhide-sensitive-data = 1")).unwrap_err().to_string();
+    assert_eq!(e, r#"invalid value "1" for [TServer] hide-sensitive-data: expected true or false"#);
     let e = err("[server]\nembedded-connector = \"yes\"\n");
-    assert_eq!(
-        e,
-        r#"invalid value "yes" for [server] embedded-connector: expected true or false"#
-    );
+    assert_eq!(e, r#"invalid value "yes" for [server] embedded-connector: expected true or false"#);
 }
 
 #[test]
 fn server_section_rules() {
     let e = err("[server]\ntls-cert = \"cert.pem\"\n");
-    assert_eq!(
-        e,
-        "missing [server] tls-key: tls-cert is set; TLS needs both tls-cert and tls-key"
-    );
+    assert_eq!(e, "missing [server] tls-key: tls-cert is set; TLS needs both tls-cert and tls-key");
     let e = err("[server]\ntlib-listen = \"localhost\"\n");
-    assert_eq!(
-        e,
-        r#"invalid value "localhost" for [server] tlib-listen: expected an address like "127.0.0.1:7000""#
-    );
-    let cfg =
-        with("[server]\ntls-cert = \"c.pem\"\ntls-key = \"k.pem\"\nadmin-token = \"s3cret\"\n")
-            .unwrap();
+    assert_eq!(e, r#"invalid value "localhost" for [server] tlib-listen: expected an address like "127.0.0.1:7000""#);
+    let cfg = with("[server]\ntls-cert = \"c.pem\"\ntls-key = \"k.pem\"\nadmin-token = \"s3cret\"\n").unwrap();
     assert!(cfg.server.tls.is_some());
     assert_eq!(cfg.server.admin_token.as_deref(), Some("s3cret"));
 }
@@ -503,14 +345,8 @@ fn overrides_apply_after_the_file() {
     assert_eq!(cfg.server.tlib_listen.to_string(), "0.0.0.0:7100");
     assert_eq!(cfg.tserver.wrap_up_time, WrapUpTime::Untimed);
     let vars = vec![
-        (
-            "SFB_TSERVER_SERVER__TLIB_LISTEN".to_string(),
-            "0.0.0.0:7000".to_string(),
-        ),
-        (
-            "SFB_TSERVER_TSERVER__NO_ANSWER_TIMEOUT".to_string(),
-            "10s".to_string(),
-        ),
+        ("SFB_TSERVER_SERVER__TLIB_LISTEN".to_string(), "0.0.0.0:7000".to_string()),
+        ("SFB_TSERVER_TSERVER__NO_ANSWER_TIMEOUT".to_string(), "10s".to_string()),
         ("SFB_TSERVER_OTHER__X".to_string(), "1".to_string()),
         ("PATH".to_string(), "/bin".to_string()),
     ];

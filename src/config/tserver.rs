@@ -7,9 +7,8 @@ use super::annex::Annex;
 use super::annex::OptionTable;
 use super::options::{self, OptionValue};
 use super::values::{
-    AvailabilityRanges, DirectCallsMedia, EmulatedLoginState, EscalationUserData,
-    HandleDirectCalls, ImReporting, MonitorConsultCalls, MonitorMode, MonitorScope, NoAnswerAction,
-    OptionEnum, PassThroughCalls, WrapUpTime,
+    AvailabilityRanges, DirectCallsMedia, EmulatedLoginState, EscalationUserData, HandleDirectCalls, ImReporting,
+    MonitorConsultCalls, MonitorMode, MonitorScope, NoAnswerAction, OptionEnum, PassThroughCalls, WrapUpTime,
 };
 use crate::model::DnName;
 use serde::Serialize;
@@ -77,8 +76,7 @@ impl Lookup<'_> {
             .or_else(|| options::find("TServer", key).and_then(|s| s.default_value()))
     }
     fn value(&self, key: &str) -> OptionValue {
-        self.get(key)
-            .unwrap_or_else(|| panic!("[TServer] {key} has a built-in default"))
+        self.get(key).unwrap_or_else(|| panic!("[TServer] {key} has a built-in default"))
     }
     fn bool(&self, key: &str) -> bool {
         self.value(key).as_bool().expect("boolean option")
@@ -113,10 +111,7 @@ impl TServerOptions {
             logout_on_out_of_service: l.bool("logout-on-out-of-service"),
             auto_logout_timeout: l.duration("auto-logout-timeout"),
             auto_logout_ready: l.bool("auto-logout-ready"),
-            wrap_up_time: l
-                .value("wrap-up-time")
-                .as_wrap_up()
-                .expect("wrap-up option"),
+            wrap_up_time: l.value("wrap-up-time").as_wrap_up().expect("wrap-up option"),
             timed_acw_in_idle: l.bool("timed-acw-in-idle"),
             acw_in_idle_force_ready: l.bool("acw-in-idle-force-ready"),
             no_answer_timeout: l.duration("no-answer-timeout"),
@@ -187,10 +182,7 @@ mod tests {
         assert_eq!(t.monitor_consult_calls, MonitorConsultCalls::None);
         assert_eq!(t.im_reporting, ImReporting::Default);
         assert_eq!(t.escalation_user_data, EscalationUserData::Inherited);
-        assert!(
-            t.default_availability_range.contains(3000)
-                && !t.default_availability_range.contains(6001)
-        );
+        assert!(t.default_availability_range.contains(3000) && !t.default_availability_range.contains(6001));
         assert_eq!(t.default_dn, None);
     }
 }

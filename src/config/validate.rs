@@ -25,40 +25,15 @@ pub(crate) fn build(raw: RawConfig) -> Result<ServerConfig, ConfigError> {
     let folders = folders(&raw.folder, &mut p);
     let dns = dns(&raw.dn, &folders, &mut p);
     let agent_logins = agent_logins(&raw.agent_login, &mut p);
-    check_service_references(
-        &application,
-        &switch.annex,
-        &folders,
-        &dns,
-        &agent_logins,
-        &mut p,
-    );
+    check_service_references(&application, &switch.annex, &folders, &dns, &agent_logins, &mut p);
     for f in &folders {
-        let raw_annex = raw
-            .folder
-            .iter()
-            .find(|r| r.name.trim() == f.name)
-            .map(|r| &r.annex);
-        conference_services(
-            &format!("[[folder]] {:?}", f.name),
-            &f.annex,
-            raw_annex,
-            &mut p,
-        );
+        let raw_annex = raw.folder.iter().find(|r| r.name.trim() == f.name).map(|r| &r.annex);
+        conference_services(&format!("[[folder]] {:?}", f.name), &f.annex, raw_annex, &mut p);
     }
     p.into_result()?;
     let tserver = TServerOptions::from_tables(&switch.annex, &application);
-    let mut cfg = ServerConfig {
-        server,
-        tserver,
-        links,
-        switch,
-        folders,
-        dns,
-        agent_logins,
-        application,
-        warnings: Vec::new(),
-    };
+    let mut cfg =
+        ServerConfig { server, tserver, links, switch, folders, dns, agent_logins, application, warnings: Vec::new() };
     cfg.warnings = warnings(&cfg);
     Ok(cfg)
 }
@@ -93,18 +68,10 @@ pub(super) fn parsed<T>(
 fn switch(raw: &RawConfig, p: &mut Problems) -> SwitchConfig {
     let annex = parse_annex("[switch]", &raw.switch.annex, Scope::Switch, p);
     let conference_services = conference_services("[switch]", &annex, Some(&raw.switch.annex), p);
-    let hide_header = annex
-        .get("log", "hide-header")
-        .and_then(|v| v.as_list())
-        .map(<[String]>::to_vec)
-        .unwrap_or_default();
+    let hide_header =
+        annex.get("log", "hide-header").and_then(|v| v.as_list()).map(<[String]>::to_vec).unwrap_or_default();
     SwitchConfig {
-        name: raw
-            .switch
-            .name
-            .clone()
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| "SfB".into()),
+        name: raw.switch.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "SfB".into()),
         conference_services,
         connector: connector_options(&[annex.section("connector")]),
         log: LogOptions { hide_header },
@@ -122,25 +89,16 @@ pub(crate) fn conference_services(
     p: &mut Problems,
 ) -> Option<ConferenceServices> {
     let section = annex.section("conference-services")?;
-    let written = |key: &str| {
-        raw.and_then(|r| r.get("conference-services"))
-            .is_some_and(|t| t.contains_key(key))
-    };
+    let written = |key: &str| raw.and_then(|r| r.get("conference-services")).is_some_and(|t| t.contains_key(key));
     let l = |k: &str| option_label(owner, "conference-services", k);
     let count = section.get("count").and_then(|v| v.as_u64());
     let pattern = section.get("uri-pattern").map(|v| v.raw.clone());
-    let lobby = section
-        .get("lobby-bypass-enabled")
-        .and_then(|v| v.as_bool())
-        .unwrap_or(true);
+    let lobby = section.get("lobby-bypass-enabled").and_then(|v| v.as_bool()).unwrap_or(true);
     let (Some(count), Some(pattern)) = (count, pattern) else {
         let (missing, why) = if count.is_none() {
             ("count", "how many conference endpoints exist")
         } else {
-            (
-                "uri-pattern",
-                "the endpoint names, e.g. \"sip:conf{DD}@skype.lab\"",
-            )
+            ("uri-pattern", "the endpoint names, e.g. \"sip:conf{DD}@skype.lab\"")
         };
         if !written(missing) {
             p.push(ConfigError::missing(
@@ -160,11 +118,7 @@ pub(crate) fn conference_services(
         ));
         return None;
     }
-    Some(ConferenceServices {
-        count: count as u32,
-        uri_pattern: pattern,
-        lobby_bypass_enabled: lobby,
-    })
+    Some(ConferenceServices { count: count as u32, uri_pattern: pattern, lobby_bypass_enabled: lobby })
 }
 
 /// `presence-profile` and `calling-method-dialplan` name Voice over IP Service DNs with the
@@ -179,39 +133,24 @@ fn check_service_references(
 ) {
     let mut tables: Vec<(String, &OptionTable)> = vec![(String::new(), app)];
     let annexes = std::iter::once(("[switch]".to_string(), switch))
-        .chain(
-            folders
-                .iter()
-                .map(|f| (format!("[[folder]] {:?}", f.name), &f.annex)),
-        )
-        .chain(
-            dns.values()
-                .map(|d| (format!("[[dn]] {:?}", d.spelling), &d.annex)),
-        )
-        .chain(
-            agents
-                .values()
-                .map(|a| (format!("[[agent-login]] {:?}", a.code.as_str()), &a.annex)),
-        );
+        .chain(folders.iter().map(|f| (format!("[[folder]] {:?}", f.name), &f.annex)))
+        .chain(dns.values().map(|d| (format!("[[dn]] {:?}", d.spelling), &d.annex)))
+        .chain(agents.values().map(|a| (format!("[[agent-login]] {:?}", a.code.as_str()), &a.annex)));
     tables.extend(annexes.filter_map(|(owner, a)| a.section("TServer").map(|t| (owner, t))));
     for (owner, table) in tables {
         for key in ["presence-profile", "calling-method-dialplan"] {
             let Some(v) = table.get(key) else { continue };
-            let Some(Kind::ServiceDn(service)) =
-                super::options::find("TServer", key).map(|s| s.kind)
-            else {
+            let Some(Kind::ServiceDn(service)) = super::options::find("TServer", key).map(|s| s.kind) else {
                 continue;
             };
-            let ok = dns.get(&DnName::new(&v.raw)).is_some_and(|d| {
-                d.dn_type == DnType::VoipService && d.service_type.as_deref() == Some(service)
-            });
+            let ok = dns
+                .get(&DnName::new(&v.raw))
+                .is_some_and(|d| d.dn_type == DnType::VoipService && d.service_type.as_deref() == Some(service));
             if !ok {
                 p.push(ConfigError::invalid(
                     option_label(&owner, "TServer", key),
                     &v.raw,
-                    format!(
-                        "no Voice over IP Service DN with service-type {service} has this name"
-                    ),
+                    format!("no Voice over IP Service DN with service-type {service} has this name"),
                 ));
             }
         }
@@ -220,12 +159,7 @@ fn check_service_references(
 
 fn warnings(cfg: &ServerConfig) -> Vec<String> {
     let mut w = Vec::new();
-    let off: Vec<&str> = cfg
-        .dns
-        .values()
-        .filter(|d| !d.register)
-        .map(|d| d.number.as_str())
-        .collect();
+    let off: Vec<&str> = cfg.dns.values().filter(|d| !d.register).map(|d| d.number.as_str()).collect();
     if !off.is_empty() {
         w.push(format!(
             "{} DN(s) have register = false and stay out of service (T-Server does not support on-demand registration): {}",
@@ -234,11 +168,7 @@ fn warnings(cfg: &ServerConfig) -> Vec<String> {
         ));
     }
     let folder_pools: BTreeSet<&str> = cfg.folders.iter().map(|f| f.pool.as_str()).collect();
-    for l in cfg
-        .links
-        .iter()
-        .filter(|l| l.pool_name != DEFAULT_POOL && !folder_pools.contains(l.pool_name.as_str()))
-    {
+    for l in cfg.links.iter().filter(|l| l.pool_name != DEFAULT_POOL && !folder_pools.contains(l.pool_name.as_str())) {
         w.push(format!(
             "link-{}-name [{}] serves pool {:?}, which no top-level folder names: the Connector is connected but not used for call handling",
             l.n, l.name, l.pool_name
@@ -247,18 +177,13 @@ fn warnings(cfg: &ServerConfig) -> Vec<String> {
     for pool in cfg.pools() {
         let count = cfg.dns.values().filter(|d| d.pool == pool).count();
         if count > 0 && cfg.links_for_pool(&pool).is_empty() {
-            w.push(format!(
-                "pool {pool:?} has {count} DN(s) but no link serves it: they stay out of service"
-            ));
+            w.push(format!("pool {pool:?} has {count} DN(s) but no link serves it: they stay out of service"));
         }
     }
     let mut endpoints = BTreeMap::new();
     for l in &cfg.links {
         if let Some(first) = endpoints.insert((l.hostname.as_str(), l.port), l.n) {
-            w.push(format!(
-                "link-{first}-name and link-{}-name both point at {}:{}",
-                l.n, l.hostname, l.port
-            ));
+            w.push(format!("link-{first}-name and link-{}-name both point at {}:{}", l.n, l.hostname, l.port));
         }
     }
     let pools = cfg.pools();

@@ -4,9 +4,7 @@
 
 use super::annex::{option_label, parse_annex, value_text};
 use super::error::{ConfigError, Problems};
-use super::model::{
-    dn_type_name, parse_dn_type, AgentLoginConfig, DnConfig, FolderConfig, DEFAULT_POOL,
-};
+use super::model::{dn_type_name, parse_dn_type, AgentLoginConfig, DnConfig, FolderConfig, DEFAULT_POOL};
 use super::options::{self, Scope};
 use super::raw::{RawAgentLogin, RawDn, RawFolder};
 use super::values::parse_bool;
@@ -23,23 +21,15 @@ pub(crate) fn folders(raw: &[RawFolder], p: &mut Problems) -> Vec<FolderConfig> 
         let name = f.name.trim().to_string();
         let owner = format!("[[folder]] {name:?}");
         if name.is_empty() {
-            p.push(ConfigError::missing(
-                "[[folder]] name",
-                "every top-level folder needs a name",
-            ));
+            p.push(ConfigError::missing("[[folder]] name", "every top-level folder needs a name"));
             continue;
         }
         if out.iter().any(|o| o.name == name) {
-            p.push(ConfigError::misconfigured(format!(
-                "{owner}: two top-level folders have this name"
-            )));
+            p.push(ConfigError::misconfigured(format!("{owner}: two top-level folders have this name")));
             continue;
         }
         let annex = parse_annex(&owner, &f.annex, Scope::Folder, p);
-        let pool = annex
-            .get_str("connector", "pool-name")
-            .unwrap_or(DEFAULT_POOL)
-            .to_string();
+        let pool = annex.get_str("connector", "pool-name").unwrap_or(DEFAULT_POOL).to_string();
         if pool != DEFAULT_POOL {
             if let Some(first) = pool_owner.insert(pool.clone(), name.clone()) {
                 p.push(ConfigError::misconfigured(format!(
@@ -53,34 +43,20 @@ pub(crate) fn folders(raw: &[RawFolder], p: &mut Problems) -> Vec<FolderConfig> 
 }
 
 fn type_list() -> String {
-    DnType::ALL
-        .iter()
-        .map(|t| dn_type_name(*t))
-        .collect::<Vec<_>>()
-        .join(", ")
+    DnType::ALL.iter().map(|t| dn_type_name(*t)).collect::<Vec<_>>().join(", ")
 }
 
 fn is_sip_uri(s: &str) -> bool {
-    s.strip_prefix("sip:").is_some_and(|rest| {
-        rest.split_once('@')
-            .is_some_and(|(u, d)| !u.is_empty() && !d.is_empty())
-    })
+    s.strip_prefix("sip:").is_some_and(|rest| rest.split_once('@').is_some_and(|(u, d)| !u.is_empty() && !d.is_empty()))
 }
 
-pub(crate) fn dns(
-    raw: &[RawDn],
-    folders: &[FolderConfig],
-    p: &mut Problems,
-) -> BTreeMap<DnName, DnConfig> {
+pub(crate) fn dns(raw: &[RawDn], folders: &[FolderConfig], p: &mut Problems) -> BTreeMap<DnName, DnConfig> {
     let mut out: BTreeMap<DnName, DnConfig> = BTreeMap::new();
     for d in raw {
         let spelling = d.number.trim().to_string();
         let owner = format!("[[dn]] {spelling:?}");
         if spelling.is_empty() {
-            p.push(ConfigError::missing(
-                "[[dn]] number",
-                "every DN needs a number (its SIP URI)",
-            ));
+            p.push(ConfigError::missing("[[dn]] number", "every DN needs a number (its SIP URI)"));
             continue;
         }
         if !spelling.is_ascii() {
@@ -130,9 +106,7 @@ fn dn(
     let type_name = dn_type_name(dn_type);
     let before = p.len();
     match dn_type {
-        DnType::Extension | DnType::RoutingPoint | DnType::ExternalRoutingPoint
-            if !is_sip_uri(number.as_str()) =>
-        {
+        DnType::Extension | DnType::RoutingPoint | DnType::ExternalRoutingPoint if !is_sip_uri(number.as_str()) => {
             p.push(ConfigError::invalid(
                 format!("{owner} number"),
                 &spelling,
@@ -153,40 +127,21 @@ fn dn(
         Some(v) => match value_text(v).and_then(|t| parse_bool(&t)) {
             Ok(b) => b,
             Err(reason) => {
-                p.push(ConfigError::invalid(
-                    format!("{owner} register"),
-                    v.to_string(),
-                    reason,
-                ));
+                p.push(ConfigError::invalid(format!("{owner} register"), v.to_string(), reason));
                 true
             }
         },
     };
-    let folder = d
-        .folder
-        .as_ref()
-        .map(|f| f.trim().to_string())
-        .filter(|f| !f.is_empty());
-    let pool = match folder
-        .as_ref()
-        .map(|f| (f, folders.iter().find(|x| &x.name == f)))
-    {
+    let folder = d.folder.as_ref().map(|f| f.trim().to_string()).filter(|f| !f.is_empty());
+    let pool = match folder.as_ref().map(|f| (f, folders.iter().find(|x| &x.name == f))) {
         None => DEFAULT_POOL.to_string(),
         Some((_, Some(f))) => f.pool.clone(),
         Some((name, None)) => {
-            p.push(ConfigError::invalid(
-                format!("{owner} folder"),
-                name,
-                "no [[folder]] has this name",
-            ));
+            p.push(ConfigError::invalid(format!("{owner} folder"), name, "no [[folder]] has this name"));
             DEFAULT_POOL.to_string()
         }
     };
-    let association = d
-        .association
-        .as_ref()
-        .map(|a| a.trim().to_string())
-        .filter(|a| !a.is_empty());
+    let association = d.association.as_ref().map(|a| a.trim().to_string()).filter(|a| !a.is_empty());
     if dn_type == DnType::ExternalRoutingPoint && association.is_none() {
         p.push(ConfigError::missing(
             format!("{owner} association"),
@@ -231,10 +186,7 @@ fn dn(
     })
 }
 
-pub(crate) fn agent_logins(
-    raw: &[RawAgentLogin],
-    p: &mut Problems,
-) -> BTreeMap<AgentId, AgentLoginConfig> {
+pub(crate) fn agent_logins(raw: &[RawAgentLogin], p: &mut Problems) -> BTreeMap<AgentId, AgentLoginConfig> {
     let mut out = BTreeMap::new();
     for a in raw {
         let code = match value_text(&a.code) {
@@ -251,9 +203,7 @@ pub(crate) fn agent_logins(
         let owner = format!("[[agent-login]] {code:?}");
         let id = AgentId::new(code.clone());
         if out.contains_key(&id) {
-            p.push(ConfigError::misconfigured(format!(
-                "duplicate Agent Login {code:?}: it is configured twice"
-            )));
+            p.push(ConfigError::misconfigured(format!("duplicate Agent Login {code:?}: it is configured twice")));
             continue;
         }
         let annex = parse_annex(&owner, &a.annex, Scope::AgentLogin, p);

@@ -16,8 +16,7 @@ use std::path::PathBuf;
 const RESERVED: &[&str] = &["server", "TServer", "switch", "folder", "dn", "agent-login"];
 
 fn socket(s: &str) -> Result<std::net::SocketAddr, String> {
-    s.parse()
-        .map_err(|_| "expected an address like \"127.0.0.1:7000\"".to_string())
+    s.parse().map_err(|_| "expected an address like \"127.0.0.1:7000\"".to_string())
 }
 
 fn bounded(min: usize, max: usize) -> impl Fn(&str) -> Result<usize, String> {
@@ -40,56 +39,23 @@ pub(super) fn server_section(raw: &RawServer, p: &mut Problems) -> ServerSection
     let cert = text(&raw.tls_cert, &l("tls-cert"), p).filter(|s| !s.is_empty());
     let key = text(&raw.tls_key, &l("tls-key"), p).filter(|s| !s.is_empty());
     let tls = match (cert, key) {
-        (Some(cert), Some(key)) => Some(TlsFiles {
-            cert: cert.into(),
-            key: key.into(),
-        }),
+        (Some(cert), Some(key)) => Some(TlsFiles { cert: cert.into(), key: key.into() }),
         (None, None) => None,
         (Some(_), None) => {
-            p.push(ConfigError::missing(
-                l("tls-key"),
-                "tls-cert is set; TLS needs both tls-cert and tls-key",
-            ));
+            p.push(ConfigError::missing(l("tls-key"), "tls-cert is set; TLS needs both tls-cert and tls-key"));
             None
         }
         (None, Some(_)) => {
-            p.push(ConfigError::missing(
-                l("tls-cert"),
-                "tls-key is set; TLS needs both tls-cert and tls-key",
-            ));
+            p.push(ConfigError::missing(l("tls-cert"), "tls-key is set; TLS needs both tls-cert and tls-key"));
             None
         }
     };
     ServerSection {
-        tlib_listen: parsed(
-            &raw.tlib_listen,
-            &l("tlib-listen"),
-            default_addr("127.0.0.1:7000"),
-            p,
-            socket,
-        ),
-        admin_listen: parsed(
-            &raw.admin_listen,
-            &l("admin-listen"),
-            default_addr("127.0.0.1:7080"),
-            p,
-            socket,
-        ),
+        tlib_listen: parsed(&raw.tlib_listen, &l("tlib-listen"), default_addr("127.0.0.1:7000"), p, socket),
+        admin_listen: parsed(&raw.admin_listen, &l("admin-listen"), default_addr("127.0.0.1:7080"), p, socket),
         admin_token: text(&raw.admin_token, &l("admin-token"), p).filter(|s| !s.is_empty()),
-        data_dir: parsed(
-            &raw.data_dir,
-            &l("data-dir"),
-            PathBuf::from("data"),
-            p,
-            non_empty,
-        ),
-        max_frame_size: parsed(
-            &raw.max_frame_size,
-            &l("max-frame-size"),
-            1 << 20,
-            p,
-            bounded(1024, 64 << 20),
-        ),
+        data_dir: parsed(&raw.data_dir, &l("data-dir"), PathBuf::from("data"), p, non_empty),
+        max_frame_size: parsed(&raw.max_frame_size, &l("max-frame-size"), 1 << 20, p, bounded(1024, 64 << 20)),
         client_queue_limit: parsed(
             &raw.client_queue_limit,
             &l("client-queue-limit"),
@@ -98,13 +64,7 @@ pub(super) fn server_section(raw: &RawServer, p: &mut Problems) -> ServerSection
             bounded(1, 10_000_000),
         ),
         tls,
-        embedded_connector: parsed(
-            &raw.embedded_connector,
-            &l("embedded-connector"),
-            true,
-            p,
-            parse_bool,
-        ),
+        embedded_connector: parsed(&raw.embedded_connector, &l("embedded-connector"), true, p, parse_bool),
     }
 }
 
@@ -112,27 +72,16 @@ pub(super) fn server_section(raw: &RawServer, p: &mut Problems) -> ServerSection
 fn link_names(app: &OptionTable) -> BTreeMap<u32, String> {
     app.iter()
         .filter_map(|(k, v)| {
-            let n = k
-                .strip_prefix("link-")?
-                .strip_suffix("-name")?
-                .parse()
-                .ok()?;
+            let n = k.strip_prefix("link-")?.strip_suffix("-name")?.parse().ok()?;
             Some((n, v.raw.clone()))
         })
         .collect()
 }
 
-pub(super) fn links(
-    app: &OptionTable,
-    sections: &BTreeMap<String, RawValue>,
-    p: &mut Problems,
-) -> Vec<LinkConfig> {
+pub(super) fn links(app: &OptionTable, sections: &BTreeMap<String, RawValue>, p: &mut Problems) -> Vec<LinkConfig> {
     let names = link_names(app);
     let Some(&max) = names.keys().last() else {
-        p.push(ConfigError::missing(
-            "[TServer] link-1-name",
-            "at least one Connector link is required",
-        ));
+        p.push(ConfigError::missing("[TServer] link-1-name", "at least one Connector link is required"));
         return Vec::new();
     };
     for n in (1..max).filter(|n| !names.contains_key(n)) {
@@ -167,10 +116,7 @@ pub(super) fn links(
             )),
         }
     }
-    for (name, _) in sections
-        .iter()
-        .filter(|(s, _)| !seen.contains_key(s.as_str()))
-    {
+    for (name, _) in sections.iter().filter(|(s, _)| !seen.contains_key(s.as_str())) {
         let hint = RESERVED
             .iter()
             .find(|r| r.eq_ignore_ascii_case(name))
@@ -188,10 +134,7 @@ fn link(n: u32, name: &str, section: &RawValue, p: &mut Problems) -> Option<Link
     let raw: RawLink = match serde_json::from_value(section.clone()) {
         Ok(r) => r,
         Err(e) => {
-            p.push(ConfigError::Parse {
-                origin: format!("section [{name}]"),
-                message: e.to_string(),
-            });
+            p.push(ConfigError::Parse { origin: format!("section [{name}]"), message: e.to_string() });
             return None;
         }
     };
@@ -203,56 +146,26 @@ fn link(n: u32, name: &str, section: &RawValue, p: &mut Problems) -> Option<Link
         }
         v
     };
-    let hostname = need(
-        text(&raw.hostname, &l("hostname"), p),
-        "hostname",
-        "the host where this Connector runs",
-        p,
-    );
-    let port_text = need(
-        text(&raw.port, &l("port"), p),
-        "port",
-        "the port of this Connector",
-        p,
-    );
-    let protocol_text = need(
-        text(&raw.protocol, &l("protocol"), p),
-        "protocol",
-        "tcp or tls",
-        p,
-    );
+    let hostname = need(text(&raw.hostname, &l("hostname"), p), "hostname", "the host where this Connector runs", p);
+    let port_text = need(text(&raw.port, &l("port"), p), "port", "the port of this Connector", p);
+    let protocol_text = need(text(&raw.protocol, &l("protocol"), p), "protocol", "tcp or tls", p);
     let port = port_text.and_then(|t| match t.parse::<u16>() {
         Ok(port) if port > 0 => Some(port),
         _ => {
-            p.push(ConfigError::invalid(
-                l("port"),
-                t,
-                "expected a port number from 1 to 65535",
-            ));
+            p.push(ConfigError::invalid(l("port"), t, "expected a port number from 1 to 65535"));
             None
         }
     });
     let protocol = protocol_text.and_then(|t| {
         let parsed = LinkProtocol::parse(&t);
         if parsed.is_none() {
-            p.push(ConfigError::invalid(
-                l("protocol"),
-                t,
-                "expected tcp or tls",
-            ));
+            p.push(ConfigError::invalid(l("protocol"), t, "expected tcp or tls"));
         }
         parsed
     });
-    let pool_name = text(&raw.pool_name, &l("pool-name"), p)
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| DEFAULT_POOL.into());
-    let use_certificate = parsed(
-        &raw.use_certificate,
-        &l("use-certificate"),
-        true,
-        p,
-        parse_bool,
-    );
+    let pool_name =
+        text(&raw.pool_name, &l("pool-name"), p).filter(|s| !s.is_empty()).unwrap_or_else(|| DEFAULT_POOL.into());
+    let use_certificate = parsed(&raw.use_certificate, &l("use-certificate"), true, p, parse_bool);
     Some(LinkConfig {
         n,
         name: name.to_string(),

@@ -65,10 +65,7 @@ pub fn parse_bool_or_digit(s: &str) -> Result<bool, String> {
 
 /// A non-negative integer within `min..=max`.
 pub fn parse_int(s: &str, min: u64, max: u64) -> Result<u64, String> {
-    let n: u64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("expected an integer from {min} to {max}"))?;
+    let n: u64 = s.trim().parse().map_err(|_| format!("expected an integer from {min} to {max}"))?;
     if n < min || n > max {
         return Err(format!("expected an integer from {min} to {max}"));
     }
@@ -79,45 +76,25 @@ pub fn parse_int(s: &str, min: u64, max: u64) -> Result<u64, String> {
 /// spellings ("not ready", "notready", "not-ready") all match; the canonical spelling is returned.
 pub fn parse_enum(s: &str, values: &'static [&'static str]) -> Result<&'static str, String> {
     let key = normalize(s);
-    values
-        .iter()
-        .find(|v| normalize(v) == key)
-        .copied()
-        .ok_or_else(|| format!("expected one of {}", values.join(", ")))
+    values.iter().find(|v| normalize(v) == key).copied().ok_or_else(|| format!("expected one of {}", values.join(", ")))
 }
 
 fn normalize(s: &str) -> String {
-    s.chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '_'))
-        .flat_map(char::to_lowercase)
-        .collect()
+    s.chars().filter(|c| !matches!(c, ' ' | '-' | '_')).flat_map(char::to_lowercase).collect()
 }
 
 /// A comma-separated list of enumeration values (`handle-direct-calls-media = "av, im"`).
 pub fn parse_enum_list(s: &str, values: &'static [&'static str]) -> Result<Vec<String>, String> {
-    let items: Vec<&str> = s
-        .split(',')
-        .map(str::trim)
-        .filter(|x| !x.is_empty())
-        .collect();
+    let items: Vec<&str> = s.split(',').map(str::trim).filter(|x| !x.is_empty()).collect();
     if items.is_empty() {
-        return Err(format!(
-            "expected a comma-separated list of {}",
-            values.join(", ")
-        ));
+        return Err(format!("expected a comma-separated list of {}", values.join(", ")));
     }
-    items
-        .into_iter()
-        .map(|i| parse_enum(i, values).map(str::to_string))
-        .collect()
+    items.into_iter().map(|i| parse_enum(i, values).map(str::to_string)).collect()
 }
 
 /// A comma-separated list of free words (MLTP header names for `hide-header`), lower-cased.
 pub fn parse_word_list(s: &str) -> Vec<String> {
-    s.split(',')
-        .map(|w| w.trim().to_ascii_lowercase())
-        .filter(|w| !w.is_empty())
-        .collect()
+    s.split(',').map(|w| w.trim().to_ascii_lowercase()).filter(|w| !w.is_empty()).collect()
 }
 
 /// Skype for Business availability ranges, e.g. `3000-5999,7500` (presence mapping to DND).
@@ -127,25 +104,14 @@ pub struct AvailabilityRanges(pub Vec<(u32, u32)>);
 impl AvailabilityRanges {
     /// Whether `availability` falls in one of the ranges (the user counts as available: DND off).
     pub fn contains(&self, availability: u32) -> bool {
-        self.0
-            .iter()
-            .any(|(lo, hi)| (*lo..=*hi).contains(&availability))
+        self.0.iter().any(|(lo, hi)| (*lo..=*hi).contains(&availability))
     }
 }
 
 impl fmt::Display for AvailabilityRanges {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = self
-            .0
-            .iter()
-            .map(|(lo, hi)| {
-                if lo == hi {
-                    lo.to_string()
-                } else {
-                    format!("{lo}-{hi}")
-                }
-            })
-            .collect();
+        let parts: Vec<String> =
+            self.0.iter().map(|(lo, hi)| if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") }).collect();
         f.write_str(&parts.join(","))
     }
 }
@@ -195,9 +161,7 @@ pub fn parse_wrap_up(s: &str) -> Result<WrapUpTime, String> {
     }
     parse_duration(s, Unit::Seconds)
         .map(WrapUpTime::Timed)
-        .map_err(|_| {
-            "expected a duration like \"15s\" (a plain number means seconds) or untimed".into()
-        })
+        .map_err(|_| "expected a duration like \"15s\" (a plain number means seconds) or untimed".into())
 }
 
 /// An option enumeration with the guide's spellings.
@@ -207,9 +171,7 @@ pub trait OptionEnum: Sized + Copy {
     fn as_str(self) -> &'static str;
     /// Parses any accepted spelling.
     fn parse(s: &str) -> Option<Self> {
-        parse_enum(s, Self::VALUES)
-            .ok()
-            .and_then(Self::from_canonical)
+        parse_enum(s, Self::VALUES).ok().and_then(Self::from_canonical)
     }
 }
 
@@ -286,22 +248,10 @@ mod tests {
 
     #[test]
     fn durations_accept_humantime_and_plain_numbers_in_the_guide_unit() {
-        assert_eq!(
-            parse_duration("5s", Unit::Seconds),
-            Ok(Duration::from_secs(5))
-        );
-        assert_eq!(
-            parse_duration("250ms", Unit::Seconds),
-            Ok(Duration::from_millis(250))
-        );
-        assert_eq!(
-            parse_duration("15", Unit::Seconds),
-            Ok(Duration::from_secs(15))
-        );
-        assert_eq!(
-            parse_duration("2", Unit::Minutes),
-            Ok(Duration::from_secs(120))
-        );
+        assert_eq!(parse_duration("5s", Unit::Seconds), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("250ms", Unit::Seconds), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("15", Unit::Seconds), Ok(Duration::from_secs(15)));
+        assert_eq!(parse_duration("2", Unit::Minutes), Ok(Duration::from_secs(120)));
         let e = parse_duration("abc", Unit::Seconds).unwrap_err();
         assert!(e.contains("\"15s\""), "{e}");
         assert!(parse_duration("-3", Unit::Seconds).is_err());
@@ -319,26 +269,14 @@ mod tests {
 
     #[test]
     fn enums_accept_the_guide_spellings() {
-        assert_eq!(
-            NoAnswerAction::parse("not ready"),
-            Some(NoAnswerAction::NotReady)
-        );
-        assert_eq!(
-            NoAnswerAction::parse("NotReady"),
-            Some(NoAnswerAction::NotReady)
-        );
-        assert_eq!(
-            EmulatedLoginState::parse("notready"),
-            Some(EmulatedLoginState::NotReady)
-        );
+        assert_eq!(NoAnswerAction::parse("not ready"), Some(NoAnswerAction::NotReady));
+        assert_eq!(NoAnswerAction::parse("NotReady"), Some(NoAnswerAction::NotReady));
+        assert_eq!(EmulatedLoginState::parse("notready"), Some(EmulatedLoginState::NotReady));
         assert_eq!(
             parse_enum("sometimes", HandleDirectCalls::VALUES).unwrap_err(),
             "expected one of true, false, on-login"
         );
-        assert_eq!(
-            parse_enum_list("av, IM", DirectCallsMedia::VALUES),
-            Ok(vec!["av".into(), "im".into()])
-        );
+        assert_eq!(parse_enum_list("av, IM", DirectCallsMedia::VALUES), Ok(vec!["av".into(), "im".into()]));
     }
 
     #[test]
@@ -349,10 +287,7 @@ mod tests {
         assert!(parse_ranges("6000-3000", 18500).is_err());
         assert!(parse_ranges("3000-19000", 18500).is_err());
         assert_eq!(parse_wrap_up("untimed"), Ok(WrapUpTime::Untimed));
-        assert_eq!(
-            parse_wrap_up("10"),
-            Ok(WrapUpTime::Timed(Duration::from_secs(10)))
-        );
+        assert_eq!(parse_wrap_up("10"), Ok(WrapUpTime::Timed(Duration::from_secs(10))));
         assert!(parse_int("16", 0, 15).is_err());
     }
 }

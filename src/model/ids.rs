@@ -116,9 +116,8 @@ impl<'de> Deserialize<'de> for ConnId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         if d.is_human_readable() {
             let s = String::deserialize(d)?;
-            ConnId::parse(&s).ok_or_else(|| {
-                serde::de::Error::custom(format!("invalid ConnID {s:?}: expected up to 16 hex digits"))
-            })
+            ConnId::parse(&s)
+                .ok_or_else(|| serde::de::Error::custom(format!("invalid ConnID {s:?}: expected up to 16 hex digits")))
         } else {
             u64::deserialize(d).map(ConnId)
         }

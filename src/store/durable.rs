@@ -33,8 +33,8 @@ impl DurableStore {
         if let Some(parent) = path.parent() {
             io!(std::fs::create_dir_all(parent))?;
         }
-        let db = Database::create(path)
-            .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
+        let db =
+            Database::create(path).map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
         let tx = io!(db.begin_write())?;
         io!(tx.open_table(SNAPSHOTS))?;
         io!(tx.commit())?;
@@ -62,7 +62,8 @@ impl DurableStore {
         for row in io!(table.iter())? {
             let (k, v) = io!(row)?;
             let key = k.value().to_string();
-            let snap = Snapshot::from_bytes(v.value()).map_err(|source| StoreError::Corrupt { key: key.clone(), source })?;
+            let snap =
+                Snapshot::from_bytes(v.value()).map_err(|source| StoreError::Corrupt { key: key.clone(), source })?;
             out.push((key, snap));
         }
         Ok(out)

@@ -76,9 +76,7 @@ macro_rules! for_each_attribute {
 pub(crate) use for_each_attribute;
 
 /// Seconds and microseconds since the Unix epoch, as GenEM's TEvent time fields.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Timestamp {
     pub seconds: u64,
@@ -87,13 +85,8 @@ pub struct Timestamp {
 
 impl Timestamp {
     pub fn now() -> Self {
-        let d = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        Timestamp {
-            seconds: d.as_secs(),
-            micros: d.subsec_micros(),
-        }
+        let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        Timestamp { seconds: d.as_secs(), micros: d.subsec_micros() }
     }
 }
 
@@ -238,10 +231,7 @@ impl AttrsLog<'_> {
 impl Attributes {
     /// Renders the present attributes for a log line (see [`AttrsLog`]).
     pub fn log_display(&self, visibility: Visibility) -> AttrsLog<'_> {
-        AttrsLog {
-            attrs: self,
-            visibility,
-        }
+        AttrsLog { attrs: self, visibility }
     }
 }
 
@@ -309,9 +299,7 @@ impl AttrValue for KvList {
     fn check_limits(&self) -> Result<(), String> {
         let depth = kv_depth(self);
         if depth > MAX_KV_DEPTH {
-            return Err(format!(
-                "key-value list nested {depth} levels deep (at most {MAX_KV_DEPTH})"
-            ));
+            return Err(format!("key-value list nested {depth} levels deep (at most {MAX_KV_DEPTH})"));
         }
         Ok(())
     }
@@ -350,25 +338,9 @@ mod tests {
             assert!(tags.insert(a.tag), "duplicate tag {}", a.tag);
             assert!(keys.insert(a.key), "duplicate key {}", a.key);
         }
-        assert!(
-            ATTRIBUTES.windows(2).all(|w| w[0].tag < w[1].tag),
-            "list is in tag order"
-        );
-        let secret: Vec<_> = ATTRIBUTES
-            .iter()
-            .filter(|a| a.sensitive)
-            .map(|a| a.key)
-            .collect();
-        assert_eq!(
-            secret,
-            [
-                "CollectedDigits",
-                "DTMFDigits",
-                "LastDigit",
-                "TreatmentParms",
-                "UserData"
-            ]
-        );
+        assert!(ATTRIBUTES.windows(2).all(|w| w[0].tag < w[1].tag), "list is in tag order");
+        let secret: Vec<_> = ATTRIBUTES.iter().filter(|a| a.sensitive).map(|a| a.key).collect();
+        assert_eq!(secret, ["CollectedDigits", "DTMFDigits", "LastDigit", "TreatmentParms", "UserData"]);
     }
 
     #[test]
@@ -386,19 +358,13 @@ mod tests {
             "ConnID=006c02462a161006 ThisDN=sip:agent01@skype.lab CallType=Inbound \
              ANI=\"+1 555\" InputMask=[EventRinging,EventReleased]"
         );
-        assert_eq!(
-            Attributes::default()
-                .log_display(Visibility::Hidden)
-                .to_string(),
-            ""
-        );
+        assert_eq!(Attributes::default().log_display(Visibility::Hidden).to_string(), "");
     }
 
     #[test]
     fn masked_rendering_never_contains_the_secret() {
-        let user_data = KvList::new()
-            .with("CardNumber", "4111111111111111")
-            .with("Nested", KvList::new().with("Pin", "9876"));
+        let user_data =
+            KvList::new().with("CardNumber", "4111111111111111").with("Nested", KvList::new().with("Pin", "9876"));
         let parms = KvList::new().with("Prompt", "SecretPrompt");
         let a = Attributes {
             this_dn: Some(DnName::new("sip:agent01@skype.lab")),
@@ -410,15 +376,7 @@ mod tests {
             ..Default::default()
         };
         let hidden = a.log_display(Visibility::Hidden).to_string();
-        for secret in [
-            "4111111111111111",
-            "9876",
-            "CardNumber",
-            "123456",
-            "5555",
-            "=\"7\"",
-            "SecretPrompt",
-        ] {
+        for secret in ["4111111111111111", "9876", "CardNumber", "123456", "5555", "=\"7\"", "SecretPrompt"] {
             assert!(!hidden.contains(secret), "{secret} leaked into {hidden}");
         }
         assert!(hidden.contains("ThisDN=sip:agent01@skype.lab"));
@@ -426,10 +384,7 @@ mod tests {
         assert!(hidden.contains("CollectedDigits=**** (length:6)"));
         assert!(hidden.contains("DTMFDigits=**** (length:4)"));
         assert!(hidden.contains("LastDigit=**** (length:1)"));
-        assert!(hidden.contains(&format!(
-            "TreatmentParms=**** (length:{})",
-            parms.byte_len()
-        )));
+        assert!(hidden.contains(&format!("TreatmentParms=**** (length:{})", parms.byte_len())));
         let shown = a.log_display(Visibility::Shown).to_string();
         assert!(shown.contains("4111111111111111") && shown.contains("CollectedDigits=\"123456\""));
     }
@@ -441,10 +396,7 @@ mod tests {
             l = KvList::new().with("n", l);
         }
         assert_eq!(kv_depth(&l), MAX_KV_DEPTH);
-        let mut a = Attributes {
-            user_data: Some(l.clone()),
-            ..Default::default()
-        };
+        let mut a = Attributes { user_data: Some(l.clone()), ..Default::default() };
         assert!(a.check_limits().is_ok());
         a.user_data = Some(KvList::new().with("n", l));
         assert_eq!(a.check_limits().unwrap_err().0, "UserData");

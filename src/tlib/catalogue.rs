@@ -225,8 +225,7 @@ impl RequestKind {
     /// The event that carries the request's ReferenceID: the one the table marks with `*`,
     /// else the first corresponding event; `None` only for requests the table lists no event for.
     pub fn reference_event(self) -> Option<EventKind> {
-        self.marked_event()
-            .or_else(|| self.answered_by().first().copied())
+        self.marked_event().or_else(|| self.answered_by().first().copied())
     }
 
     /// Whether the server executes this request at all. `N` and `I` requests are answered with
@@ -253,18 +252,10 @@ impl RequestKind {
     /// combines it with [`RequestKind::is_served`].
     pub fn subtype_supported(self, attrs: &Attributes) -> bool {
         match self {
-            RequestKind::MakeCall => attrs
-                .make_call_type
-                .is_none_or(|t| t == MakeCallType::Regular),
-            RequestKind::QueryCall => attrs
-                .call_info_type
-                .is_none_or(|t| t == CallInfoType::StatusQuery),
-            RequestKind::QueryAddress => attrs
-                .address_info_type
-                .is_none_or(|t| t == AddressInfoType::DNStatus),
-            RequestKind::ApplyTreatment => attrs
-                .treatment_type
-                .is_none_or(|t| SUPPORTED_TREATMENTS.contains(&t)),
+            RequestKind::MakeCall => attrs.make_call_type.is_none_or(|t| t == MakeCallType::Regular),
+            RequestKind::QueryCall => attrs.call_info_type.is_none_or(|t| t == CallInfoType::StatusQuery),
+            RequestKind::QueryAddress => attrs.address_info_type.is_none_or(|t| t == AddressInfoType::DNStatus),
+            RequestKind::ApplyTreatment => attrs.treatment_type.is_none_or(|t| SUPPORTED_TREATMENTS.contains(&t)),
             _ => true,
         }
     }
@@ -300,14 +291,12 @@ macro_rules! kind_serde {
                 use serde::de::Error;
                 if d.is_human_readable() {
                     let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                    $ty::from_name(&name).ok_or_else(|| {
-                        D::Error::custom(format!(concat!("unknown ", $what, " {:?}"), name))
-                    })
+                    $ty::from_name(&name)
+                        .ok_or_else(|| D::Error::custom(format!(concat!("unknown ", $what, " {:?}"), name)))
                 } else {
                     let code = u32::deserialize(d)?;
-                    $ty::from_code(code).ok_or_else(|| {
-                        D::Error::custom(format!(concat!("unknown ", $what, " code {}"), code))
-                    })
+                    $ty::from_code(code)
+                        .ok_or_else(|| D::Error::custom(format!(concat!("unknown ", $what, " code {}"), code)))
                 }
             }
         }
@@ -329,14 +318,9 @@ mod tests {
             assert_eq!(RequestKind::from_name(k.name()), Some(*k));
             assert_eq!(RequestKind::from_code(k.code()), Some(*k));
             let mut chars = k.name().chars();
-            let t_prefixed =
-                chars.next() == Some('T') && chars.next().is_some_and(char::is_uppercase);
+            let t_prefixed = chars.next() == Some('T') && chars.next().is_some_and(char::is_uppercase);
             assert!(!t_prefixed, "{k}: requests drop the leading T");
-            assert!(
-                codes.insert(k.code()),
-                "duplicate request code {}",
-                k.code()
-            );
+            assert!(codes.insert(k.code()), "duplicate request code {}", k.code());
         }
         let mut codes = HashSet::new();
         for k in EventKind::ALL {
@@ -385,10 +369,7 @@ mod tests {
             assert_eq!(k.support().mark(), mark, "{k}");
             assert_eq!(k.is_served(), mark == 'Y', "{k}");
         }
-        assert_eq!(
-            R::TransactionMonitoring.event_support(EventKind::TransactionStatus),
-            Some(Support::EventOnly)
-        );
+        assert_eq!(R::TransactionMonitoring.event_support(EventKind::TransactionStatus), Some(Support::EventOnly));
         assert_eq!(R::MakeCall.event_support(EventKind::Ringing), None);
     }
 
@@ -400,10 +381,7 @@ mod tests {
         assert_eq!(R::InitiateTransfer.reference_event(), Some(E::Dialing));
         assert_eq!(R::ReconnectCall.reference_event(), Some(E::Retrieved));
         assert_eq!(R::AlternateCall.reference_event(), Some(E::Held));
-        assert_eq!(
-            R::DeleteFromConference.reference_event(),
-            Some(E::PartyDeleted)
-        );
+        assert_eq!(R::DeleteFromConference.reference_event(), Some(E::PartyDeleted));
         assert_eq!(R::SingleStepConference.reference_event(), Some(E::Ringing));
         assert_eq!(R::RouteCall.marked_event(), None);
         assert_eq!(R::RouteCall.reference_event(), Some(E::RouteUsed));
@@ -433,10 +411,7 @@ mod tests {
 
     #[test]
     fn kinds_serialize_as_names_in_json() {
-        assert_eq!(
-            serde_json::to_string(&EventKind::DTMFSent).unwrap(),
-            "\"EventDTMFSent\""
-        );
+        assert_eq!(serde_json::to_string(&EventKind::DTMFSent).unwrap(), "\"EventDTMFSent\"");
         let k: RequestKind = serde_json::from_str("\"AgentSetNotReady\"").unwrap();
         assert_eq!(k, RequestKind::AgentSetNotReady);
         assert!(serde_json::from_str::<EventKind>("\"EventNope\"").is_err());

@@ -102,10 +102,7 @@ pub fn encode_to_vec(msg: &Message) -> Result<Vec<u8>, CodecError> {
 /// Decodes exactly one message from `payload`; trailing bytes are an error.
 pub fn decode(payload: &[u8]) -> Result<Message, CodecError> {
     if payload.len() > MAX_PAYLOAD {
-        return Err(CodecError::PayloadTooLarge {
-            len: payload.len(),
-            max: MAX_PAYLOAD,
-        });
+        return Err(CodecError::PayloadTooLarge { len: payload.len(), max: MAX_PAYLOAD });
     }
     // bincode's limit is a const generic: pick the smallest limit covering this payload, so the
     // bound follows the frame actually received rather than the largest one allowed.
@@ -118,10 +115,7 @@ pub fn decode(payload: &[u8]) -> Result<Message, CodecError> {
         )+};
     }
     limits!(64 * 1024, 1024 * 1024, 16 * 1024 * 1024, 256 * 1024 * 1024);
-    Err(CodecError::PayloadTooLarge {
-        len: payload.len(),
-        max: MAX_PAYLOAD,
-    })
+    Err(CodecError::PayloadTooLarge { len: payload.len(), max: MAX_PAYLOAD })
 }
 
 fn decode_with<C: Config>(payload: &[u8], config: C) -> Result<Message, CodecError> {
@@ -288,10 +282,7 @@ impl Wire for EventKind {
     }
     fn get<D: Decoder<Context = ()>>(d: &mut D, key: &'static str) -> Result<Self, CodecError> {
         let code: u32 = get(d)?;
-        EventKind::from_code(code).ok_or(CodecError::InvalidValue {
-            key,
-            value: code.into(),
-        })
+        EventKind::from_code(code).ok_or(CodecError::InvalidValue { key, value: code.into() })
     }
 }
 
@@ -301,10 +292,7 @@ impl Wire for Timestamp {
         put(e, &self.micros)
     }
     fn get<D: Decoder<Context = ()>>(d: &mut D, _: &'static str) -> Result<Self, CodecError> {
-        Ok(Timestamp {
-            seconds: get(d)?,
-            micros: get(d)?,
-        })
+        Ok(Timestamp { seconds: get(d)?, micros: get(d)? })
     }
 }
 
@@ -335,12 +323,7 @@ impl Wire for KvList {
     }
 }
 
-fn put_kv<E: Encoder>(
-    l: &KvList,
-    e: &mut E,
-    key: &'static str,
-    depth: usize,
-) -> Result<(), CodecError> {
+fn put_kv<E: Encoder>(l: &KvList, e: &mut E, key: &'static str, depth: usize) -> Result<(), CodecError> {
     if depth > MAX_KV_DEPTH {
         return Err(CodecError::TooDeep { key });
     }
@@ -369,11 +352,7 @@ fn put_kv<E: Encoder>(
     Ok(())
 }
 
-fn get_kv<D: Decoder<Context = ()>>(
-    d: &mut D,
-    key: &'static str,
-    depth: usize,
-) -> Result<KvList, CodecError> {
+fn get_kv<D: Decoder<Context = ()>>(d: &mut D, key: &'static str, depth: usize) -> Result<KvList, CodecError> {
     if depth > MAX_KV_DEPTH {
         return Err(CodecError::TooDeep { key });
     }
@@ -387,12 +366,7 @@ fn get_kv<D: Decoder<Context = ()>>(
             KV_INT => KvValue::Int(get(d)?),
             KV_BIN => KvValue::Bin(get(d)?),
             KV_LIST => KvValue::List(get_kv(d, key, depth + 1)?),
-            other => {
-                return Err(CodecError::InvalidValue {
-                    key,
-                    value: other.into(),
-                })
-            }
+            other => return Err(CodecError::InvalidValue { key, value: other.into() }),
         };
         out.push(k, v);
     }
@@ -404,21 +378,14 @@ mod tests {
     use super::*;
 
     fn event(attrs: Attributes) -> Message {
-        Message::Event(Event {
-            kind: EventKind::Ringing,
-            attrs,
-        })
+        Message::Event(Event { kind: EventKind::Ringing, attrs })
     }
 
     #[test]
     fn absent_attributes_cost_nothing() {
         let bytes = encode_to_vec(&event(Attributes::default())).unwrap();
         assert_eq!(bytes, [1, 11, 0]);
-        let bytes = encode_to_vec(&event(Attributes {
-            reference_id: Some(3),
-            ..Default::default()
-        }))
-        .unwrap();
+        let bytes = encode_to_vec(&event(Attributes { reference_id: Some(3), ..Default::default() })).unwrap();
         assert_eq!(bytes, [1, 11, 1, 1, 3]);
         let req = Message::Request(Request::new(RequestKind::MakeCall));
         assert_eq!(encode_to_vec(&req).unwrap(), [0, 7, 0]);
@@ -431,11 +398,7 @@ mod tests {
             .with("n", -5i64)
             .with("bin", vec![0u8, 255])
             .with("nested", KvList::new().with("x", 1i64));
-        let ours = encode_to_vec(&event(Attributes {
-            user_data: Some(l.clone()),
-            ..Default::default()
-        }))
-        .unwrap();
+        let ours = encode_to_vec(&event(Attributes { user_data: Some(l.clone()), ..Default::default() })).unwrap();
         let model = bincode::serde::encode_to_vec(&l, bincode::config::standard()).unwrap();
         // Header: type, kind, count, tag 50.
         assert_eq!(&ours[..4], &[1, 11, 1, 50]);
@@ -448,10 +411,7 @@ mod tests {
         let mut ev = Event::new(EventKind::AttachedDataChanged);
         ev.attrs.conn_id = Some(ConnId(u64::MAX));
         ev.attrs.input_mask = Some(vec![EventKind::Ringing]);
-        ev.attrs.time = Some(Timestamp {
-            seconds: 5,
-            micros: 6,
-        });
+        ev.attrs.time = Some(Timestamp { seconds: 5, micros: 6 });
         ev.attrs.error_code = Some(ErrorCode::NoCall);
         ev.attrs.user_data = Some(KvList::new().with("k", vec![1u8]).with("n", KvList::new()));
         let msg = Message::Event(ev);
@@ -469,26 +429,11 @@ mod tests {
         assert_eq!(decode(&[1, 0, 0]), Err(CodecError::UnknownEvent(0)));
         assert_eq!(decode(&[1, 11, 1, 99, 0]), Err(CodecError::UnknownTag(99)));
         assert_eq!(decode(&[1, 11, 0, 0]), Err(CodecError::TrailingBytes));
-        assert_eq!(
-            decode(&[1, 11, 2, 1, 3, 1, 4]),
-            Err(CodecError::DuplicateAttribute {
-                tag: 1,
-                key: "ReferenceID"
-            })
-        );
+        assert_eq!(decode(&[1, 11, 2, 1, 3, 1, 4]), Err(CodecError::DuplicateAttribute { tag: 1, key: "ReferenceID" }));
         // CallType 99 (zigzag 198).
-        assert_eq!(
-            decode(&[1, 11, 1, 17, 198]),
-            Err(CodecError::InvalidValue {
-                key: "CallType",
-                value: 99
-            })
-        );
+        assert_eq!(decode(&[1, 11, 1, 17, 198]), Err(CodecError::InvalidValue { key: "CallType", value: 99 }));
         // ANI with invalid UTF-8.
-        assert_eq!(
-            decode(&[1, 11, 1, 21, 1, 0xff]),
-            Err(CodecError::InvalidUtf8)
-        );
+        assert_eq!(decode(&[1, 11, 1, 21, 1, 0xff]), Err(CodecError::InvalidUtf8));
         // ANI declaring 2^32 bytes: refused by the limit, not allocated.
         let lying = [1, 11, 1, 21, 253, 0, 0, 0, 0, 1, 0, 0, 0];
         assert_eq!(decode(&lying), Err(CodecError::LimitExceeded));
@@ -500,14 +445,8 @@ mod tests {
         for _ in 0..MAX_KV_DEPTH {
             l = KvList::new().with("n", l);
         }
-        let msg = event(Attributes {
-            user_data: Some(l),
-            ..Default::default()
-        });
-        assert_eq!(
-            encode_to_vec(&msg),
-            Err(CodecError::TooDeep { key: "UserData" })
-        );
+        let msg = event(Attributes { user_data: Some(l), ..Default::default() });
+        assert_eq!(encode_to_vec(&msg), Err(CodecError::TooDeep { key: "UserData" }));
         // A hand-made payload nesting 10_000 lists: refused at depth 33, no stack overflow.
         let mut bytes = vec![1, 11, 1, 50];
         for _ in 0..10_000 {
@@ -523,10 +462,7 @@ mod tests {
         for _ in 0..300_000 {
             l.push("", KvValue::Int(0));
         }
-        let msg = event(Attributes {
-            user_data: Some(l),
-            ..Default::default()
-        });
+        let msg = event(Attributes { user_data: Some(l), ..Default::default() });
         let bytes = encode_to_vec(&msg).unwrap();
         assert!(bytes.len() < 1024 * 1024);
         assert_eq!(decode(&bytes).unwrap(), msg);

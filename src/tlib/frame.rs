@@ -34,9 +34,7 @@ pub struct FrameCodec {
 
 impl Default for FrameCodec {
     fn default() -> Self {
-        FrameCodec {
-            max_frame: DEFAULT_MAX_FRAME,
-        }
+        FrameCodec { max_frame: DEFAULT_MAX_FRAME }
     }
 }
 
@@ -44,9 +42,7 @@ impl FrameCodec {
     /// A codec refusing payloads above `max_frame` bytes (capped at the codec's own maximum,
     /// 16 MiB, which bounds decoding memory).
     pub fn new(max_frame: usize) -> Self {
-        FrameCodec {
-            max_frame: max_frame.min(MAX_PAYLOAD),
-        }
+        FrameCodec { max_frame: max_frame.min(MAX_PAYLOAD) }
     }
 
     pub fn max_frame(&self) -> usize {
@@ -62,10 +58,7 @@ impl FrameCodec {
         };
         let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
         if len > self.max_frame {
-            return Err(FrameError::TooLarge {
-                len,
-                max: self.max_frame,
-            });
+            return Err(FrameError::TooLarge { len, max: self.max_frame });
         }
         let total = HEADER_LEN + len;
         if buf.len() < total {
@@ -82,20 +75,15 @@ impl FrameCodec {
     pub fn encode(&self, msg: &Message, buf: &mut BytesMut) -> Result<(), FrameError> {
         let start = buf.len();
         buf.put_u32(0);
-        let result = codec::encode(msg, buf)
-            .map_err(FrameError::from)
-            .and_then(|()| {
-                let len = buf.len() - start - HEADER_LEN;
-                if len > self.max_frame {
-                    return Err(FrameError::TooLarge {
-                        len,
-                        max: self.max_frame,
-                    });
-                }
-                // len <= max_frame <= MAX_PAYLOAD, so it fits the u32 header.
-                buf[start..start + HEADER_LEN].copy_from_slice(&(len as u32).to_be_bytes());
-                Ok(())
-            });
+        let result = codec::encode(msg, buf).map_err(FrameError::from).and_then(|()| {
+            let len = buf.len() - start - HEADER_LEN;
+            if len > self.max_frame {
+                return Err(FrameError::TooLarge { len, max: self.max_frame });
+            }
+            // len <= max_frame <= MAX_PAYLOAD, so it fits the u32 header.
+            buf[start..start + HEADER_LEN].copy_from_slice(&(len as u32).to_be_bytes());
+            Ok(())
+        });
         if result.is_err() {
             buf.truncate(start);
         }
@@ -107,10 +95,7 @@ impl FrameCodec {
 /// ProtocolVersion 1 (absent means 1). Anything else is answered EventError 55
 /// (TERR_PROTO_VERS) — a client that does not open the session is not speaking this protocol.
 pub fn check_open_server(request: &Request) -> Result<(), ErrorCode> {
-    let opens = matches!(
-        request.kind,
-        RequestKind::OpenServer | RequestKind::OpenServerEx
-    );
+    let opens = matches!(request.kind, RequestKind::OpenServer | RequestKind::OpenServerEx);
     let version = request.attrs.protocol_version.unwrap_or(PROTOCOL_VERSION);
     if opens && version == PROTOCOL_VERSION {
         Ok(())
@@ -135,18 +120,10 @@ mod tests {
         let codec = FrameCodec::default();
         let mut buf = BytesMut::new();
         codec.encode(&ringing(), &mut buf).unwrap();
-        codec
-            .encode(
-                &Message::Request(Request::new(RequestKind::QueryServer)),
-                &mut buf,
-            )
-            .unwrap();
+        codec.encode(&Message::Request(Request::new(RequestKind::QueryServer)), &mut buf).unwrap();
         assert_eq!(&buf[..HEADER_LEN], &[0, 0, 0, 5]);
         assert_eq!(codec.decode(&mut buf).unwrap(), Some(ringing()));
-        assert!(matches!(
-            codec.decode(&mut buf).unwrap(),
-            Some(Message::Request(_))
-        ));
+        assert!(matches!(codec.decode(&mut buf).unwrap(), Some(Message::Request(_))));
         assert_eq!(codec.decode(&mut buf).unwrap(), None);
         assert!(buf.is_empty());
     }
@@ -167,22 +144,10 @@ mod tests {
     fn oversized_header_is_refused_before_the_body_arrives() {
         let codec = FrameCodec::new(1024);
         let mut buf = BytesMut::from(&[0u8, 0, 4, 1][..]);
-        assert_eq!(
-            codec.decode(&mut buf),
-            Err(FrameError::TooLarge {
-                len: 1025,
-                max: 1024
-            })
-        );
+        assert_eq!(codec.decode(&mut buf), Err(FrameError::TooLarge { len: 1025, max: 1024 }));
         let mut buf = BytesMut::from(&[0xffu8, 0xff, 0xff, 0xff][..]);
-        assert!(matches!(
-            codec.decode(&mut buf),
-            Err(FrameError::TooLarge { .. })
-        ));
-        assert!(
-            buf.capacity() < 1024,
-            "no buffer reserved for an oversized frame"
-        );
+        assert!(matches!(codec.decode(&mut buf), Err(FrameError::TooLarge { .. })));
+        assert!(buf.capacity() < 1024, "no buffer reserved for an oversized frame");
     }
 
     #[test]
@@ -200,10 +165,7 @@ mod tests {
     fn bad_payloads_are_consumed_and_typed() {
         let codec = FrameCodec::default();
         let mut buf = BytesMut::from(&[0u8, 0, 0, 2, 7, 7, 0, 0][..]);
-        assert_eq!(
-            codec.decode(&mut buf),
-            Err(FrameError::Codec(CodecError::UnknownMessageType(7)))
-        );
+        assert_eq!(codec.decode(&mut buf), Err(FrameError::Codec(CodecError::UnknownMessageType(7))));
         assert_eq!(&buf[..], &[0, 0], "the bad frame was consumed");
     }
 
@@ -215,13 +177,7 @@ mod tests {
         assert_eq!(check_open_server(&open), Ok(()));
         open.attrs.protocol_version = Some(2);
         assert_eq!(check_open_server(&open), Err(ErrorCode::ProtoVers));
-        assert_eq!(
-            check_open_server(&Request::new(RequestKind::OpenServerEx)),
-            Ok(())
-        );
-        assert_eq!(
-            check_open_server(&Request::new(RequestKind::MakeCall)),
-            Err(ErrorCode::ProtoVers)
-        );
+        assert_eq!(check_open_server(&Request::new(RequestKind::OpenServerEx)), Ok(()));
+        assert_eq!(check_open_server(&Request::new(RequestKind::MakeCall)), Err(ErrorCode::ProtoVers));
     }
 }

@@ -46,13 +46,8 @@ pub fn to_json(msg: &Message) -> String {
 pub fn from_json(s: &str) -> Result<Message, JsonError> {
     let mut slot = None;
     let mut de = serde_json::Deserializer::from_str(s);
-    let result = MessageSeed { err: &mut slot }
-        .deserialize(&mut de)
-        .and_then(|m| de.end().map(|()| m));
-    result.map_err(|e| {
-        slot.take()
-            .unwrap_or_else(|| JsonError::Syntax(e.to_string()))
-    })
+    let result = MessageSeed { err: &mut slot }.deserialize(&mut de).and_then(|m| de.end().map(|()| m));
+    result.map_err(|e| slot.take().unwrap_or_else(|| JsonError::Syntax(e.to_string())))
 }
 
 /// Outcome of reading one attribute entry.
@@ -141,13 +136,7 @@ impl<'de> Visitor<'de> for MessageSeed<'_> {
                     return Err(fail(err, JsonError::DuplicateKey(key)));
                 }
                 let name: String = map.next_value().map_err(|e: A::Error| {
-                    fail::<A::Error>(
-                        err,
-                        JsonError::BadValue {
-                            key: key.clone(),
-                            reason: e.to_string(),
-                        },
-                    )
+                    fail::<A::Error>(err, JsonError::BadValue { key: key.clone(), reason: e.to_string() })
                 })?;
                 *kind_slot = Some(name);
                 continue;
@@ -156,17 +145,9 @@ impl<'de> Visitor<'de> for MessageSeed<'_> {
                 Ok(Slot::Set) => {}
                 Ok(Slot::Unknown) => return Err(fail(err, JsonError::UnknownKey(key))),
                 Ok(Slot::Duplicate) => return Err(fail(err, JsonError::DuplicateKey(key))),
-                Ok(Slot::Invalid(reason)) => {
-                    return Err(fail(err, JsonError::BadValue { key, reason }))
-                }
+                Ok(Slot::Invalid(reason)) => return Err(fail(err, JsonError::BadValue { key, reason })),
                 Err(e) => {
-                    return Err(fail(
-                        err,
-                        JsonError::BadValue {
-                            key,
-                            reason: e.to_string(),
-                        },
-                    ));
+                    return Err(fail(err, JsonError::BadValue { key, reason: e.to_string() }));
                 }
             }
         }
@@ -185,12 +166,7 @@ impl<'de> Visitor<'de> for MessageSeed<'_> {
     }
 }
 
-fn serialize_message<S: Serializer>(
-    s: S,
-    kind_key: &str,
-    name: &str,
-    attrs: &Attributes,
-) -> Result<S::Ok, S::Error> {
+fn serialize_message<S: Serializer>(s: S, kind_key: &str, name: &str, attrs: &Attributes) -> Result<S::Ok, S::Error> {
     let mut map = s.serialize_map(Some(1 + attrs.len()))?;
     map.serialize_entry(kind_key, name)?;
     serialize_attrs(attrs, &mut map)?;
@@ -228,10 +204,7 @@ impl<'de> Deserialize<'de> for Request {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match Message::deserialize(d)? {
             Message::Request(r) => Ok(r),
-            Message::Event(e) => Err(de::Error::custom(format!(
-                "expected a request, found {}",
-                e.kind
-            ))),
+            Message::Event(e) => Err(de::Error::custom(format!("expected a request, found {}", e.kind))),
         }
     }
 }
@@ -240,10 +213,7 @@ impl<'de> Deserialize<'de> for Event {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match Message::deserialize(d)? {
             Message::Event(e) => Ok(e),
-            Message::Request(r) => Err(de::Error::custom(format!(
-                "expected an event, found {}",
-                r.kind
-            ))),
+            Message::Request(r) => Err(de::Error::custom(format!("expected an event, found {}", r.kind))),
         }
     }
 }
@@ -271,12 +241,8 @@ impl<'de> Deserialize<'de> for Attributes {
                     match read_attr(&mut attrs, &key, &mut map)? {
                         Slot::Set => {}
                         Slot::Unknown => return Err(de::Error::custom(JsonError::UnknownKey(key))),
-                        Slot::Duplicate => {
-                            return Err(de::Error::custom(JsonError::DuplicateKey(key)))
-                        }
-                        Slot::Invalid(reason) => {
-                            return Err(de::Error::custom(JsonError::BadValue { key, reason }))
-                        }
+                        Slot::Duplicate => return Err(de::Error::custom(JsonError::DuplicateKey(key))),
+                        Slot::Invalid(reason) => return Err(de::Error::custom(JsonError::BadValue { key, reason })),
                     }
                 }
                 Ok(attrs)
@@ -311,11 +277,7 @@ mod tests {
         e.attrs.call_type = Some(CallType::Inbound);
         e.attrs.media_type = Some(MediaType::CHAT);
         e.attrs.this_dn_role = Some(DnRole::Destination);
-        e.attrs.user_data = Some(
-            KvList::new()
-                .with("b", vec![1u8, 2])
-                .with("n", KvList::new().with("x", 1i64)),
-        );
+        e.attrs.user_data = Some(KvList::new().with("b", vec![1u8, 2]).with("n", KvList::new().with("x", 1i64)));
         e.attrs.input_mask = Some(vec![EventKind::Ringing]);
         let json = to_json(&e.clone().into());
         assert_eq!(
@@ -334,36 +296,18 @@ mod tests {
     fn strict_parsing_names_the_key() {
         use JsonError::*;
         let bad = |s: &str| from_json(s).unwrap_err();
-        assert_eq!(
-            bad(r#"{"request":"MakeCall","Bogus":1}"#),
-            UnknownKey("Bogus".into())
-        );
+        assert_eq!(bad(r#"{"request":"MakeCall","Bogus":1}"#), UnknownKey("Bogus".into()));
         assert_eq!(bad(r#"{"request":"Nope"}"#), UnknownRequest("Nope".into()));
-        assert_eq!(
-            bad(r#"{"event":"Ringing"}"#),
-            UnknownEvent("Ringing".into())
-        );
+        assert_eq!(bad(r#"{"event":"Ringing"}"#), UnknownEvent("Ringing".into()));
         assert_eq!(bad(r#"{"ThisDN":"x"}"#), MissingKind);
-        assert_eq!(
-            bad(r#"{"request":"MakeCall","event":"EventRinging"}"#),
-            BothKinds
-        );
-        assert_eq!(
-            bad(r#"{"request":"MakeCall","ThisDN":"a","ThisDN":"b"}"#),
-            DuplicateKey("ThisDN".into())
-        );
+        assert_eq!(bad(r#"{"request":"MakeCall","event":"EventRinging"}"#), BothKinds);
+        assert_eq!(bad(r#"{"request":"MakeCall","ThisDN":"a","ThisDN":"b"}"#), DuplicateKey("ThisDN".into()));
         for (json, key) in [
             (r#"{"request":"MakeCall","ReferenceID":"3"}"#, "ReferenceID"),
             (r#"{"request":"MakeCall","ConnID":"xyz"}"#, "ConnID"),
-            (
-                r#"{"event":"EventRinging","CallType":"Sideways"}"#,
-                "CallType",
-            ),
+            (r#"{"event":"EventRinging","CallType":"Sideways"}"#, "CallType"),
             (r#"{"event":"EventError","ErrorCode":12345}"#, "ErrorCode"),
-            (
-                r#"{"request":"SetInputMask","InputMask":["EventNope"]}"#,
-                "InputMask",
-            ),
+            (r#"{"request":"SetInputMask","InputMask":["EventNope"]}"#, "InputMask"),
             (r#"{"request":"MakeCall","UserData":[1]}"#, "UserData"),
             (r#"{"request":7}"#, "request"),
         ] {
@@ -389,18 +333,13 @@ mod tests {
         json.push('1');
         json.push_str(&"}".repeat(40));
         let line = format!(r#"{{"request":"AttachUserData","UserData":{json}}}"#);
-        assert!(
-            matches!(from_json(&line), Err(JsonError::BadValue { key, .. }) if key == "UserData")
-        );
+        assert!(matches!(from_json(&line), Err(JsonError::BadValue { key, .. }) if key == "UserData"));
     }
 
     #[test]
     fn timestamps_are_objects() {
         let mut e = Event::new(EventKind::ServerConnected);
-        e.attrs.time = Some(Timestamp {
-            seconds: 1_700_000_000,
-            micros: 42,
-        });
+        e.attrs.time = Some(Timestamp { seconds: 1_700_000_000, micros: 42 });
         let json = to_json(&e.clone().into());
         assert!(json.contains(r#""Time":{"seconds":1700000000,"micros":42}"#));
         assert_eq!(from_json(&json), Ok(e.into()));

@@ -31,10 +31,7 @@ pub enum Message {
 
 impl Request {
     pub fn new(kind: RequestKind) -> Self {
-        Request {
-            kind,
-            attrs: Attributes::default(),
-        }
+        Request { kind, attrs: Attributes::default() }
     }
 
     pub fn with_attrs(kind: RequestKind, attrs: Attributes) -> Self {
@@ -58,19 +55,13 @@ impl Request {
 
     /// Renders the request for a log line, sensitive attributes masked per `visibility`.
     pub fn log_display(&self, visibility: Visibility) -> MessageLog<'_> {
-        MessageLog {
-            name: self.kind.name(),
-            attrs: self.attrs.log_display(visibility),
-        }
+        MessageLog { name: self.kind.name(), attrs: self.attrs.log_display(visibility) }
     }
 }
 
 impl Event {
     pub fn new(kind: EventKind) -> Self {
-        Event {
-            kind,
-            attrs: Attributes::default(),
-        }
+        Event { kind, attrs: Attributes::default() }
     }
 
     pub fn with_attrs(kind: EventKind, attrs: Attributes) -> Self {
@@ -96,11 +87,8 @@ impl Event {
     /// EventError answering `request`, with the request's DN and call copied so a client can tell
     /// which of its pending operations failed; the message defaults to the guide's description.
     pub fn error_for(request: &Request, code: ErrorCode, message: Option<String>) -> Self {
-        let mut ev = Event::error(
-            request.reference_id(),
-            code,
-            message.unwrap_or_else(|| code.description().to_string()),
-        );
+        let mut ev =
+            Event::error(request.reference_id(), code, message.unwrap_or_else(|| code.description().to_string()));
         ev.attrs.this_dn = request.attrs.this_dn.clone();
         ev.attrs.conn_id = request.attrs.conn_id;
         ev
@@ -113,10 +101,7 @@ impl Event {
 
     /// Renders the event for a log line, sensitive attributes masked per `visibility`.
     pub fn log_display(&self, visibility: Visibility) -> MessageLog<'_> {
-        MessageLog {
-            name: self.kind.name(),
-            attrs: self.attrs.log_display(visibility),
-        }
+        MessageLog { name: self.kind.name(), attrs: self.attrs.log_display(visibility) }
     }
 }
 
@@ -144,10 +129,7 @@ impl Message {
     }
 
     pub fn log_display(&self, visibility: Visibility) -> MessageLog<'_> {
-        MessageLog {
-            name: self.name(),
-            attrs: self.attrs().log_display(visibility),
-        }
+        MessageLog { name: self.name(), attrs: self.attrs().log_display(visibility) }
     }
 }
 
@@ -200,18 +182,9 @@ mod tests {
         assert_eq!(r.check_supported(), Err(ErrorCode::UnsupOper));
         let ev = Event::error_for(&r, ErrorCode::UnsupOper, None);
         assert_eq!(ev.reference_id(), 3);
-        assert_eq!(
-            ev.attrs.error_message.as_deref(),
-            Some("Operation is not supported.")
-        );
-        assert_eq!(
-            Request::new(RequestKind::QueryLocation).check_supported(),
-            Err(ErrorCode::UnsupOper)
-        );
-        assert_eq!(
-            Request::new(RequestKind::MakeCall).check_supported(),
-            Ok(())
-        );
+        assert_eq!(ev.attrs.error_message.as_deref(), Some("Operation is not supported."));
+        assert_eq!(Request::new(RequestKind::QueryLocation).check_supported(), Err(ErrorCode::UnsupOper));
+        assert_eq!(Request::new(RequestKind::MakeCall).check_supported(), Ok(()));
         let mut q = Request::new(RequestKind::QueryCall);
         q.attrs.call_info_type = Some(crate::model::CallInfoType::PartiesQuery);
         assert_eq!(q.check_supported(), Err(ErrorCode::UnsupOper));
@@ -230,15 +203,8 @@ mod tests {
         let mut ev = Event::new(EventKind::Ringing);
         ev.attrs.this_dn = Some(DnName::new("sip:a@b"));
         ev.attrs.user_data = Some(KvList::new().with("Secret", "abc"));
-        let line = Message::from(ev)
-            .log_display(Visibility::Hidden)
-            .to_string();
+        let line = Message::from(ev).log_display(Visibility::Hidden).to_string();
         assert_eq!(line, "EventRinging ThisDN=sip:a@b UserData=**** (length:9)");
-        assert_eq!(
-            Request::new(RequestKind::QueryServer)
-                .log_display(Visibility::Shown)
-                .to_string(),
-            "QueryServer"
-        );
+        assert_eq!(Request::new(RequestKind::QueryServer).log_display(Visibility::Shown).to_string(), "QueryServer");
     }
 }

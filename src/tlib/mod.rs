@@ -12,9 +12,7 @@ pub mod frame;
 pub mod json;
 mod message;
 
-pub use attributes::{
-    kv_depth, AttributeInfo, Attributes, AttrsLog, Timestamp, ATTRIBUTES, MAX_KV_DEPTH,
-};
+pub use attributes::{kv_depth, AttributeInfo, Attributes, AttrsLog, Timestamp, ATTRIBUTES, MAX_KV_DEPTH};
 pub use catalogue::{EventKind, RequestKind, Support, SUPPORTED_TREATMENTS};
 pub use codec::CodecError;
 pub use frame::{check_open_server, FrameCodec, FrameError, DEFAULT_MAX_FRAME};
@@ -124,35 +122,16 @@ mod tests {
             .with("Customer", "Zoë O'Brien")
             .with("Segment", 3i64)
             .with("Blob", vec![0u8, 1, 254, 255])
-            .with(
-                "Order",
-                KvList::new()
-                    .with("Id", "A-17")
-                    .with("Lines", KvList::new().with("n", -2i64)),
-            )
+            .with("Order", KvList::new().with("Id", "A-17").with("Lines", KvList::new().with("n", -2i64)))
             .with("Customer", "duplicate keys keep order");
         let seed = Seed {
-            nums: (0..SLOTS as u64)
-                .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
-                .collect(),
-            strs: (0..SLOTS)
-                .map(|i| format!("value-{i} \"quoted\" ü"))
-                .collect(),
-            dns: (0..SLOTS)
-                .map(|i| format!("sip:agent{i:02}@skype.lab"))
-                .collect(),
-            lists: vec![
-                user_data,
-                KvList::new().with("ReasonCode", "Break"),
-                KvList::new(),
-            ],
+            nums: (0..SLOTS as u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15)).collect(),
+            strs: (0..SLOTS).map(|i| format!("value-{i} \"quoted\" ü")).collect(),
+            dns: (0..SLOTS).map(|i| format!("sip:agent{i:02}@skype.lab")).collect(),
+            lists: vec![user_data, KvList::new().with("ReasonCode", "Break"), KvList::new()],
         };
         let a = build(u64::MAX, &seed);
-        assert_eq!(
-            a.len(),
-            ATTRIBUTES.len(),
-            "rich attributes set every attribute"
-        );
+        assert_eq!(a.len(), ATTRIBUTES.len(), "rich attributes set every attribute");
         a
     }
 
@@ -177,19 +156,13 @@ mod tests {
             vec("[a-zA-Z0-9:@._+ -]{0,24}", SLOTS),
             vec(arb_kvlist(), 3),
         )
-            .prop_map(|(nums, strs, dns, lists)| Seed {
-                nums,
-                strs,
-                dns,
-                lists,
-            });
+            .prop_map(|(nums, strs, dns, lists)| Seed { nums, strs, dns, lists });
         (mask, seed).prop_map(|(mask, seed)| build(mask, &seed))
     }
 
     fn arb_message() -> impl Strategy<Value = Message> {
         let kind = prop_oneof![
-            proptest::sample::select(RequestKind::ALL)
-                .prop_map(|k| Message::Request(Request::new(k))),
+            proptest::sample::select(RequestKind::ALL).prop_map(|k| Message::Request(Request::new(k))),
             proptest::sample::select(EventKind::ALL).prop_map(|k| Message::Event(Event::new(k))),
         ];
         (kind, arb_attributes()).prop_map(|(mut m, attrs)| {
@@ -213,19 +186,10 @@ mod tests {
         let kinds = RequestKind::ALL
             .iter()
             .map(|k| Message::Request(Request::with_attrs(*k, attrs.clone())))
-            .chain(
-                EventKind::ALL
-                    .iter()
-                    .map(|k| Message::Event(Event::with_attrs(*k, attrs.clone()))),
-            );
+            .chain(EventKind::ALL.iter().map(|k| Message::Event(Event::with_attrs(*k, attrs.clone()))));
         for msg in kinds {
             assert_eq!(through_frame(&codec, &msg), msg, "binary: {}", msg.name());
-            assert_eq!(
-                from_json(&to_json(&msg)).as_ref(),
-                Ok(&msg),
-                "json: {}",
-                msg.name()
-            );
+            assert_eq!(from_json(&to_json(&msg)).as_ref(), Ok(&msg), "json: {}", msg.name());
         }
     }
 
@@ -288,12 +252,7 @@ mod tests {
         for a in ATTRIBUTES {
             let (wire, json) = wire_type(a.rust_type);
             let masked = if a.sensitive { "yes" } else { "" };
-            writeln!(
-                out,
-                "| {} | `{}` | {wire} | {json} | {masked} | {} |",
-                a.tag, a.key, a.doc
-            )
-            .unwrap();
+            writeln!(out, "| {} | `{}` | {wire} | {json} | {masked} | {} |", a.tag, a.key, a.doc).unwrap();
         }
         out.push_str("\n### Requests\n\nSupport is the guide's mark: Y supported, N not supported, I reserved for Genesys \
                       Engineering (N and I are answered EventError 51). `*` marks the event the guide says carries the \
@@ -303,11 +262,7 @@ mod tests {
                 .answered_by()
                 .iter()
                 .map(|e| {
-                    let star = if k.marked_event() == Some(*e) {
-                        "*"
-                    } else {
-                        ""
-                    };
+                    let star = if k.marked_event() == Some(*e) { "*" } else { "" };
                     let mark = match k.event_support(*e) {
                         Some(Support::EventOnly) => " (E)",
                         _ => "",
@@ -315,15 +270,8 @@ mod tests {
                     format!("{}{star}{mark}", e.name())
                 })
                 .collect();
-            writeln!(
-                out,
-                "| {} | `{}` | {} | {} |",
-                k.code(),
-                k.name(),
-                k.support().mark(),
-                events.join(", ")
-            )
-            .unwrap();
+            writeln!(out, "| {} | `{}` | {} | {} |", k.code(), k.name(), k.support().mark(), events.join(", "))
+                .unwrap();
         }
         out.push_str("\n### Events\n\n| Code | Event |\n|---:|---|\n");
         for e in EventKind::ALL {
@@ -333,12 +281,7 @@ mod tests {
         for (title, msg) in doc_examples() {
             let mut frame = BytesMut::new();
             FrameCodec::default().encode(&msg, &mut frame).unwrap();
-            write!(
-                out,
-                "\n{title}:\n\n```json\n{}\n```\n\n```text\n",
-                to_json(&msg)
-            )
-            .unwrap();
+            write!(out, "\n{title}:\n\n```json\n{}\n```\n\n```text\n", to_json(&msg)).unwrap();
             for chunk in frame.chunks(16) {
                 let line: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
                 writeln!(out, "{}", line.join(" ")).unwrap();
@@ -377,12 +320,7 @@ mod tests {
         let agent02 = || Some(DnName::new("sip:agent02@skype.lab"));
         let make_call = Request::with_attrs(
             RequestKind::MakeCall,
-            Attributes {
-                reference_id: Some(3),
-                this_dn: agent01(),
-                other_dn: agent02(),
-                ..Default::default()
-            },
+            Attributes { reference_id: Some(3), this_dn: agent01(), other_dn: agent02(), ..Default::default() },
         );
         let ringing = Event::with_attrs(
             EventKind::Ringing,
@@ -396,11 +334,7 @@ mod tests {
                 call_type: Some(CallType::Internal),
                 media_type: Some(MediaType::VOICE),
                 event_sequence_number: Some(17),
-                user_data: Some(
-                    KvList::new()
-                        .with("Customer", "Alice")
-                        .with("Segment", 3i64),
-                ),
+                user_data: Some(KvList::new().with("Customer", "Alice").with("Segment", 3i64)),
                 ..Default::default()
             },
         );
@@ -423,14 +357,8 @@ mod tests {
         vec![
             ("MakeCall from agent01 to agent02", make_call.into()),
             ("EventRinging at agent02, with user data", ringing.into()),
-            (
-                "EventError answering an unsupported request (AnswerCall, ReferenceID 4)",
-                error.into(),
-            ),
-            (
-                "AttachUserData with a binary value and a nested list",
-                attach.into(),
-            ),
+            ("EventError answering an unsupported request (AnswerCall, ReferenceID 4)", error.into()),
+            ("AttachUserData with a binary value and a nested list", attach.into()),
         ]
     }
 
@@ -451,8 +379,7 @@ mod tests {
         }
     }
 
-    const BEGIN: &str =
-        "<!-- BEGIN GENERATED: tlib tables (UPDATE_PROTOCOL_DOC=1 cargo test --lib tlib) -->\n";
+    const BEGIN: &str = "<!-- BEGIN GENERATED: tlib tables (UPDATE_PROTOCOL_DOC=1 cargo test --lib tlib) -->\n";
     const END: &str = "<!-- END GENERATED -->";
 
     #[test]
