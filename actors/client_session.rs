@@ -8,7 +8,7 @@
 
 use crate::actors::context::ServerContext;
 use crate::actors::dn::DnMsg;
-use crate::actors::outbound::{ClientHandle, ClientQueue, CloseReason};
+use crate::actors::outbound::{ClientHandle, ClientQueue, CloseReason, SharedEvent};
 use crate::model::{DnName, ErrorCode};
 use crate::tlib::{check_open_server, Event, EventKind, FrameCodec, Message, Request, RequestKind, PROTOCOL_VERSION};
 use bytes::BytesMut;
@@ -141,7 +141,7 @@ impl SessionState {
             }
             RequestKind::CloseServer => {
                 self.reply(Event::answering(EventKind::ServerDisconnected, &req));
-                self.handle.disconnect(CloseReason::ClientClosed);
+                self.handle.disconnect(CloseReason::CloseRequested);
             }
             RequestKind::SetInputMask => {
                 self.handle.set_mask(req.attrs.input_mask.as_deref().unwrap_or(&[]));
@@ -244,25 +244,36 @@ impl SessionState {
 
 /// The connection's I/O: TLS handshake (when configured), then a reader and a writer running
 /// until either side ends or the handle is marked for disconnection.
-/// Drains the outbound queue in bursts: one buffer, one write, one flush per burst.
+/// Drains the outbound queue in bursts: one buffer, one write, one flush per burst. When the
+/// connection is being closed it writes what is already queued and returns.
 async fn write_loop(
     mut wr: tokio::io::WriteHalf<crate::transport::Stream>,
-    mut rx: tokio::sync::mpsc::Receiver<Arc<crate::actors::outbound::SharedEvent>>,
+    mut rx: tokio::sync::mpsc::Receiver<Arc<SharedEvent>>,
+    mut kill: tokio::sync::watch::Receiver<bool>,
     codec: FrameCodec,
 ) {
     let mut out = Vec::with_capacity(64 * 1024);
-    while let Some(first) = rx.recv().await {
+    loop {
+        let first = tokio::select! {
+            biased;
+            ev = rx.recv() => ev,
+            _ = kill.wait_for(|k| *k) => None,
+        };
         out.clear();
-        let mut next = Some(first);
+        let mut next = first;
         let mut n = 0;
         while let Some(ev) = next {
             if let Some(frame) = ev.frame(&codec) {
                 out.extend_from_slice(frame);
             }
             n += 1;
-            next = if n < WRITE_BURST { rx.try_recv().ok() } else { None };
+            next = if n < WRITE_BURST || *kill.borrow() { rx.try_recv().ok() } else { None };
         }
-        if wr.write_all(&out).await.is_err() || wr.flush().await.is_err() {
+        if !out.is_empty() && (wr.write_all(&out).await.is_err() || wr.flush().await.is_err()) {
+            return;
+        }
+        if *kill.borrow() {
+            let _ = wr.shutdown().await;
             return;
         }
     }
@@ -275,7 +286,7 @@ async fn run_io(
     handle: ClientHandle,
     session: ActorRef<SessionMsg>,
 ) {
-    let ClientQueue { rx, kill } = queue;
+    let ClientQueue { rx, mut kill } = queue;
     let stream = match ctx.tlib_acceptor.accept(tcp).await {
         Ok(s) => s,
         Err(e) => {
@@ -320,16 +331,20 @@ async fn run_io(
             }
         }
     };
-    let mut writer = tokio::spawn(write_loop(wr, rx, codec));
+    let mut writer = tokio::spawn(write_loop(wr, rx, kill.clone(), codec));
     tokio::select! {
         _ = reader => {}
-        _ = &mut writer => { handle.disconnect(CloseReason::ClientClosed); }
-        _ = kill.notified() => {}
+        _ = &mut writer => handle.disconnect(CloseReason::ClientClosed),
+        _ = kill.wait_for(|k| *k) => {}
     }
-    // A slow client is dropped at once; otherwise let already-queued answers (such as the
-    // EventError before a protocol close) reach the client first.
-    if handle.close_reason() != Some(CloseReason::SlowClient) && !writer.is_finished() {
-        let _ = tokio::time::timeout(Duration::from_millis(200), &mut writer).await;
+    // After a protocol error or TCloseServer the client is still reading: let the answers already
+    // queued (the EventError, EventServerDisconnected) reach it, briefly. A slow client, or one
+    // that has gone, is dropped at once.
+    match handle.close_reason() {
+        Some(CloseReason::Protocol(_) | CloseReason::CloseRequested) => {
+            let _ = tokio::time::timeout(Duration::from_millis(500), &mut writer).await;
+        }
+        _ => {}
     }
     writer.abort();
     let _ = session.cast(SessionMsg::Closed);

@@ -10,7 +10,7 @@ use parking_lot::RwLock;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, watch};
 
 /// An event shared by every recipient, with its frame encoded at most once.
 pub struct SharedEvent {
@@ -47,6 +47,8 @@ pub enum CloseReason {
     SlowClient,
     Protocol(String),
     ClientClosed,
+    /// The client asked to close (TCloseServer): its last answer is flushed first.
+    CloseRequested,
     Shutdown,
 }
 
@@ -57,26 +59,27 @@ pub struct ClientHandle {
     mask: Arc<RwLock<Option<HashSet<EventKind>>>>,
     closing: Arc<AtomicBool>,
     close_reason: Arc<RwLock<Option<CloseReason>>>,
-    kill: Arc<Notify>,
+    kill: Arc<watch::Sender<bool>>,
 }
 
 /// The receiving half, owned by the session's writer task.
 pub struct ClientQueue {
     pub rx: mpsc::Receiver<Arc<SharedEvent>>,
-    pub kill: Arc<Notify>,
+    /// Becomes true when the connection must end (see [`ClientHandle::close_reason`]).
+    pub kill: watch::Receiver<bool>,
 }
 
 impl ClientHandle {
     pub fn new(id: u64, capacity: usize) -> (ClientHandle, ClientQueue) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        let kill = Arc::new(Notify::new());
+        let (kill_tx, kill) = watch::channel(false);
         let handle = ClientHandle {
             id,
             tx,
             mask: Arc::new(RwLock::new(None)),
             closing: Arc::new(AtomicBool::new(false)),
             close_reason: Arc::new(RwLock::new(None)),
-            kill: kill.clone(),
+            kill: Arc::new(kill_tx),
         };
         (handle, ClientQueue { rx, kill })
     }
@@ -120,7 +123,7 @@ impl ClientHandle {
     pub fn disconnect(&self, reason: CloseReason) {
         if !self.closing.swap(true, Ordering::AcqRel) {
             *self.close_reason.write() = Some(reason);
-            self.kill.notify_one();
+            self.kill.send_replace(true);
         }
     }
 

@@ -35,6 +35,12 @@ async fn handshake_answers_server_connected_and_server_info() {
     assert_eq!(info.kind, EventKind::ServerInfo);
     assert!(info.attrs.server_version.unwrap().starts_with("sfb-tserver"));
     assert!(info.attrs.event_sequence_number > ev.attrs.event_sequence_number);
+    // TCloseServer: EventServerDisconnected reaches the client, then the connection closes.
+    let bye = c.request(Request::new(RequestKind::CloseServer)).await.unwrap();
+    assert_eq!(bye.kind, EventKind::ServerDisconnected);
+    assert!(wait_until(STEP, || async { c.is_closed() }).await);
+    let m = &server.h().ctx.metrics;
+    assert!(wait_until(STEP, || async { m.clients_connected.load(Ordering::Relaxed) == 0 }).await);
 }
 
 #[tokio::test]
