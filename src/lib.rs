@@ -7,7 +7,9 @@
 pub mod agent;
 pub mod cli;
 pub mod client;
+pub mod conference_pool;
 pub mod config;
+pub mod links;
 pub mod metrics;
 pub mod model;
 pub mod store;
