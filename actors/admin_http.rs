@@ -20,7 +20,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::task::JoinHandle;
+use crate::actors::task::AbortOnDrop;
 
 pub const NAME: &str = "admin-http";
 
@@ -28,7 +28,7 @@ pub struct AdminHttp;
 
 pub struct AdminState {
     ctx: Arc<ServerContext>,
-    server: Option<JoinHandle<()>>,
+    server: Option<AbortOnDrop<()>>,
 }
 
 pub fn spec(ctx: Arc<ServerContext>) -> ChildSpec {
@@ -58,7 +58,7 @@ impl Actor for AdminHttp {
     async fn post_start(&self, _me: ActorRef<()>, st: &mut AdminState) -> Result<(), ActorProcessingErr> {
         let listener = ServerContext::clone_listener(&st.ctx.admin_listener)?;
         let app = router(st.ctx.clone());
-        st.server = Some(tokio::spawn(async move {
+        st.server = Some(AbortOnDrop::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "admin endpoint stopped");
             }
@@ -67,9 +67,7 @@ impl Actor for AdminHttp {
     }
 
     async fn post_stop(&self, _me: ActorRef<()>, st: &mut AdminState) -> Result<(), ActorProcessingErr> {
-        if let Some(s) = st.server.take() {
-            s.abort();
-        }
+        st.server = None;
         Ok(())
     }
 }

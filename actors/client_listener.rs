@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
-use tokio::task::JoinHandle;
+use crate::actors::task::AbortOnDrop;
 
 pub const NAME: &str = "client-listener";
 
@@ -22,7 +22,7 @@ pub struct ClientListener;
 pub struct ListenerState {
     ctx: Arc<ServerContext>,
     children: Children,
-    accept: Option<JoinHandle<()>>,
+    accept: Option<AbortOnDrop<()>>,
     next_id: Arc<AtomicU64>,
 }
 
@@ -71,7 +71,7 @@ impl Actor for ClientListener {
         let listener = ServerContext::clone_listener(&st.ctx.tlib_listener)?;
         // The accept loop only accepts; the TLS handshake happens in the session, so one slow
         // handshake never delays other connections.
-        st.accept = Some(tokio::spawn(async move {
+        st.accept = Some(AbortOnDrop::spawn(async move {
             loop {
                 match listener.accept().await {
                     Ok((tcp, peer)) => {
@@ -90,9 +90,7 @@ impl Actor for ClientListener {
     }
 
     async fn post_stop(&self, _me: ActorRef<ListenerMsg>, st: &mut ListenerState) -> Result<(), ActorProcessingErr> {
-        if let Some(a) = st.accept.take() {
-            a.abort();
-        }
+        st.accept = None;
         st.children.stop_all(Duration::from_secs(2)).await;
         Ok(())
     }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::task::JoinHandle;
+use crate::actors::task::AbortOnDrop;
 
 /// How long a request waits for a DN that is being restarted before it is answered with an error.
 const DN_RESTART_WAIT: Duration = Duration::from_secs(2);
@@ -43,7 +43,7 @@ pub struct SessionState {
     handle: ClientHandle,
     opened: bool,
     registered: BTreeSet<DnName>,
-    io: Option<JoinHandle<()>>,
+    io: Option<AbortOnDrop<()>>,
     pending: Option<(TcpStream, ClientQueue)>,
 }
 
@@ -79,7 +79,7 @@ impl Actor for ClientSession {
 
     async fn post_start(&self, me: ActorRef<SessionMsg>, st: &mut SessionState) -> Result<(), ActorProcessingErr> {
         let (tcp, queue) = st.pending.take().expect("post_start runs once");
-        st.io = Some(tokio::spawn(run_io(st.ctx.clone(), tcp, queue, st.handle.clone(), me)));
+        st.io = Some(AbortOnDrop::spawn(run_io(st.ctx.clone(), tcp, queue, st.handle.clone(), me)));
         tracing::info!(client = st.id, peer = %st.peer, "client connected");
         Ok(())
     }
@@ -89,9 +89,7 @@ impl Actor for ClientSession {
         for dn in &st.registered {
             st.ctx.directory.unsubscribe(dn, st.id);
         }
-        if let Some(io) = st.io.take() {
-            io.abort();
-        }
+        st.io = None;
         st.ctx.metrics.clients_connected.fetch_sub(1, Ordering::Relaxed);
         let reason = st.handle.close_reason();
         match &reason {
@@ -331,10 +329,11 @@ async fn run_io(
             }
         }
     };
-    let mut writer = tokio::spawn(write_loop(wr, rx, kill.clone(), codec));
+    // Held in an AbortOnDrop: if this task is cancelled, the writer goes with it.
+    let mut writer = AbortOnDrop::spawn(write_loop(wr, rx, kill.clone(), codec));
     tokio::select! {
         _ = reader => {}
-        _ = &mut writer => handle.disconnect(CloseReason::ClientClosed),
+        _ = &mut writer.0 => handle.disconnect(CloseReason::ClientClosed),
         _ = kill.wait_for(|k| *k) => {}
     }
     // After a protocol error or TCloseServer the client is still reading: let the answers already
@@ -342,10 +341,10 @@ async fn run_io(
     // that has gone, is dropped at once.
     match handle.close_reason() {
         Some(CloseReason::Protocol(_) | CloseReason::CloseRequested) => {
-            let _ = tokio::time::timeout(Duration::from_millis(500), &mut writer).await;
+            let _ = tokio::time::timeout(Duration::from_millis(500), &mut writer.0).await;
         }
         _ => {}
     }
-    writer.abort();
+    drop(writer);
     let _ = session.cast(SessionMsg::Closed);
 }

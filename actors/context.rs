@@ -34,6 +34,8 @@ pub struct ServerContext {
     /// (each incarnation accepts on a clone of the same socket).
     pub tlib_listener: TcpListener,
     pub tlib_acceptor: Acceptor,
+    /// TLS client configuration for connector links with `protocol = tls` ([server] link-ca).
+    pub link_tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
     pub admin_listener: TcpListener,
     /// Readiness (`GET /ready`): every listener bound and every DN registered; cleared first on stop.
     pub ready: AtomicBool,
@@ -50,6 +52,7 @@ impl ServerContext {
         durable: Arc<DurableStore>,
         tlib_listener: TcpListener,
         tlib_acceptor: Acceptor,
+        link_tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
         admin_listener: TcpListener,
         test_hooks: bool,
     ) -> Self {
@@ -68,6 +71,7 @@ impl ServerContext {
             visibility,
             tlib_listener,
             tlib_acceptor,
+            link_tls,
             admin_listener,
             ready: AtomicBool::new(false),
             test_hooks,

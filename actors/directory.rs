@@ -6,6 +6,7 @@
 
 use crate::actors::dn::DnMsg;
 use crate::actors::outbound::{ClientHandle, SharedEvent};
+use crate::links::LinkId;
 use crate::model::{AgentId, DnName};
 use parking_lot::RwLock;
 use ractor::{ActorId, ActorRef, ActorStatus};
@@ -22,6 +23,11 @@ pub struct Directory {
     subscribers: RwLock<HashMap<DnName, Vec<ClientHandle>>>,
     /// Which DN each logged-in AgentID is on: one DN per agent across the whole server.
     agents: RwLock<HashMap<AgentId, DnName>>,
+    /// Which connector link has the DN registered on the switch (absent: out of service).
+    /// Written by LinkSup; read by a restarted Dn and by whoever sends a DN request to the switch.
+    serving: RwLock<HashMap<DnName, LinkId>>,
+    /// Connector link actors by link index (typed by their users: see `ConnectorLink`).
+    links: RwLock<HashMap<LinkId, ractor::ActorCell>>,
 }
 
 impl Directory {
@@ -59,6 +65,30 @@ impl Directory {
         if dns.get(name).map(|a| a.get_id()) == Some(id) {
             dns.remove(name);
         }
+    }
+
+    pub fn serving_link(&self, dn: &DnName) -> Option<LinkId> {
+        self.serving.read().get(dn).copied()
+    }
+
+    pub fn serving_count(&self) -> usize {
+        self.serving.read().len()
+    }
+
+    pub(crate) fn set_serving(&self, dn: &DnName, link: Option<LinkId>) {
+        let mut serving = self.serving.write();
+        match link {
+            Some(l) => serving.insert(dn.clone(), l),
+            None => serving.remove(dn),
+        };
+    }
+
+    pub fn link_cell(&self, id: LinkId) -> Option<ractor::ActorCell> {
+        self.links.read().get(&id).cloned()
+    }
+
+    pub(crate) fn bind_link(&self, id: LinkId, link: ractor::ActorCell) {
+        self.links.write().insert(id, link);
     }
 
     /// Records that `agent` is logged in on `dn`; Err(other DN) if it already is elsewhere.

@@ -30,6 +30,7 @@ pub mod root;
 pub mod server;
 pub mod supervision;
 pub mod supervisor;
+pub mod task;
 
 /// The drawn tree as (name pattern, kind, supervisor) rows: what the tree test compares with the
 /// board. `<...>` stands for one child per configured DN / per connection.

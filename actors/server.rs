@@ -65,6 +65,10 @@ pub async fn start(config: ServerConfig, opts: StartOptions) -> Result<ServerHan
         Some(files) => Acceptor::tls(transport::server_config(&files.cert, &files.key)?),
         None => Acceptor::plain(),
     };
+    let link_tls = match &server.link_ca {
+        Some(ca) => Some(transport::client_config(ca)?),
+        None => None,
+    };
     let data_dir = opts.data_dir.clone().unwrap_or_else(|| server.data_dir.clone());
     let store_path = data_dir.join("snapshots.redb");
     let durable = tokio::task::spawn_blocking(move || DurableStore::open(&store_path))
@@ -79,7 +83,7 @@ pub async fn start(config: ServerConfig, opts: StartOptions) -> Result<ServerHan
         tlib.local_addr().map_err(|source| StartError::Bind { what: "tlib-listen", addr: "?".into(), source })?;
     let admin_addr =
         admin.local_addr().map_err(|source| StartError::Bind { what: "admin-listen", addr: "?".into(), source })?;
-    let ctx = Arc::new(ServerContext::new(config.clone(), durable, tlib, acceptor, admin, opts.test_hooks));
+    let ctx = Arc::new(ServerContext::new(config.clone(), durable, tlib, acceptor, link_tls, admin, opts.test_hooks));
     tracing::info!(snapshots = loaded.len(), "snapshots loaded from the durable store");
     ctx.snapshots.load(loaded);
 

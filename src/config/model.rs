@@ -52,6 +52,8 @@ pub struct ServerSection {
     pub client_queue_limit: usize,
     /// TLS on the client port (PEM files), when configured.
     pub tls: Option<TlsFiles>,
+    /// CA certificate(s) (PEM) trusted on connector links with `protocol = tls`.
+    pub link_ca: Option<PathBuf>,
     /// `run` starts the Connector and the simulated SfB in-process.
     pub embedded_connector: bool,
 }

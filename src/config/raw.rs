@@ -49,6 +49,7 @@ pub struct RawServer {
     pub client_queue_limit: Option<RawValue>,
     pub tls_cert: Option<RawValue>,
     pub tls_key: Option<RawValue>,
+    pub link_ca: Option<RawValue>,
     pub embedded_connector: Option<RawValue>,
 }
 

@@ -21,6 +21,12 @@ pub(crate) fn build(raw: RawConfig) -> Result<ServerConfig, ConfigError> {
     let server = server_section(&raw.server, &mut p);
     let application = parse_table("", "TServer", &raw.tserver, Scope::Application, &mut p);
     let links = links(&application, &raw.sections, &mut p);
+    if let Some(l) = links.iter().find(|l| l.protocol == crate::config::LinkProtocol::Tls && server.link_ca.is_none()) {
+        p.push(ConfigError::missing(
+            format!("[{}] protocol", l.name),
+            "protocol = tls needs [server] link-ca, the CA certificate that signs the Connector's certificate",
+        ));
+    }
     let switch = switch(&raw, &mut p);
     let folders = folders(&raw.folder, &mut p);
     let dns = dns(&raw.dn, &folders, &mut p);

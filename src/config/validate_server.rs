@@ -64,6 +64,7 @@ pub(super) fn server_section(raw: &RawServer, p: &mut Problems) -> ServerSection
             bounded(1, 10_000_000),
         ),
         tls,
+        link_ca: text(&raw.link_ca, &l("link-ca"), p).filter(|s| !s.is_empty()).map(PathBuf::from),
         embedded_connector: parsed(&raw.embedded_connector, &l("embedded-connector"), true, p, parse_bool),
     }
 }

@@ -8,5 +8,5 @@ mod snapshot;
 mod table;
 
 pub use durable::{DurableStore, StoreError};
-pub use snapshot::{DnSnapshot, DnSnapshotV1, Snapshot, SnapshotError};
+pub use snapshot::{ConnectorCallsSnapshot, ConnectorCallsV1, DnSnapshot, DnSnapshotV1, Snapshot, SnapshotError};
 pub use table::SnapshotTable;

@@ -18,6 +18,8 @@ pub enum SnapshotError {
 #[serde(tag = "kind")]
 pub enum Snapshot {
     Dn(DnSnapshot),
+    /// A Connector's HA call data (guide: "UCMA HA Data Storage").
+    ConnectorCalls(ConnectorCallsSnapshot),
 }
 
 impl Snapshot {
@@ -59,6 +61,28 @@ pub struct DnSnapshotV1 {
     pub revision: u64,
 }
 
+/// The HA call data one Connector keeps so its AV (and IM) calls survive its restart.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "version")]
+pub enum ConnectorCallsSnapshot {
+    V1(ConnectorCallsV1),
+}
+
+impl ConnectorCallsSnapshot {
+    pub fn current(&self) -> ConnectorCallsV1 {
+        match self {
+            ConnectorCallsSnapshot::V1(v) => v.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct ConnectorCallsV1 {
+    pub connector: String,
+    /// The simulated SfB's call records (their own schema is versioned by src/sim).
+    pub calls: Vec<serde_json::Value>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,7 +107,7 @@ mod tests {
     #[test]
     fn golden_v1_fixture_still_decodes() {
         let golden = include_str!("../../tests/fixtures/snapshots/dn_v1.json");
-        let Snapshot::Dn(dn) = Snapshot::from_bytes(golden.as_bytes()).unwrap();
+        let Snapshot::Dn(dn) = Snapshot::from_bytes(golden.as_bytes()).unwrap() else { panic!("a Dn snapshot") };
         let v = dn.current();
         assert_eq!(v.dn.as_str(), "sip:agent01@skype.lab");
         assert_eq!(v.agent_status, Some(AgentStatus::NotReady));

@@ -1,0 +1,363 @@
+//! Connector: one UCMA Connector of the pool. It accepts the T-Server's MLTP links on its CTI port
+//! (one LinkSession child each, temporary), owns its conference pool, turns the simulated SfB's
+//! events about its calls into MLTP events for its links, keeps the HA data of its calls durable
+//! (and mirrors it to the T-Server with HA_DATA), and implements the guide's two stops: a normal
+//! stop frees everything at once; a graceful shutdown enters "Suspending" — its DNs are remapped
+//! by the T-Server at once, it keeps only its existing calls, and stops when the last one ends.
+
+use crate::actors::connector::link_session::{LinkSession, SessionArgs, SessionMsg};
+use crate::actors::connector::sfb_sim::{AppCmd, SfbMsg, SimLink};
+use crate::actors::context::ServerContext;
+use crate::actors::supervision::{ChildSpec, Children, RestartPolicy, SupervisorCmd};
+use crate::conference_pool::{ConferencePool, PoolConfig};
+use crate::config::ServerConfig;
+use crate::mltp::{ConnectorState, Mltp};
+use crate::sim::{CallId, SimEvent};
+use crate::store::{DurableStore, Snapshot};
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpStream;
+
+pub struct Connector;
+
+/// How long a scheduled conference stays usable ("typically, in the region of 8 hours").
+const CONFERENCE_LIFETIME_MS: u64 = 8 * 3600 * 1000;
+
+pub struct ConnectorArgs {
+    pub name: String,
+    pub config: Arc<ServerConfig>,
+    pub listener: Arc<std::net::TcpListener>,
+    pub sim: Arc<SimLink>,
+    pub store: Arc<DurableStore>,
+    pub hide_sensitive_data: bool,
+    pub board: crate::actors::board::Board,
+}
+
+pub enum ConnectorMsg {
+    Accepted(TcpStream),
+    SimEvents(Vec<SimEvent>),
+    /// Graceful shutdown: suspend now, stop when the last call ends.
+    Suspend,
+    /// A MAKE_CALL succeeded: anchor the call in a conference of the pool.
+    CallStarted(CallId),
+    PoolTick,
+    Cmd(SupervisorCmd),
+    GetView(RpcReplyPort<ConnectorView>),
+}
+
+impl From<SupervisorCmd> for ConnectorMsg {
+    fn from(cmd: SupervisorCmd) -> Self {
+        ConnectorMsg::Cmd(cmd)
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnectorView {
+    pub name: String,
+    pub state: ConnectorState,
+    pub links: usize,
+    pub calls: Vec<u64>,
+    pub pool_ready: usize,
+    pub pool_in_use: usize,
+    pub pool: crate::conference_pool::PoolStats,
+}
+
+pub struct ConnectorState_ {
+    args: ConnectorArgs,
+    children: Children,
+    state: ConnectorState,
+    sessions: HashMap<String, ActorRef<SessionMsg>>,
+    next_session: u64,
+    accept: Option<crate::actors::task::AbortOnDrop<()>>,
+    pool: ConferencePool,
+    calls: BTreeSet<CallId>,
+    conferences: HashMap<CallId, crate::conference_pool::Conference>,
+    facts: HashMap<CallId, crate::actors::connector::events::CallFacts>,
+}
+
+pub fn ha_key(connector: &str) -> String {
+    format!("connector-ha:{connector}")
+}
+
+impl Actor for Connector {
+    type Msg = ConnectorMsg;
+    type State = ConnectorState_;
+    type Arguments = ConnectorArgs;
+
+    async fn pre_start(&self, me: ActorRef<ConnectorMsg>, args: ConnectorArgs) -> Result<Self::State, ActorProcessingErr> {
+        let sup_name = format!("connector:{}", args.name);
+        let children = Children::new(&sup_name, &me, args.board.clone());
+        let cfg = &args.config;
+        let pool = ConferencePool::new(PoolConfig {
+            size: cfg.switch.connector.conference_pool_size as usize,
+            caching: cfg.switch.connector.caching_enabled,
+            reuse_avcall: cfg.switch.connector.reuse_avcall,
+            endpoints: cfg.switch.conference_services.as_ref().map(|c| c.endpoint_uris()).unwrap_or_default(),
+        });
+        Ok(ConnectorState_ {
+            args,
+            children,
+            state: ConnectorState::Active,
+            sessions: HashMap::new(),
+            next_session: 1,
+            accept: None,
+            pool,
+            calls: BTreeSet::new(),
+            conferences: HashMap::new(),
+            facts: HashMap::new(),
+        })
+    }
+
+    async fn post_start(&self, me: ActorRef<ConnectorMsg>, st: &mut Self::State) -> Result<(), ActorProcessingErr> {
+        if let Some(sim) = st.args.sim.actor.read().clone() {
+            sim.cast(SfbMsg::Attach { connector: st.args.name.clone(), actor: me.clone() })?;
+        }
+        st.recover_calls().await;
+        let listener = ServerContext::clone_listener(&st.args.listener)?;
+        let me2 = me.clone();
+        st.accept = Some(crate::actors::task::AbortOnDrop::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                if me2.cast(ConnectorMsg::Accepted(tcp)).is_err() {
+                    return;
+                }
+            }
+        }));
+        me.send_interval(Duration::from_millis(200), || ConnectorMsg::PoolTick);
+        tracing::info!(connector = %st.args.name, addr = ?st.args.listener.local_addr().ok(), "connector listening");
+        Ok(())
+    }
+
+    async fn post_stop(&self, _me: ActorRef<ConnectorMsg>, st: &mut Self::State) -> Result<(), ActorProcessingErr> {
+        st.accept = None;
+        if let Some(sim) = st.args.sim.actor.read().clone() {
+            let _ = sim.cast(SfbMsg::Detach { connector: st.args.name.clone() });
+        }
+        st.children.stop_all(Duration::from_secs(2)).await;
+        Ok(())
+    }
+
+    async fn handle(&self, me: ActorRef<ConnectorMsg>, msg: ConnectorMsg, st: &mut Self::State) -> Result<(), ActorProcessingErr> {
+        match msg {
+            ConnectorMsg::Accepted(tcp) => st.accept_link(&me, tcp).await,
+            ConnectorMsg::SimEvents(events) => {
+                for ev in events {
+                    st.on_sim_event(ev).await;
+                }
+                st.maybe_finish_suspend(&me);
+            }
+            ConnectorMsg::Suspend => {
+                if st.state != ConnectorState::Suspending {
+                    tracing::info!(connector = %st.args.name, calls = st.calls.len(), "graceful shutdown: suspending");
+                    st.state = ConnectorState::Suspending;
+                    st.broadcast(Mltp::ConnectorState { state: ConnectorState::Suspending });
+                    st.maybe_finish_suspend(&me);
+                }
+            }
+            ConnectorMsg::CallStarted(call) => {
+                st.calls.insert(call);
+                st.anchor(call).await;
+            }
+            ConnectorMsg::PoolTick => st.refill_pool().await,
+            ConnectorMsg::Cmd(cmd) => st.children.on_cmd(cmd, &me.get_cell()).await,
+            ConnectorMsg::GetView(reply) => {
+                let _ = reply.send(st.view());
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(&self, me: ActorRef<ConnectorMsg>, evt: SupervisionEvent, st: &mut Self::State) -> Result<(), ActorProcessingErr> {
+        if let SupervisionEvent::ActorTerminated(cell, ..) | SupervisionEvent::ActorFailed(cell, _) = &evt {
+            st.sessions.retain(|_, s| s.get_id() != cell.get_id());
+        }
+        st.children.on_event(&me, evt)
+    }
+}
+
+impl ConnectorState_ {
+    fn view(&self) -> ConnectorView {
+        ConnectorView {
+            name: self.args.name.clone(),
+            state: self.state,
+            links: self.sessions.len(),
+            calls: self.calls.iter().map(|c| c.0).collect(),
+            pool_ready: self.pool.ready_len(),
+            pool_in_use: self.pool.in_use(),
+            pool: self.pool.stats.clone(),
+        }
+    }
+
+    async fn accept_link(&mut self, me: &ActorRef<ConnectorMsg>, tcp: TcpStream) {
+        let id = self.next_session;
+        self.next_session += 1;
+        let slot = Arc::new(parking_lot::Mutex::new(Some(tcp)));
+        let args = Arc::new((self.args.name.clone(), self.args.sim.clone(), me.clone(), self.args.hide_sensitive_data));
+        let state = self.state;
+        let spec = ChildSpec {
+            name: format!("mltp:{}:{id}", self.args.name),
+            kind: "LinkSession",
+            policy: RestartPolicy::temporary(),
+            spawn: Arc::new(move |sup| {
+                let tcp = slot.lock().take();
+                let a = args.clone();
+                Box::pin(async move {
+                    let tcp = tcp.ok_or_else(|| ractor::SpawnErr::StartupFailed("connection already handed over".into()))?;
+                    let session = SessionArgs {
+                        connector: a.0.clone(),
+                        sim: a.1.clone(),
+                        owner: a.2.clone(),
+                        tcp,
+                        state,
+                        hide_sensitive_data: a.3,
+                    };
+                    Ok(Actor::spawn_linked(None, LinkSession, session, sup).await?.0.get_cell())
+                })
+            }),
+        };
+        let name = spec.name.clone();
+        match self.children.start(spec, &me.get_cell()).await {
+            Ok(cell) => {
+                self.sessions.insert(name, ActorRef::from(cell));
+            }
+            Err(e) => tracing::error!(connector = %self.args.name, error = %e, "cannot start link session"),
+        }
+    }
+
+    fn broadcast(&self, m: Mltp) {
+        for s in self.sessions.values() {
+            let _ = s.cast(SessionMsg::Event(Box::new(m.clone())));
+        }
+    }
+
+    async fn on_sim_event(&mut self, ev: SimEvent) {
+        if let SimEvent::CallCreated { call, media, from, to, .. } = &ev {
+            self.calls.insert(*call);
+            let facts = crate::actors::connector::events::CallFacts { media: *media, from: from.clone(), to: to.clone() };
+            self.facts.insert(*call, facts);
+        }
+        let call = ev.call();
+        if let Some(m) = crate::actors::connector::events::to_mltp(&ev, call.and_then(|c| self.facts.get(&c))) {
+            self.broadcast(m);
+        }
+        if let SimEvent::CallDeleted { call, .. } = ev {
+            self.calls.remove(&call);
+            self.facts.remove(&call);
+            if let Some(conf) = self.conferences.remove(&call) {
+                self.pool.release(conf, self.args.sim.shared.now());
+            }
+            self.persist_ha().await;
+            self.broadcast(Mltp::HaData {
+                call: call.0,
+                kind: crate::mltp::HaKind::Call,
+                op: crate::mltp::HaOp::Delete,
+                key: None,
+                data: String::new(),
+            });
+        } else if let Some(call) = call {
+            self.mirror_ha(call).await;
+        }
+    }
+
+    /// Persists the HA records of every call this connector owns (durable, survives a restart),
+    /// and mirrors the changed call's record to the T-Server.
+    async fn mirror_ha(&mut self, call: CallId) {
+        let records = self.persist_ha().await;
+        if let Some(rec) = records.into_iter().find(|r| r.call == call) {
+            let data = serde_json::to_string(&rec).unwrap_or_default();
+            self.broadcast(Mltp::HaData { call: call.0, kind: crate::mltp::HaKind::Call, op: crate::mltp::HaOp::Put, key: None, data });
+        }
+    }
+
+    async fn persist_ha(&mut self) -> Vec<crate::sim::CallRecord> {
+        let records: Vec<crate::sim::CallRecord> = match self.args.sim.app(&self.args.name, AppCmd::ExportCalls(None)).await {
+            Ok(v) => serde_json::from_value(v).unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(connector = %self.args.name, error = %e, "cannot export HA call data");
+                return Vec::new();
+            }
+        };
+        let snap = Snapshot::ConnectorCalls(crate::store::ConnectorCallsSnapshot::V1(crate::store::ConnectorCallsV1 {
+            connector: self.args.name.clone(),
+            calls: records.iter().map(|r| serde_json::to_value(r).unwrap_or_default()).collect(),
+        }));
+        let store = self.args.store.clone();
+        let key = ha_key(&self.args.name);
+        let batch = vec![(key, snap)];
+        if let Err(e) = tokio::task::spawn_blocking(move || store.write_batch(&batch)).await.unwrap_or(Ok(())) {
+            tracing::error!(connector = %self.args.name, error = %e, "cannot persist HA call data");
+        }
+        records
+    }
+
+    /// After a restart: give the simulated SfB back the calls this connector owned (the guide:
+    /// calls are recovered on the connector where they were created).
+    async fn recover_calls(&mut self) {
+        let store = self.args.store.clone();
+        let key = ha_key(&self.args.name);
+        let loaded = tokio::task::spawn_blocking(move || store.load_all()).await.ok().and_then(|r| r.ok()).unwrap_or_default();
+        let Some((_, Snapshot::ConnectorCalls(snap))) = loaded.into_iter().find(|(k, _)| *k == key) else { return };
+        let v = snap.current();
+        let records: Vec<crate::sim::CallRecord> = v.calls.into_iter().filter_map(|c| serde_json::from_value(c).ok()).collect();
+        if records.is_empty() {
+            return;
+        }
+        let ids: Vec<CallId> = records.iter().map(|r| r.call).collect();
+        match self.args.sim.app(&self.args.name, AppCmd::ImportCalls(records)).await {
+            Ok(n) => {
+                tracing::info!(connector = %self.args.name, recovered = %n, "calls recovered from HA data");
+                self.calls.extend(ids);
+            }
+            Err(e) => tracing::error!(connector = %self.args.name, error = %e, "HA recovery failed"),
+        }
+    }
+
+    /// Anchors a new call in a pool conference (on demand when the pool is empty).
+    async fn anchor(&mut self, call: CallId) {
+        let now = self.args.sim.shared.now();
+        if let Some(conf) = self.pool.acquire(now) {
+            self.conferences.insert(call, conf);
+            return;
+        }
+        let Some(endpoint) = self.pool.on_demand() else { return };
+        match self.schedule(&endpoint).await {
+            Ok((id, expires_at)) => {
+                let conf = self.pool.adopt(id, endpoint, expires_at);
+                self.conferences.insert(call, conf);
+            }
+            Err(reason) => self.pool.on_failed(reason),
+        }
+    }
+
+    async fn refill_pool(&mut self) {
+        let now = self.args.sim.shared.now();
+        self.pool.expire(now);
+        if let Some(endpoint) = self.pool.want() {
+            match self.schedule(&endpoint).await {
+                Ok((id, expires_at)) => self.pool.on_scheduled(id, endpoint, expires_at),
+                Err(reason) => {
+                    tracing::warn!(connector = %self.args.name, %endpoint, %reason, "conference scheduling failed");
+                    self.pool.on_failed(reason);
+                }
+            }
+        }
+    }
+
+    async fn schedule(&self, endpoint: &str) -> Result<(String, u64), String> {
+        let lobby_bypass = self.args.config.switch.conference_services.as_ref().is_some_and(|c| c.lobby_bypass_enabled);
+        let cmd = AppCmd::ScheduleConference { endpoint: endpoint.to_string(), lobby_bypass };
+        let v = self.args.sim.app(&self.args.name, cmd).await.map_err(|e| e.to_string())?;
+        let ticket: crate::sim::ConferenceTicket = serde_json::from_value(v).map_err(|e| e.to_string())?;
+        // SfB expires unused conference resources after about 8 hours (guide).
+        Ok((format!("{}:{}", ticket.endpoint, ticket.id.0), ticket.ready_at + CONFERENCE_LIFETIME_MS))
+    }
+
+    fn maybe_finish_suspend(&self, me: &ActorRef<ConnectorMsg>) {
+        if self.state == ConnectorState::Suspending && self.calls.is_empty() {
+            tracing::info!(connector = %self.args.name, "graceful shutdown complete: no calls left");
+            me.stop(Some("graceful shutdown complete".into()));
+        }
+    }
+}

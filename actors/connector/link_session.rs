@@ -1,0 +1,283 @@
+//! LinkSession: the Connector's end of one T-Server link. It decodes MLTP, executes each request
+//! against the simulated SfB on behalf of its Connector, answers with RESPONSE (errors carry the
+//! guide's codes), and writes the Connector's events to the T-Server. A malformed message closes
+//! only this link. Temporary: the T-Server reconnects.
+
+use crate::actors::connector::connector::ConnectorMsg;
+use crate::actors::connector::sfb_sim::{AppCmd, SimLink};
+use crate::mltp::{ConnectorState, HideHeaders, Mltp, MltpCodec, MltpMessage, PresenceType, Response, TxId};
+use crate::model::{DnType, ErrorCode};
+use crate::sim::{CallId, CallStarted, Media, PartyMode};
+use bytes::BytesMut;
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+pub struct LinkSession;
+
+pub struct SessionArgs {
+    pub connector: String,
+    pub sim: Arc<SimLink>,
+    pub owner: ActorRef<ConnectorMsg>,
+    pub tcp: TcpStream,
+    pub state: ConnectorState,
+    pub hide_sensitive_data: bool,
+}
+
+pub struct SessionState {
+    connector: String,
+    sim: Arc<SimLink>,
+    owner: ActorRef<ConnectorMsg>,
+    state: ConnectorState,
+    out: mpsc::UnboundedSender<BytesMut>,
+    io: Option<crate::actors::task::AbortOnDrop<()>>,
+    pending: Option<(TcpStream, mpsc::UnboundedReceiver<BytesMut>)>,
+    hide: HideHeaders,
+}
+
+pub enum SessionMsg {
+    Inbound(Box<MltpMessage>),
+    /// An event of the Connector for the T-Server.
+    Event(Box<Mltp>),
+    Closed(String),
+}
+
+impl Actor for LinkSession {
+    type Msg = SessionMsg;
+    type State = SessionState;
+    type Arguments = SessionArgs;
+
+    async fn pre_start(&self, _me: ActorRef<SessionMsg>, a: SessionArgs) -> Result<SessionState, ActorProcessingErr> {
+        let (out, rx) = mpsc::unbounded_channel();
+        Ok(SessionState {
+            connector: a.connector,
+            sim: a.sim,
+            owner: a.owner,
+            state: a.state,
+            out,
+            io: None,
+            pending: Some((a.tcp, rx)),
+            hide: HideHeaders::new(&[], a.hide_sensitive_data),
+        })
+    }
+
+    async fn post_start(&self, me: ActorRef<SessionMsg>, st: &mut SessionState) -> Result<(), ActorProcessingErr> {
+        let (tcp, mut rx) = st.pending.take().expect("post_start runs once");
+        let _ = tcp.set_nodelay(true);
+        st.io = Some(crate::actors::task::AbortOnDrop::spawn(async move {
+            let (mut rd, mut wr) = tcp.into_split();
+            let writer = async move {
+                while let Some(buf) = rx.recv().await {
+                    if wr.write_all(&buf).await.is_err() {
+                        return;
+                    }
+                }
+            };
+            let reader = async {
+                let codec = MltpCodec::default();
+                let mut buf = BytesMut::with_capacity(16 * 1024);
+                loop {
+                    loop {
+                        match codec.decode(&mut buf) {
+                            Ok(Some(m)) => {
+                                if me.cast(SessionMsg::Inbound(Box::new(m))).is_err() {
+                                    return "session gone".to_string();
+                                }
+                            }
+                            Ok(None) => break,
+                            Err(e) => return format!("undecodable MLTP from the T-Server: {e}"),
+                        }
+                    }
+                    match rd.read_buf(&mut buf).await {
+                        Ok(0) => return "T-Server closed the link".to_string(),
+                        Ok(_) => {}
+                        Err(e) => return format!("read failed: {e}"),
+                    }
+                }
+            };
+            let reason = tokio::select! { r = reader => r, _ = writer => "write failed".to_string() };
+            let _ = me.cast(SessionMsg::Closed(reason));
+        }));
+        Ok(())
+    }
+
+    async fn post_stop(&self, _me: ActorRef<SessionMsg>, st: &mut SessionState) -> Result<(), ActorProcessingErr> {
+        st.io = None;
+        Ok(())
+    }
+
+    async fn handle(&self, me: ActorRef<SessionMsg>, msg: SessionMsg, st: &mut SessionState) -> Result<(), ActorProcessingErr> {
+        match msg {
+            SessionMsg::Inbound(m) => st.on_message(&me, *m).await,
+            SessionMsg::Event(m) => {
+                if let Mltp::ConnectorState { state } = &*m {
+                    st.state = *state;
+                }
+                st.send(&m.to_message(TxId::Unsolicited));
+            }
+            SessionMsg::Closed(reason) => {
+                tracing::info!(connector = %st.connector, %reason, "T-Server link closed");
+                me.stop(None);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl SessionState {
+    fn send(&self, m: &MltpMessage) {
+        tracing::debug!(connector = %self.connector, "send MLTP\n{}", crate::mltp::render_for_log(m, &self.hide));
+        let mut buf = BytesMut::new();
+        match MltpCodec::default().encode(m, &mut buf) {
+            Ok(()) => {
+                let _ = self.out.send(buf);
+            }
+            Err(e) => tracing::error!(connector = %self.connector, error = %e, "cannot encode MLTP"),
+        }
+    }
+
+    async fn on_message(&mut self, me: &ActorRef<SessionMsg>, m: MltpMessage) {
+        tracing::debug!(connector = %self.connector, "received MLTP\n{}", crate::mltp::render_for_log(&m, &self.hide));
+        let id = m.id;
+        let typed = match Mltp::from_message(&m) {
+            Ok(t) => t,
+            Err(e) => {
+                if id.tx().is_some() {
+                    self.send(&Mltp::Response(Response::error(ErrorCode::InvalidAttr, e.to_string())).to_message(id));
+                    return;
+                }
+                tracing::warn!(connector = %self.connector, error = %e, "malformed MLTP; closing the link");
+                me.stop(None);
+                return;
+            }
+        };
+        if id.tx().is_none() {
+            return; // events from the T-Server side are not expected; ignore them
+        }
+        let bye = matches!(typed, Mltp::Bye { .. });
+        let response = self.execute(typed).await;
+        self.send(&Mltp::Response(response).to_message(id));
+        if bye {
+            me.stop(Some("BYE".into()));
+        }
+    }
+
+    async fn app(&self, cmd: AppCmd) -> Result<serde_json::Value, Response> {
+        self.sim.app(&self.connector, cmd).await.map_err(|e| Response::error(e.error_code(), e.to_string()))
+    }
+
+    async fn execute(&mut self, m: Mltp) -> Response {
+        match self.run(m).await {
+            Ok(r) | Err(r) => r,
+        }
+    }
+
+    async fn run(&mut self, m: Mltp) -> Result<Response, Response> {
+        let ok = Response::ok();
+        let call = |c: u64| CallId(c);
+        Ok(match m {
+            Mltp::Hello { .. } => ok.with("connector", self.connector.clone()).with("state", self.state).with("version", "1.0".to_string()),
+            Mltp::Ping => ok,
+            Mltp::Bye { .. } => ok,
+            Mltp::RegisterDn { dn, dn_type } => {
+                if self.state == ConnectorState::Suspending {
+                    return Err(Response::error(ErrorCode::OutOfService, "connector is suspending (graceful shutdown)"));
+                }
+                // Only SfB users and application endpoints exist in SfB; queues and services are
+                // T-Server objects and need nothing on this side.
+                match dn_type {
+                    DnType::Extension | DnType::RoutingPoint | DnType::ExternalRoutingPoint => {
+                        let v = self.app(AppCmd::RegisterEndpoint(dn.to_string())).await?;
+                        let pt: PresenceType = serde_json::from_value(v).unwrap_or(PresenceType::Local);
+                        ok.with("presence-type", pt)
+                    }
+                    _ => ok.with("presence-type", PresenceType::Local),
+                }
+            }
+            Mltp::UnregisterDn { dn, .. } => {
+                self.app(AppCmd::UnregisterEndpoint(dn.to_string())).await?;
+                ok
+            }
+            Mltp::SubscribePresence { dn } => {
+                self.app(AppCmd::SubscribePresence(dn.to_string())).await?;
+                ok
+            }
+            Mltp::UnsubscribePresence { dn } => {
+                self.app(AppCmd::UnsubscribePresence(dn.to_string())).await?;
+                ok
+            }
+            Mltp::PublishPresence { dn, availability, activity } => {
+                self.app(AppCmd::PublishPresence { dn: dn.to_string(), availability, activity }).await?;
+                ok
+            }
+            Mltp::MakeCall { from, to, media, text, .. } => {
+                if self.state == ConnectorState::Suspending {
+                    return Err(Response::error(ErrorCode::OutOfService, "connector is suspending (graceful shutdown)"));
+                }
+                let media = to_sim_media(media);
+                let v = self.app(AppCmd::MakeCall { from, to, media, text: Some(text).filter(|t| !t.is_empty()) }).await?;
+                let started: CallStarted = serde_json::from_value(v).map_err(|e| Response::error(ErrorCode::Internal, e.to_string()))?;
+                let _ = self.owner.cast(ConnectorMsg::CallStarted(started.call));
+                ok.with("call", started.call.0).with("conversation-id", started.conversation_id)
+            }
+            Mltp::ReleaseCall { call: c, party } => self.app(AppCmd::Release { call: call(c), party }).await.map(|_| ok)?,
+            Mltp::HoldCall { call: c, party } => self.app(AppCmd::Hold { call: call(c), party }).await.map(|_| ok)?,
+            Mltp::RetrieveCall { call: c, party } => self.app(AppCmd::Retrieve { call: call(c), party }).await.map(|_| ok)?,
+            Mltp::TransferCall { call: c, consult_call, party } => {
+                let cmd = AppCmd::Merge { call: call(c), consult: call(consult_call), keep_party: Some(party) };
+                self.app(cmd).await.map(|_| ok)?
+            }
+            Mltp::ConferenceCall { call: c, consult_call, .. } => {
+                self.app(AppCmd::Merge { call: call(c), consult: call(consult_call), keep_party: None }).await.map(|_| ok)?
+            }
+            Mltp::SingleStepTransfer { call: c, party, to } => {
+                self.app(AppCmd::SingleStepTransfer { call: call(c), party, to }).await.map(|_| ok)?
+            }
+            Mltp::SingleStepConference { call: c, to, mode } => {
+                let mode = mode.map(to_party_mode).unwrap_or(PartyMode::Normal);
+                self.app(AppCmd::AddParty { call: call(c), to, mode }).await.map(|_| ok)?
+            }
+            Mltp::RedirectCall { call: c, to, .. } => self.app(AppCmd::Redirect { call: call(c), to }).await.map(|_| ok)?,
+            Mltp::DeleteParty { call: c, party } => self.app(AppCmd::DeleteParty { call: call(c), party }).await.map(|_| ok)?,
+            Mltp::SendIm { call: c, from, text } => self.app(AppCmd::SendIm { call: call(c), from, text }).await.map(|_| ok)?,
+            Mltp::SendDtmf { call: c, party, digits } => {
+                self.app(AppCmd::SendDtmf { call: call(c), party, digits }).await.map(|_| ok)?
+            }
+            Mltp::PlayTreatment { call: c, party, treatment_type, params } => {
+                let what = crate::actors::connector::events::playback(treatment_type, params.unwrap_or_default());
+                self.app(AppCmd::Play { call: call(c), party, what }).await.map(|_| ok)?
+            }
+            Mltp::StopTreatment { call: c } => self.app(AppCmd::StopPlay { call: call(c) }).await.map(|_| ok)?,
+            Mltp::SetMute { call: c, party, mode } => {
+                self.app(AppCmd::SetMode { call: call(c), party, mode: to_party_mode(mode) }).await.map(|_| ok)?
+            }
+            Mltp::HaRestore { records } => {
+                let records: Vec<crate::sim::CallRecord> = serde_json::from_str(&records)
+                    .map_err(|e| Response::error(ErrorCode::InvalidAttr, format!("HA records: {e}")))?;
+                let v = self.app(AppCmd::ImportCalls(records)).await?;
+                ok.with("restored", v.as_u64().unwrap_or(0))
+            }
+            other => {
+                return Err(Response::error(ErrorCode::UnsupOper, format!("{} is not a request", other.name())));
+            }
+        })
+    }
+}
+
+fn to_sim_media(m: crate::mltp::Media) -> Media {
+    match m {
+        crate::mltp::Media::Voice => Media::Voice,
+        crate::mltp::Media::Video => Media::Video,
+        crate::mltp::Media::Im => Media::Im,
+    }
+}
+
+fn to_party_mode(m: crate::mltp::MonitorMode) -> PartyMode {
+    match m {
+        crate::mltp::MonitorMode::Connect => PartyMode::Normal,
+        crate::mltp::MonitorMode::Coach => PartyMode::Coach,
+        crate::mltp::MonitorMode::Mute => PartyMode::Mute,
+    }
+}

@@ -1,0 +1,404 @@
+//! ConnectorLink: the T-Server's end of one MLTP link (`link-n-name` section). It connects with
+//! jittered exponential backoff, says HELLO, keeps the link alive with PING, registers and
+//! unregisters the DNs LinkSup assigns to it, and reports the link's state up to LinkSup. A lost
+//! link (socket closed, PING unanswered, connector suspending) is reported at once so its DNs move
+//! to the surviving links of the pool. Requests time out with the guide's error 236.
+
+use crate::actors::context::ServerContext;
+use crate::actors::link_sup::LinkSupMsg;
+use crate::config::{LinkConfig, LinkProtocol};
+use crate::links::LinkId;
+use crate::mltp::{ConnectorState, HideHeaders, Mltp, MltpCodec, MltpMessage, TxId};
+use crate::model::{DnName, DnType};
+use bytes::BytesMut;
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+use crate::actors::task::AbortOnDrop;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+const PING_INTERVAL: Duration = Duration::from_millis(500);
+/// Missed PING answers before the link is declared lost (re-homing must finish within 2 s).
+const PING_MISSES: u32 = 2;
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+pub struct ConnectorLink;
+
+/// The link actor serving link `n`, if it is running.
+pub fn link_ref(ctx: &ServerContext, n: LinkId) -> Option<ActorRef<LinkMsg>> {
+    ctx.directory.link_cell(n).map(ActorRef::from)
+}
+
+pub struct LinkArgs {
+    pub ctx: Arc<ServerContext>,
+    pub link: LinkConfig,
+    pub sup: ActorRef<LinkSupMsg>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum LinkStatus {
+    Disconnected,
+    Handshaking,
+    Active,
+    Suspending,
+}
+
+/// What an outstanding request was for, so its answer (or timeout) is routed.
+enum Pending {
+    Hello,
+    Ping,
+    Register(DnName),
+    Unregister,
+}
+
+pub struct LinkState {
+    ctx: Arc<ServerContext>,
+    cfg: LinkConfig,
+    sup: ActorRef<LinkSupMsg>,
+    status: LinkStatus,
+    /// Connection generation: messages from an older connection are ignored.
+    generation: u64,
+    out: Option<mpsc::UnboundedSender<BytesMut>>,
+    io: Option<AbortOnDrop<()>>,
+    next_tx: u64,
+    pending: HashMap<u64, Pending>,
+    attempts: u32,
+    missed_pings: u32,
+    registered: BTreeSet<DnName>,
+    hide: HideHeaders,
+    connector: Option<String>,
+}
+
+pub enum LinkMsg {
+    Connect,
+    Connected { generation: u64, stream: crate::transport::Stream },
+    ConnectFailed { generation: u64, reason: String },
+    Inbound { generation: u64, msg: Box<MltpMessage> },
+    Closed { generation: u64, reason: String },
+    Register { dn: DnName, dn_type: Option<DnType> },
+    Unregister { dn: DnName, cause: String },
+    PingTick,
+    RequestTimeout { generation: u64, tx: u64 },
+    GetView(ractor::RpcReplyPort<LinkView>),
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LinkView {
+    pub n: LinkId,
+    pub name: String,
+    pub address: String,
+    pub pool: String,
+    pub status: LinkStatus,
+    pub connector: Option<String>,
+    pub registered: Vec<DnName>,
+}
+
+impl Actor for ConnectorLink {
+    type Msg = LinkMsg;
+    type State = LinkState;
+    type Arguments = LinkArgs;
+
+    async fn pre_start(&self, me: ActorRef<LinkMsg>, args: LinkArgs) -> Result<LinkState, ActorProcessingErr> {
+        args.ctx.directory.bind_link(args.link.n, me.get_cell());
+        let hide = HideHeaders::new(&args.ctx.config.switch.log.hide_header, args.ctx.config.tserver.hide_sensitive_data);
+        Ok(LinkState {
+            ctx: args.ctx,
+            cfg: args.link,
+            sup: args.sup,
+            status: LinkStatus::Disconnected,
+            generation: 0,
+            out: None,
+            io: None,
+            next_tx: 1,
+            pending: HashMap::new(),
+            attempts: 0,
+            missed_pings: 0,
+            registered: BTreeSet::new(),
+            hide,
+            connector: None,
+        })
+    }
+
+    async fn post_start(&self, me: ActorRef<LinkMsg>, _st: &mut LinkState) -> Result<(), ActorProcessingErr> {
+        me.cast(LinkMsg::Connect)?;
+        me.send_interval(PING_INTERVAL, || LinkMsg::PingTick);
+        Ok(())
+    }
+
+    async fn post_stop(&self, _me: ActorRef<LinkMsg>, st: &mut LinkState) -> Result<(), ActorProcessingErr> {
+        st.drop_connection("link stopped");
+        Ok(())
+    }
+
+    async fn handle(&self, me: ActorRef<LinkMsg>, msg: LinkMsg, st: &mut LinkState) -> Result<(), ActorProcessingErr> {
+        match msg {
+            LinkMsg::Connect => st.connect(&me),
+            LinkMsg::Connected { generation, stream } if generation == st.generation => {
+                st.start_io(&me, stream);
+                let hello = Mltp::Hello {
+                    version: "1.0".into(),
+                    tserver: st.ctx.config.switch.name.clone(),
+                    pool: st.cfg.pool_name.clone(),
+                };
+                st.request(&me, hello, Pending::Hello);
+            }
+            LinkMsg::ConnectFailed { generation, reason } if generation == st.generation => {
+                tracing::debug!(link = st.cfg.n, %reason, "connect failed");
+                st.retry_later(&me);
+            }
+            LinkMsg::Inbound { generation, msg } if generation == st.generation => st.inbound(&me, *msg),
+            LinkMsg::Closed { generation, reason } if generation == st.generation => {
+                st.lost(&me, &reason);
+            }
+            LinkMsg::Connected { .. } | LinkMsg::ConnectFailed { .. } | LinkMsg::Inbound { .. } | LinkMsg::Closed { .. } => {}
+            LinkMsg::Register { dn, dn_type } => {
+                if st.status != LinkStatus::Active {
+                    let _ = st.sup.cast(LinkSupMsg::RegisterFailed { link: st.cfg.n, dn, reason: "link is not active".into() });
+                } else {
+                    let m = Mltp::RegisterDn { dn: dn.to_string(), dn_type: dn_type.map(|t| t.name().to_string()).unwrap_or_default() };
+                    st.request(&me, m, Pending::Register(dn));
+                }
+            }
+            LinkMsg::Unregister { dn, cause } => {
+                if st.registered.remove(&dn) && st.status != LinkStatus::Disconnected {
+                    st.request(&me, Mltp::UnregisterDn { dn: dn.to_string(), cause: Some(cause) }, Pending::Unregister);
+                }
+            }
+            LinkMsg::PingTick => {
+                if matches!(st.status, LinkStatus::Active | LinkStatus::Suspending) {
+                    if st.missed_pings >= PING_MISSES {
+                        st.lost(&me, "connector stopped answering PING");
+                    } else {
+                        st.missed_pings += 1;
+                        st.request(&me, Mltp::Ping, Pending::Ping);
+                    }
+                }
+            }
+            LinkMsg::RequestTimeout { generation, tx } if generation == st.generation => {
+                if let Some(p) = st.pending.remove(&tx) {
+                    match p {
+                        Pending::Hello => st.lost(&me, "no answer to HELLO"),
+                        Pending::Register(dn) => {
+                            let reason = "connector timeout (236)".to_string();
+                            let _ = st.sup.cast(LinkSupMsg::RegisterFailed { link: st.cfg.n, dn, reason });
+                        }
+                        Pending::Ping | Pending::Unregister => {}
+                    }
+                }
+            }
+            LinkMsg::RequestTimeout { .. } => {}
+            LinkMsg::GetView(reply) => {
+                let _ = reply.send(LinkView {
+                    n: st.cfg.n,
+                    name: st.cfg.name.clone(),
+                    address: format!("{}:{}", st.cfg.hostname, st.cfg.port),
+                    pool: st.cfg.pool_name.clone(),
+                    status: st.status,
+                    connector: st.connector.clone(),
+                    registered: st.registered.iter().cloned().collect(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl LinkState {
+    fn connect(&mut self, me: &ActorRef<LinkMsg>) {
+        self.drop_connection("reconnecting");
+        self.generation += 1;
+        let generation = self.generation;
+        let addr = format!("{}:{}", self.cfg.hostname, self.cfg.port);
+        let tls = match self.cfg.protocol {
+            LinkProtocol::Tcp => None,
+            LinkProtocol::Tls => match self.ctx.link_tls.clone() {
+                Some(cfg) => Some(cfg),
+                None => {
+                    tracing::error!(link = self.cfg.n, "protocol = tls but no [server] link-ca is configured");
+                    return self.retry_later(me);
+                }
+            },
+        };
+        let host = self.cfg.hostname.clone();
+        let me = me.clone();
+        tokio::spawn(async move {
+            let attempt = crate::transport::connect(&addr, tls.as_ref().map(|c| (c.clone(), host.as_str())));
+            let msg = match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
+                Ok(Ok(stream)) => LinkMsg::Connected { generation, stream },
+                Ok(Err(e)) => LinkMsg::ConnectFailed { generation, reason: e.to_string() },
+                Err(_) => LinkMsg::ConnectFailed { generation, reason: "connect timed out".into() },
+            };
+            let _ = me.cast(msg);
+        });
+    }
+
+    /// Jittered exponential backoff: 100 ms doubling to 5 s, each wait between 50 % and 100 %.
+    fn retry_later(&mut self, me: &ActorRef<LinkMsg>) {
+        self.attempts += 1;
+        let exp = BACKOFF_MIN.saturating_mul(1 << self.attempts.min(6)).min(BACKOFF_MAX);
+        let jitter = 0.5 + 0.5 * (jitter_unit(self.cfg.n as u64 ^ self.generation));
+        me.send_after(exp.mul_f64(jitter), || LinkMsg::Connect);
+    }
+
+    fn start_io(&mut self, me: &ActorRef<LinkMsg>, stream: crate::transport::Stream) {
+        self.status = LinkStatus::Handshaking;
+        let (tx, mut rx) = mpsc::unbounded_channel::<BytesMut>();
+        self.out = Some(tx);
+        let (generation, me) = (self.generation, me.clone());
+        self.io = Some(AbortOnDrop::spawn(async move {
+            let (mut rd, mut wr) = tokio::io::split(stream);
+            let writer = async move {
+                while let Some(buf) = rx.recv().await {
+                    if wr.write_all(&buf).await.is_err() {
+                        return;
+                    }
+                }
+            };
+            let reader = async {
+                let codec = MltpCodec::default();
+                let mut buf = BytesMut::with_capacity(16 * 1024);
+                loop {
+                    loop {
+                        match codec.decode(&mut buf) {
+                            Ok(Some(msg)) => {
+                                if me.cast(LinkMsg::Inbound { generation, msg: Box::new(msg) }).is_err() {
+                                    return "link actor gone".to_string();
+                                }
+                            }
+                            Ok(None) => break,
+                            Err(e) => return format!("undecodable MLTP from the connector: {e}"),
+                        }
+                    }
+                    match rd.read_buf(&mut buf).await {
+                        Ok(0) => return "connector closed the link".to_string(),
+                        Ok(_) => {}
+                        Err(e) => return format!("read failed: {e}"),
+                    }
+                }
+            };
+            let reason = tokio::select! {
+                r = reader => r,
+                _ = writer => "write failed".to_string(),
+            };
+            let _ = me.cast(LinkMsg::Closed { generation, reason });
+        }));
+    }
+
+    fn drop_connection(&mut self, _why: &str) {
+        self.out = None;
+        self.io = None;
+        self.pending.clear();
+        self.missed_pings = 0;
+    }
+
+    fn send(&self, msg: &MltpMessage) {
+        let Some(out) = &self.out else { return };
+        tracing::debug!(link = self.cfg.n, "send MLTP\n{}", crate::mltp::render_for_log(msg, &self.hide));
+        let mut buf = BytesMut::new();
+        if let Err(e) = MltpCodec::default().encode(msg, &mut buf) {
+            tracing::error!(link = self.cfg.n, error = %e, "cannot encode MLTP");
+            return;
+        }
+        let _ = out.send(buf);
+    }
+
+    fn request(&mut self, me: &ActorRef<LinkMsg>, m: Mltp, pending: Pending) {
+        let tx = self.next_tx;
+        self.next_tx += 1;
+        self.pending.insert(tx, pending);
+        self.send(&m.to_message(TxId::Tx(tx)));
+        let generation = self.generation;
+        me.send_after(REQUEST_TIMEOUT, move || LinkMsg::RequestTimeout { generation, tx });
+    }
+
+    fn inbound(&mut self, me: &ActorRef<LinkMsg>, msg: MltpMessage) {
+        tracing::debug!(link = self.cfg.n, "received MLTP\n{}", crate::mltp::render_for_log(&msg, &self.hide));
+        let typed = match Mltp::from_message(&msg) {
+            Ok(t) => t,
+            Err(e) => return tracing::warn!(link = self.cfg.n, error = %e, "invalid MLTP message from the connector"),
+        };
+        match (typed, msg.id) {
+            (Mltp::Response(resp), TxId::Tx(tx)) => {
+                let Some(pending) = self.pending.remove(&tx) else { return };
+                self.missed_pings = 0;
+                match pending {
+                    Pending::Hello => {
+                        if !resp.is_ok() {
+                            return self.lost(me, &format!("HELLO refused: {}", resp.reason().unwrap_or_default()));
+                        }
+                        self.attempts = 0;
+                        self.connector = resp.get("connector").map(str::to_string);
+                        let suspending = resp.get("state") == Some("suspending");
+                        self.set_status(if suspending { LinkStatus::Suspending } else { LinkStatus::Active });
+                    }
+                    Pending::Register(dn) => {
+                        if resp.is_ok() {
+                            self.registered.insert(dn.clone());
+                            let _ = self.sup.cast(LinkSupMsg::Registered { link: self.cfg.n, dn });
+                        } else {
+                            let reason = resp.reason().unwrap_or_default().to_string();
+                            let _ = self.sup.cast(LinkSupMsg::RegisterFailed { link: self.cfg.n, dn, reason });
+                        }
+                    }
+                    Pending::Ping | Pending::Unregister => {}
+                }
+            }
+            (Mltp::ConnectorState { state }, _) => {
+                self.set_status(if state == ConnectorState::Suspending { LinkStatus::Suspending } else { LinkStatus::Active });
+            }
+            (Mltp::DnState { dn, state, cause }, _) => {
+                tracing::info!(link = self.cfg.n, %dn, ?state, ?cause, "connector reports DN state");
+            }
+            (other, _) => {
+                // Call, presence, IM and HA events are consumed by the call model (issues 4-7).
+                tracing::trace!(link = self.cfg.n, message = ?other.name(), "event not handled yet");
+            }
+        }
+    }
+
+    fn set_status(&mut self, status: LinkStatus) {
+        let before = self.status;
+        self.status = status;
+        match (before, status) {
+            (b, LinkStatus::Active) if b != LinkStatus::Active => {
+                let _ = self.sup.cast(LinkSupMsg::LinkUp(self.cfg.n));
+            }
+            (LinkStatus::Active, LinkStatus::Suspending) => {
+                tracing::info!(link = self.cfg.n, "connector suspending (graceful shutdown): its DNs move now");
+                self.registered.clear();
+                let cause = "connector suspending".to_string();
+                let _ = self.sup.cast(LinkSupMsg::LinkDown { link: self.cfg.n, cause });
+            }
+            _ => {}
+        }
+    }
+
+    fn lost(&mut self, me: &ActorRef<LinkMsg>, reason: &str) {
+        let was_up = matches!(self.status, LinkStatus::Active | LinkStatus::Suspending);
+        self.drop_connection(reason);
+        self.status = LinkStatus::Disconnected;
+        self.registered.clear();
+        if was_up {
+            tracing::warn!(link = self.cfg.n, %reason, "connector link lost");
+        }
+        let _ = self.sup.cast(LinkSupMsg::LinkDown { link: self.cfg.n, cause: reason.to_string() });
+        self.retry_later(me);
+    }
+}
+
+/// A deterministic-enough jitter in [0, 1) without a random-number dependency: the low bits of
+/// the monotonic clock mixed with the link and attempt.
+fn jitter_unit(salt: u64) -> f64 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let mut x = (nanos as u64) ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    (x % 10_000) as f64 / 10_000.0
+}

@@ -1,0 +1,177 @@
+//! LinkSup: one ConnectorLink per `link-n-name` section, and the owner of the DN-to-link
+//! assignment (pure core in `src/links.rs`). Links report up, suspend and loss here; LinkSup moves
+//! DNs between the links of their pool (unregister on the old, register on the new), keeps the
+//! directory's "serving link" table, and tells a Dn when it goes out of service (no usable link
+//! left in its pool) or comes back. Links are independent children: one failing never touches
+//! another, and the order among them does not matter (they are started in `n` order).
+
+use crate::actors::connector_link::{link_ref, ConnectorLink, LinkArgs, LinkMsg};
+use crate::actors::context::ServerContext;
+use crate::actors::dn::DnMsg;
+use crate::actors::supervision::{ChildSpec, Children, RestartPolicy, SupervisorCmd};
+use crate::links::{Assignment, LinkId, Move};
+use crate::model::DnName;
+use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const NAME: &str = "link-sup";
+
+pub struct LinkSup;
+
+pub struct LinkSupState {
+    ctx: Arc<ServerContext>,
+    children: Children,
+    assignment: Assignment,
+    /// DNs whose registration on their assigned link is acknowledged.
+    registered: BTreeSet<DnName>,
+}
+
+pub enum LinkSupMsg {
+    /// The link's handshake succeeded and the connector is active.
+    LinkUp(LinkId),
+    /// The link was lost, or its connector started a graceful shutdown (suspending).
+    LinkDown { link: LinkId, cause: String },
+    /// The connector acknowledged REGISTER_DN.
+    Registered { link: LinkId, dn: DnName },
+    /// The connector refused REGISTER_DN (the DN stays out of service until the next move).
+    RegisterFailed { link: LinkId, dn: DnName, reason: String },
+    Cmd(SupervisorCmd),
+}
+
+impl From<SupervisorCmd> for LinkSupMsg {
+    fn from(cmd: SupervisorCmd) -> Self {
+        LinkSupMsg::Cmd(cmd)
+    }
+}
+
+pub fn spec(ctx: Arc<ServerContext>) -> ChildSpec {
+    ChildSpec {
+        name: NAME.into(),
+        kind: "LinkSup",
+        policy: RestartPolicy::permanent(),
+        spawn: Arc::new(move |sup| {
+            let ctx = ctx.clone();
+            Box::pin(async move { Ok(Actor::spawn_linked(None, LinkSup, ctx, sup).await?.0.get_cell()) })
+        }),
+    }
+}
+
+pub fn link_name(n: LinkId) -> String {
+    format!("link-{n}")
+}
+
+impl Actor for LinkSup {
+    type Msg = LinkSupMsg;
+    type State = LinkSupState;
+    type Arguments = Arc<ServerContext>;
+
+    async fn pre_start(&self, me: ActorRef<LinkSupMsg>, ctx: Arc<ServerContext>) -> Result<LinkSupState, ActorProcessingErr> {
+        let cfg = &ctx.config;
+        let dns = cfg.dns.values().filter(|d| d.register).map(|d| (d.number.clone(), d.pool.clone()));
+        let links = cfg.links.iter().map(|l| (l.n, l.pool_name.clone()));
+        let assignment = Assignment::new(dns, links);
+        let children = Children::new(NAME, &me, ctx.board.clone());
+        Ok(LinkSupState { ctx, children, assignment, registered: BTreeSet::new() })
+    }
+
+    async fn post_start(&self, me: ActorRef<LinkSupMsg>, st: &mut LinkSupState) -> Result<(), ActorProcessingErr> {
+        // A restarted LinkSup starts from "nothing registered": its links reconnect and re-register.
+        for dn in st.ctx.config.dns.keys() {
+            st.ctx.directory.set_serving(dn, None);
+        }
+        for link in st.ctx.config.links.clone() {
+            let (ctx, sup) = (st.ctx.clone(), me.clone());
+            let spec = ChildSpec {
+                name: link_name(link.n),
+                kind: "ConnectorLink",
+                policy: RestartPolicy::permanent(),
+                spawn: Arc::new(move |cell| {
+                    let args = LinkArgs { ctx: ctx.clone(), link: link.clone(), sup: sup.clone() };
+                    Box::pin(async move { Ok(Actor::spawn_linked(None, ConnectorLink, args, cell).await?.0.get_cell()) })
+                }),
+            };
+            st.children.start(spec, &me.get_cell()).await?;
+        }
+        Ok(())
+    }
+
+    async fn post_stop(&self, _me: ActorRef<LinkSupMsg>, st: &mut LinkSupState) -> Result<(), ActorProcessingErr> {
+        st.children.stop_all(Duration::from_secs(5)).await;
+        Ok(())
+    }
+
+    async fn handle(&self, me: ActorRef<LinkSupMsg>, msg: LinkSupMsg, st: &mut LinkSupState) -> Result<(), ActorProcessingErr> {
+        match msg {
+            LinkSupMsg::LinkUp(link) => {
+                tracing::info!(link, "connector link up");
+                let moves = st.assignment.link_up(link);
+                st.apply(moves);
+            }
+            LinkSupMsg::LinkDown { link, cause } => {
+                if st.assignment.is_usable(link) {
+                    tracing::warn!(link, %cause, "connector link lost or suspending; re-homing its DNs");
+                }
+                let moves = st.assignment.link_down(link);
+                st.apply(moves);
+            }
+            LinkSupMsg::Registered { link, dn } => {
+                // Only an acknowledgement from the link currently assigned counts (moves race).
+                if st.assignment.link_of(&dn) == Some(link) {
+                    st.ctx.directory.set_serving(&dn, Some(link));
+                    if st.registered.insert(dn.clone()) {
+                        st.switch_state(&dn, true, "");
+                    }
+                }
+            }
+            LinkSupMsg::RegisterFailed { link, dn, reason } => {
+                tracing::warn!(link, %dn, %reason, "connector refused the DN");
+                if st.assignment.link_of(&dn) == Some(link) {
+                    st.ctx.directory.set_serving(&dn, None);
+                    if st.registered.remove(&dn) {
+                        st.switch_state(&dn, false, &reason);
+                    }
+                }
+            }
+            LinkSupMsg::Cmd(cmd) => st.children.on_cmd(cmd, &me.get_cell()).await,
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(&self, me: ActorRef<LinkSupMsg>, evt: SupervisionEvent, st: &mut LinkSupState) -> Result<(), ActorProcessingErr> {
+        st.children.on_event(&me, evt)
+    }
+}
+
+impl LinkSupState {
+    fn apply(&mut self, moves: Vec<Move>) {
+        for m in moves {
+            if let Some(from) = m.from.and_then(|l| link_ref(&self.ctx, l)) {
+                let _ = from.cast(LinkMsg::Unregister { dn: m.dn.clone(), cause: "moved to another connector".into() });
+            }
+            match m.to {
+                Some(to) => match link_ref(&self.ctx, to) {
+                    Some(link) => {
+                        let dn_type = self.ctx.config.dns.get(&m.dn).map(|d| d.dn_type);
+                        let _ = link.cast(LinkMsg::Register { dn: m.dn.clone(), dn_type });
+                    }
+                    None => tracing::error!(link = to, dn = %m.dn, "assigned link has no actor"),
+                },
+                None => {
+                    // No usable link left in the pool: the DN is out of service.
+                    self.ctx.directory.set_serving(&m.dn, None);
+                    if self.registered.remove(&m.dn) {
+                        self.switch_state(&m.dn, false, "no connector available for the DN's pool");
+                    }
+                }
+            }
+        }
+    }
+
+    fn switch_state(&self, dn: &DnName, in_service: bool, cause: &str) {
+        if let Some(actor) = self.ctx.directory.dn(dn) {
+            let _ = actor.cast(DnMsg::SwitchState { in_service, cause: cause.to_string() });
+        }
+    }
+}
