@@ -8,7 +8,7 @@ use crate::actors::context::ServerContext;
 use crate::actors::link_sup::LinkSupMsg;
 use crate::config::{LinkConfig, LinkProtocol};
 use crate::links::LinkId;
-use crate::mltp::{ConnectorState, HideHeaders, Mltp, MltpCodec, MltpMessage, TxId};
+use crate::mltp::{ConnectorState, HideHeaders, Mltp, MltpMessage, TxId};
 use crate::model::{DnName, DnType};
 use bytes::BytesMut;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
@@ -81,7 +81,7 @@ pub enum LinkMsg {
     ConnectFailed { generation: u64, reason: String },
     Inbound { generation: u64, msg: Box<MltpMessage> },
     Closed { generation: u64, reason: String },
-    Register { dn: DnName, dn_type: Option<DnType> },
+    Register { dn: DnName, dn_type: DnType },
     Unregister { dn: DnName, cause: String },
     PingTick,
     RequestTimeout { generation: u64, tx: u64 },
@@ -161,13 +161,13 @@ impl Actor for ConnectorLink {
                 if st.status != LinkStatus::Active {
                     let _ = st.sup.cast(LinkSupMsg::RegisterFailed { link: st.cfg.n, dn, reason: "link is not active".into() });
                 } else {
-                    let m = Mltp::RegisterDn { dn: dn.to_string(), dn_type: dn_type.map(|t| t.name().to_string()).unwrap_or_default() };
+                    let m = Mltp::RegisterDn { dn: dn.clone(), dn_type };
                     st.request(&me, m, Pending::Register(dn));
                 }
             }
             LinkMsg::Unregister { dn, cause } => {
                 if st.registered.remove(&dn) && st.status != LinkStatus::Disconnected {
-                    st.request(&me, Mltp::UnregisterDn { dn: dn.to_string(), cause: Some(cause) }, Pending::Unregister);
+                    st.request(&me, Mltp::UnregisterDn { dn: dn.clone(), cause: Some(cause) }, Pending::Unregister);
                 }
             }
             LinkMsg::PingTick => {
@@ -176,7 +176,7 @@ impl Actor for ConnectorLink {
                         st.lost(&me, "connector stopped answering PING");
                     } else {
                         st.missed_pings += 1;
-                        st.request(&me, Mltp::Ping, Pending::Ping);
+                        st.request(&me, Mltp::Ping {}, Pending::Ping);
                     }
                 }
             }
@@ -261,7 +261,7 @@ impl LinkState {
                 }
             };
             let reader = async {
-                let codec = MltpCodec::default();
+                let mut codec = crate::mltp::link_codec();
                 let mut buf = BytesMut::with_capacity(16 * 1024);
                 loop {
                     loop {
@@ -272,6 +272,8 @@ impl LinkState {
                                 }
                             }
                             Ok(None) => break,
+                            // A bad frame that was consumed whole is skipped; a broken stream closes the link.
+                            Err(e) if !e.is_fatal() => tracing::warn!(error = %e, "malformed MLTP message from the connector skipped"),
                             Err(e) => return format!("undecodable MLTP from the connector: {e}"),
                         }
                     }
@@ -301,7 +303,7 @@ impl LinkState {
         let Some(out) = &self.out else { return };
         tracing::debug!(link = self.cfg.n, "send MLTP\n{}", crate::mltp::render_for_log(msg, &self.hide));
         let mut buf = BytesMut::new();
-        if let Err(e) = MltpCodec::default().encode(msg, &mut buf) {
+        if let Err(e) = crate::mltp::link_codec().encode(msg, &mut buf) {
             tracing::error!(link = self.cfg.n, error = %e, "cannot encode MLTP");
             return;
         }

@@ -153,8 +153,9 @@ impl LinkSupState {
             match m.to {
                 Some(to) => match link_ref(&self.ctx, to) {
                     Some(link) => {
-                        let dn_type = self.ctx.config.dns.get(&m.dn).map(|d| d.dn_type);
-                        let _ = link.cast(LinkMsg::Register { dn: m.dn.clone(), dn_type });
+                        if let Some(dn_type) = self.ctx.config.dns.get(&m.dn).map(|d| d.dn_type) {
+                            let _ = link.cast(LinkMsg::Register { dn: m.dn.clone(), dn_type });
+                        }
                     }
                     None => tracing::error!(link = to, dn = %m.dn, "assigned link has no actor"),
                 },

@@ -5,7 +5,7 @@
 
 use crate::actors::connector::connector::ConnectorMsg;
 use crate::actors::connector::sfb_sim::{AppCmd, SimLink};
-use crate::mltp::{ConnectorState, HideHeaders, Mltp, MltpCodec, MltpMessage, PresenceType, Response, TxId};
+use crate::mltp::{ConnectorState, HideHeaders, Mltp, MltpMessage, PresenceType, Response, TxId};
 use crate::model::{DnType, ErrorCode};
 use crate::sim::{CallId, CallStarted, Media, PartyMode};
 use bytes::BytesMut;
@@ -76,7 +76,7 @@ impl Actor for LinkSession {
                 }
             };
             let reader = async {
-                let codec = MltpCodec::default();
+                let mut codec = crate::mltp::link_codec();
                 let mut buf = BytesMut::with_capacity(16 * 1024);
                 loop {
                     loop {
@@ -87,6 +87,8 @@ impl Actor for LinkSession {
                                 }
                             }
                             Ok(None) => break,
+                            // A bad frame that was consumed whole is skipped; a broken stream closes the link.
+                            Err(e) if !e.is_fatal() => tracing::warn!(error = %e, "malformed MLTP message from the T-Server skipped"),
                             Err(e) => return format!("undecodable MLTP from the T-Server: {e}"),
                         }
                     }
@@ -130,7 +132,7 @@ impl SessionState {
     fn send(&self, m: &MltpMessage) {
         tracing::debug!(connector = %self.connector, "send MLTP\n{}", crate::mltp::render_for_log(m, &self.hide));
         let mut buf = BytesMut::new();
-        match MltpCodec::default().encode(m, &mut buf) {
+        match crate::mltp::link_codec().encode(m, &mut buf) {
             Ok(()) => {
                 let _ = self.out.send(buf);
             }

@@ -29,6 +29,8 @@ pub struct ServerConfig {
     pub folders: Vec<FolderConfig>,
     pub dns: BTreeMap<DnName, DnConfig>,
     pub agent_logins: BTreeMap<AgentId, AgentLoginConfig>,
+    /// The raw `[sim]` section (Null when absent); `crate::sim::SimSection` reads and validates it.
+    pub sim: serde_json::Value,
     /// The Application's validated `[TServer]` section (the hierarchy's Application level).
     pub application: OptionTable,
     /// Things that load but probably do not do what was meant (shown by `check-config`).

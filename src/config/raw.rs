@@ -32,6 +32,9 @@ pub struct RawConfig {
     pub dn: Vec<RawDn>,
     #[serde(default)]
     pub agent_login: Vec<RawAgentLogin>,
+    /// `[sim]`: the simulated Skype for Business (validated by `crate::sim::SimSection`).
+    #[serde(default)]
+    pub sim: Option<RawValue>,
     /// Every other top-level table: the Connector link sections named by `link-n-name`.
     #[serde(flatten)]
     pub sections: BTreeMap<String, RawValue>,

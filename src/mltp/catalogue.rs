@@ -39,26 +39,52 @@ macro_rules! field_ty {
 
 /// The spec of a field, from its kind.
 macro_rules! spec {
-    (req $t:ty, $h:literal) => { HeaderSpec { name: $h, required: true, syntax: <$t as HeaderValue>::syntax() } };
-    (opt $t:ty, $h:literal) => { HeaderSpec { name: $h, required: false, syntax: <$t as HeaderValue>::syntax() } };
-    (json_array $t:ty, $h:literal) => { HeaderSpec { name: "body", required: true, syntax: $h.into() } };
-    ($body:ident $t:ty, $h:literal) => { HeaderSpec { name: "body", required: false, syntax: $h.into() } };
+    (req $t:ty, $h:literal) => {
+        HeaderSpec { name: $h, required: true, syntax: <$t as HeaderValue>::syntax() }
+    };
+    (opt $t:ty, $h:literal) => {
+        HeaderSpec { name: $h, required: false, syntax: <$t as HeaderValue>::syntax() }
+    };
+    (json_array $t:ty, $h:literal) => {
+        HeaderSpec { name: "body", required: true, syntax: $h.into() }
+    };
+    ($body:ident $t:ty, $h:literal) => {
+        HeaderSpec { name: "body", required: false, syntax: $h.into() }
+    };
 }
 
 /// Writes a field into a frame, from its kind.
 macro_rules! put {
-    (req $msg:ident, $v:expr, $h:literal) => { $msg.push_header($h, HeaderValue::to_value($v)) };
-    (opt $msg:ident, $v:expr, $h:literal) => { if let Some(v) = $v { $msg.push_header($h, HeaderValue::to_value(v)) } };
-    ($body:ident $msg:ident, $v:expr, $h:literal) => { $msg.body = (!$v.is_empty()).then(|| $v.clone()) };
+    (req $msg:ident, $v:expr, $h:literal) => {
+        $msg.push_header($h, HeaderValue::to_value($v))
+    };
+    (opt $msg:ident, $v:expr, $h:literal) => {
+        if let Some(v) = $v {
+            $msg.push_header($h, HeaderValue::to_value(v))
+        }
+    };
+    ($body:ident $msg:ident, $v:expr, $h:literal) => {
+        $msg.body = (!$v.is_empty()).then(|| $v.clone())
+    };
 }
 
 /// Reads a field from a frame, from its kind.
 macro_rules! get {
-    (req $r:ident, $t:ty, $h:literal) => { $r.req::<$t>($h) };
-    (opt $r:ident, $t:ty, $h:literal) => { $r.opt::<$t>($h) };
-    (text $r:ident, $t:ty, $h:literal) => { Ok::<String, MltpError>($r.msg.body_str().to_string()) };
-    (json $r:ident, $t:ty, $h:literal) => { $r.json(false) };
-    (json_array $r:ident, $t:ty, $h:literal) => { $r.json(true) };
+    (req $r:ident, $t:ty, $h:literal) => {
+        $r.req::<$t>($h)
+    };
+    (opt $r:ident, $t:ty, $h:literal) => {
+        $r.opt::<$t>($h)
+    };
+    (text $r:ident, $t:ty, $h:literal) => {
+        Ok::<String, MltpError>($r.msg.body_str().to_string())
+    };
+    (json $r:ident, $t:ty, $h:literal) => {
+        $r.json(false)
+    };
+    (json_array $r:ident, $t:ty, $h:literal) => {
+        $r.json(true)
+    };
 }
 
 /// Declares the catalogue. Field kinds: `req` / `opt` a header (named by the literal), `text` the
@@ -84,11 +110,18 @@ macro_rules! catalogue {
 
             /// The name spelled exactly `s` (names are upper case).
             pub fn parse(s: &str) -> Option<Self> {
-                match s { $($wire => Some(MessageName::$variant),)+ "RESPONSE" => Some(MessageName::Response), _ => None }
+                match s {
+                    $($wire => Some(MessageName::$variant),)+
+                    "RESPONSE" => Some(MessageName::Response),
+                    _ => None,
+                }
             }
 
             pub fn kind(self) -> MessageKind {
-                match self { $(MessageName::$variant => MessageKind::$kind,)+ MessageName::Response => MessageKind::Response }
+                match self {
+                    $(MessageName::$variant => MessageKind::$kind,)+
+                    MessageName::Response => MessageKind::Response,
+                }
             }
 
             /// The headers (and body) of this message, in the order they are written.
@@ -123,7 +156,10 @@ macro_rules! catalogue {
 
         impl Mltp {
             pub fn name(&self) -> MessageName {
-                match self { $(Mltp::$variant { .. } => MessageName::$variant,)+ Mltp::Response(_) => MessageName::Response }
+                match self {
+                    $(Mltp::$variant { .. } => MessageName::$variant,)+
+                    Mltp::Response(_) => MessageName::Response,
+                }
             }
 
             /// The frame of this message with transaction id `id` (a request's own id, the id of
@@ -165,17 +201,33 @@ macro_rules! catalogue {
 /// Draws a field of a test message, from its kind.
 #[cfg(test)]
 macro_rules! sample {
-    (req $s:ident, $t:ty) => { <$t as Sample>::sample($s) };
-    (opt $s:ident, $t:ty) => { if $s.present() { Some(<$t as Sample>::sample($s)) } else { None } };
-    (text $s:ident, $t:ty) => { $s.body_text() };
-    (json $s:ident, $t:ty) => { $s.json() };
-    (json_array $s:ident, $t:ty) => { $s.json_array() };
+    (req $s:ident, $t:ty) => {
+        <$t as Sample>::sample($s)
+    };
+    (opt $s:ident, $t:ty) => {
+        if $s.present() {
+            Some(<$t as Sample>::sample($s))
+        } else {
+            None
+        }
+    };
+    (text $s:ident, $t:ty) => {
+        $s.body_text()
+    };
+    (json $s:ident, $t:ty) => {
+        $s.json()
+    };
+    (json_array $s:ident, $t:ty) => {
+        $s.json_array()
+    };
 }
 
 catalogue! {
     // Link.
     /// First message on a link: the T-Server introduces itself and the pool it serves.
-    Hello = "HELLO", Request { version: String = req "version", tserver: String = req "tserver", pool: String = req "pool" }
+    Hello = "HELLO", Request {
+        version: String = req "version", tserver: String = req "tserver", pool: String = req "pool",
+    }
     /// Keepalive; a link that misses answers is considered down.
     Ping = "PING", Request {}
     /// The T-Server closes the link after the RESPONSE.
@@ -227,13 +279,19 @@ catalogue! {
         call: u64 = req "call", to: String = req "to", mode: MonitorMode = opt "mode",
     }
     /// Route a call waiting on a Routing Point to a destination.
-    RedirectCall = "REDIRECT_CALL", Request { call: u64 = req "call", to: String = req "to", route_type: RouteType = opt "route-type" }
+    RedirectCall = "REDIRECT_CALL", Request {
+        call: u64 = req "call", to: String = req "to", route_type: RouteType = opt "route-type",
+    }
     /// Remove another party from a conference.
     DeleteParty = "DELETE_PARTY", Request { call: u64 = req "call", party: String = req "party" }
     /// Send an instant message into an IM call.
-    SendIm = "SEND_IM", Request { call: u64 = req "call", from: String = req "from", text: String = text "UTF-8 text: the message" }
+    SendIm = "SEND_IM", Request {
+        call: u64 = req "call", from: String = req "from", text: String = text "UTF-8 text: the message",
+    }
     /// Send DTMF digits on the party's leg.
-    SendDtmf = "SEND_DTMF", Request { call: u64 = req "call", party: String = req "party", digits: String = req "digits" }
+    SendDtmf = "SEND_DTMF", Request {
+        call: u64 = req "call", party: String = req "party", digits: String = req "digits",
+    }
     /// Apply a treatment (music, announcement, digit collection) to a call.
     PlayTreatment = "PLAY_TREATMENT", Request {
         call: u64 = req "call", party: String = opt "party", treatment_type: TreatmentType = req "treatment-type",
@@ -242,7 +300,9 @@ catalogue! {
     /// Stop the treatment running on the call.
     StopTreatment = "STOP_TREATMENT", Request { call: u64 = req "call" }
     /// Change a supervisor's monitoring mode on the call.
-    SetMute = "SET_MUTE", Request { call: u64 = req "call", party: String = req "party", mode: MonitorMode = req "mode" }
+    SetMute = "SET_MUTE", Request {
+        call: u64 = req "call", party: String = req "party", mode: MonitorMode = req "mode",
+    }
 
     // HA data.
     /// One HA record stored (put) or removed (delete) by the Connector, mirrored to the T-Server.
@@ -251,7 +311,7 @@ catalogue! {
         data: String = json "JSON text: the record (empty on delete)",
     }
     /// After a Connector restart: every HA record the T-Server holds for it.
-    HaRestore = "HA_RESTORE", Request { records: String = json_array "JSON array of HA_DATA records" }
+    HaRestore = "HA_RESTORE", Request { records: String = json_array "JSON array: the stored HA_DATA bodies, verbatim" }
 
     // Events.
     /// A call appeared on a served DN (or was created by MAKE_CALL).
@@ -271,7 +331,9 @@ catalogue! {
         cause: String = opt "cause",
     }
     /// A party left the call.
-    PartyDeleted = "PARTY_DELETED", Event { call: u64 = req "call", party: String = req "party", cause: String = opt "cause" }
+    PartyDeleted = "PARTY_DELETED", Event {
+        call: u64 = req "call", party: String = req "party", cause: String = opt "cause",
+    }
     /// The call ended; its id is not reused.
     CallDeleted = "CALL_DELETED", Event { call: u64 = req "call", cause: String = opt "cause" }
     /// A subscribed DN's SfB presence changed.
@@ -280,9 +342,13 @@ catalogue! {
         presence_type: PresenceType = req "presence-type",
     }
     /// An instant message arrived in an IM call.
-    ImReceived = "IM_RECEIVED", Event { call: u64 = req "call", from: String = req "from", text: String = text "UTF-8 text: the message" }
+    ImReceived = "IM_RECEIVED", Event {
+        call: u64 = req "call", from: String = req "from", text: String = text "UTF-8 text: the message",
+    }
     /// DTMF digits arrived from a party.
-    DtmfReceived = "DTMF_RECEIVED", Event { call: u64 = req "call", party: String = req "party", digits: String = req "digits" }
+    DtmfReceived = "DTMF_RECEIVED", Event {
+        call: u64 = req "call", party: String = req "party", digits: String = req "digits",
+    }
     /// A treatment finished, with any digits it collected.
     TreatmentEnded = "TREATMENT_ENDED", Event {
         call: u64 = req "call", treatment_type: TreatmentType = req "treatment-type",
@@ -293,7 +359,9 @@ catalogue! {
     /// The Connector can no longer serve a DN, or can again.
     DnState = "DN_STATE", Event { dn: DnName = req "dn", state: DnState = req "state", cause: String = opt "cause" }
     /// An error not tied to a request (a call failed in SfB, say).
-    Error = "ERROR", Event { error_code: ErrorCode = req "error-code", reason: String = req "reason", call: u64 = opt "call" }
+    Error = "ERROR", Event {
+        error_code: ErrorCode = req "error-code", reason: String = req "reason", call: u64 = opt "call",
+    }
 }
 
 impl MessageName {
@@ -311,6 +379,29 @@ impl MessageName {
             MessageName::HaRestore => vec![spec("restored", u64::syntax())],
             _ => Vec::new(),
         }
+    }
+}
+
+impl Mltp {
+    /// `HA_RESTORE` carrying `records` — the bodies of the `HA_DATA` puts still in force, each
+    /// verbatim — as one JSON array. Empty records (deletes) are skipped.
+    pub fn ha_restore<I, S>(records: I) -> Mltp
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut body = String::from("[");
+        for record in records {
+            let record = record.as_ref().trim();
+            if !record.is_empty() {
+                if body.len() > 1 {
+                    body.push(',');
+                }
+                body.push_str(record);
+            }
+        }
+        body.push(']');
+        Mltp::HaRestore { records: body }
     }
 }
 
@@ -346,8 +437,7 @@ impl Fields<'_> {
     }
 
     fn req<T: HeaderValue>(&self, header: &str) -> Result<T, MltpError> {
-        self.opt(header)?
-            .ok_or_else(|| MltpError::MissingHeader { message: self.msg.name, header: header.to_string() })
+        self.opt(header)?.ok_or_else(|| MltpError::MissingHeader { message: self.msg.name, header: header.to_string() })
     }
 
     /// The body as JSON text: checked to parse (and to be an array when `array`), kept verbatim.
@@ -415,6 +505,11 @@ impl Response {
         })
     }
 
+    /// The `reason` text of an error.
+    pub fn reason(&self) -> Option<&str> {
+        self.error.as_ref().map(|(_, r)| r.as_str())
+    }
+
     /// Why the request failed, `None` when it succeeded. A `status: error` without `error-code`
     /// counts as 50 (TERR_UNKNOWN_ERROR).
     pub fn failure(&self) -> Option<(ErrorCode, &str)> {
@@ -439,10 +534,16 @@ impl Response {
     fn read(r: &Fields<'_>) -> Result<Response, MltpError> {
         let status: ResponseStatus = r.req("status")?;
         let code: Option<ErrorCode> = r.opt("error-code")?;
-        let error = code.map(|c| (c, r.msg.header("reason").map_or_else(|| c.description().to_string(), str::to_string)));
+        let error =
+            code.map(|c| (c, r.msg.header("reason").map_or_else(|| c.description().to_string(), str::to_string)));
         let reserved: &[&str] = if error.is_some() { &["status", "error-code", "reason"] } else { &["status"] };
-        let results =
-            r.msg.headers.iter().filter(|(n, _)| !reserved.iter().any(|x| x.eq_ignore_ascii_case(n))).cloned().collect();
+        let results = r
+            .msg
+            .headers
+            .iter()
+            .filter(|(n, _)| !reserved.iter().any(|x| x.eq_ignore_ascii_case(n)))
+            .cloned()
+            .collect();
         Ok(Response { status, error, results })
     }
 }

@@ -69,6 +69,10 @@ impl MltpCodec {
     }
 
     fn step(&mut self, buf: &mut BytesMut) -> Result<Option<MltpMessage>, MltpError> {
+        if self.partial.scanned > buf.len() {
+            // Not the buffer this frame was being read from: start over rather than index past it.
+            self.partial = Partial::default();
+        }
         loop {
             if let Some(head_len) = self.partial.head_len {
                 return self.finish(buf, head_len);
@@ -123,8 +127,8 @@ impl MltpCodec {
             if p.content_length.is_some() {
                 return Err(MltpError::BadContentLength("appears twice".into()));
             }
-            let len: usize =
-                parse_decimal(value).ok_or_else(|| MltpError::BadContentLength(format!("{value:?} is not a number")))?;
+            let len: usize = parse_decimal(value)
+                .ok_or_else(|| MltpError::BadContentLength(format!("{value:?} is not a number")))?;
             if len > self.max_body {
                 return Err(MltpError::BodyTooLarge { len, max: self.max_body });
             }
@@ -157,7 +161,8 @@ impl MltpCodec {
         if let Some(e) = p.deferred {
             return Err(e);
         }
-        let body = std::str::from_utf8(&frame[head_len..]).map_err(|_| MltpError::InvalidUtf8 { header: "body".into() })?;
+        let body =
+            std::str::from_utf8(&frame[head_len..]).map_err(|_| MltpError::InvalidUtf8 { header: "body".into() })?;
         // A deferred error is set whenever the name is unknown, so the name is known here.
         let Some((Some(name), id)) = p.start else {
             return Err(MltpError::BadStartLine("no start line".into()));
@@ -172,7 +177,9 @@ impl MltpCodec {
         self.check(msg)?;
         let body = msg.body_str();
         let start = format!("{} {} {VERSION}\r\n", msg.name.as_str(), msg.id);
-        buf.reserve(start.len() + body.len() + 32 + msg.headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum::<usize>());
+        buf.reserve(
+            start.len() + body.len() + 32 + msg.headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum::<usize>(),
+        );
         buf.put_slice(start.as_bytes());
         for (name, value) in &msg.headers {
             put_line(buf, name, value.trim());
@@ -184,6 +191,10 @@ impl MltpCodec {
     }
 
     fn check(&self, msg: &MltpMessage) -> Result<(), MltpError> {
+        let start_len = msg.name.as_str().len() + 2 + msg.id.to_string().len() + VERSION.len();
+        if start_len > self.max_line {
+            return Err(MltpError::LineTooLong { max: self.max_line });
+        }
         if msg.headers.len() > self.max_headers {
             return Err(MltpError::TooManyHeaders { max: self.max_headers });
         }

@@ -160,7 +160,11 @@ mod tests {
              **** (length:11)"
         );
         let off = render_for_log(&msg, &hide("", false));
-        assert!(off.contains(r#"Data: {"Card":"4111"}"#) && off.contains("digits: 1234#") && off.ends_with("\n\nHello, Zoë"));
+        assert!(
+            off.contains(r#"Data: {"Card":"4111"}"#)
+                && off.contains("digits: 1234#")
+                && off.ends_with("\n\nHello, Zoë")
+        );
         let treatment = MltpMessage::new(MessageName::PlayTreatment, TxId::Tx(4)).with_header("Treatment-Params", "{}");
         assert!(render_for_log(&treatment, &HideHeaders::default()).ends_with("Treatment-Params: **** (length:2)"));
     }

@@ -27,3 +27,9 @@ pub use values::{
 
 #[cfg(test)]
 mod tests;
+
+/// The codec both ends of a T-Server <-> Connector link use. User data travels in the `Data`
+/// header, and a call may carry about 64 KiB of it, so the line limit is raised to 128 KiB.
+pub fn link_codec() -> MltpCodec {
+    MltpCodec::new(128 * 1024, DEFAULT_MAX_HEADERS, DEFAULT_MAX_BODY)
+}

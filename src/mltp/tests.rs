@@ -59,7 +59,7 @@ impl Seed {
     }
 
     pub(super) fn present(&mut self) -> bool {
-        self.optional.unwrap_or_else(|| self.next() % 2 == 0)
+        self.optional.unwrap_or_else(|| self.next() & 1 == 0)
     }
 
     pub(super) fn body_text(&mut self) -> String {
@@ -78,7 +78,8 @@ impl Seed {
 
     pub(super) fn json_array(&mut self) -> String {
         let n = self.next() % 3;
-        let records: Vec<String> = (0..n).map(|_| format!("{{\"call\":{},\"data\":{}}}", self.next(), self.json_or_null())).collect();
+        let records: Vec<String> =
+            (0..n).map(|_| format!("{{\"call\":{},\"data\":{}}}", self.next(), self.json_or_null())).collect();
         format!("[{}]", records.join(","))
     }
 
@@ -227,27 +228,31 @@ fn party_created_bytes_match_the_documented_wire_format() {
 
 #[test]
 fn lf_input_and_any_header_case_are_accepted() {
-    let text = "MAKE_CALL 12 MLTP/1.0\nConn-ID: 006c02462a161006\nFROM: sip:agent01@skype.lab\nto:tel:+15550100\n\
+    let wire = "MAKE_CALL 12 MLTP/1.0\nConn-ID: 006c02462a161006\nFROM: sip:agent01@skype.lab\nto:tel:+15550100\n\
                 MEDIA:   im  \nDATA: {\"Customer\":\"Zoë\"}\nContent-Length: 6\n\nhello!";
-    let msg = MltpCodec::default().decode(&mut BytesMut::from(text)).unwrap().unwrap();
+    let msg = MltpCodec::default().decode(&mut BytesMut::from(wire)).unwrap().unwrap();
     assert_eq!(msg.header("conn-id"), Some("006c02462a161006"));
     assert_eq!(msg.headers[4], ("Data".to_string(), "{\"Customer\":\"Zoë\"}".to_string()));
     assert_eq!(msg.headers[2], ("to".to_string(), "tel:+15550100".to_string()));
     let Mltp::MakeCall { conn_id, media, data, text, conversation_id, .. } = Mltp::from_message(&msg).unwrap() else {
         panic!("MAKE_CALL decodes as MakeCall");
     };
-    assert_eq!((conn_id, media, text.as_str(), conversation_id), (ConnId(0x006c_0246_2a16_1006), Media::Im, "hello!", None));
+    assert_eq!(
+        (conn_id, media, text.as_str(), conversation_id),
+        (ConnId(0x006c_0246_2a16_1006), Media::Im, "hello!", None)
+    );
     assert_eq!(data, Some(KvList::new().with("Customer", "Zoë")));
-    let crlf = text.replace('\n', "\r\n").replace("\r\n\r\nhello!", "\r\n\r\nhello!");
+    let crlf = wire.replace('\n', "\r\n");
     assert_eq!(MltpCodec::default().decode(&mut BytesMut::from(crlf.as_str())).unwrap(), Some(msg));
 }
 
 fn sample_wire() -> (Vec<MltpMessage>, BytesMut) {
     let mut seed = Seed::rich(true);
-    let msgs: Vec<MltpMessage> = [MessageName::MakeCall, MessageName::PartyCreated, MessageName::Ping, MessageName::ImReceived]
-        .iter()
-        .map(|n| sample(*n, &mut seed).to_message(id_for(*n, 5)))
-        .collect();
+    let msgs: Vec<MltpMessage> =
+        [MessageName::MakeCall, MessageName::PartyCreated, MessageName::Ping, MessageName::ImReceived]
+            .iter()
+            .map(|n| sample(*n, &mut seed).to_message(id_for(*n, 5)))
+            .collect();
     let mut buf = BytesMut::new();
     for m in &msgs {
         buf.extend_from_slice(&to_bytes(m));
@@ -292,8 +297,8 @@ fn decoding_byte_by_byte_yields_each_message_once() {
 
 #[test]
 fn incomplete_frames_consume_nothing() {
-    let (_, wire) = sample_wire();
-    let first_len = to_bytes(&sample_wire().0[0]).len();
+    let (msgs, wire) = sample_wire();
+    let first_len = to_bytes(&msgs[0]).len();
     for cut in 0..first_len {
         let mut buf = BytesMut::from(&wire[..cut]);
         assert_eq!(MltpCodec::default().decode(&mut buf), Ok(None), "cut at {cut}");
@@ -337,6 +342,17 @@ fn limits_are_enforced_before_the_excess_is_buffered() {
 }
 
 #[test]
+fn a_foreign_buffer_restarts_decoding_instead_of_panicking() {
+    let mut codec = MltpCodec::default();
+    let mut buf = BytesMut::from("PING 1 MLTP/1.0\r\ncontent-length: 0\r\n");
+    assert_eq!(codec.decode(&mut buf), Ok(None));
+    let mut other = BytesMut::from("PI");
+    assert_eq!(codec.decode(&mut other), Ok(None));
+    other.extend_from_slice(b"NG 2 MLTP/1.0\r\n\r\n");
+    assert_eq!(codec.decode(&mut other).unwrap().map(|m| m.id), Some(TxId::Tx(2)));
+}
+
+#[test]
 fn encode_refuses_what_the_decoder_would_refuse_and_leaves_the_buffer_alone() {
     let codec = MltpCodec::new(64, 2, 8);
     let ping = || MltpMessage::new(MessageName::Ping, TxId::Tx(1));
@@ -345,7 +361,10 @@ fn encode_refuses_what_the_decoder_would_refuse_and_leaves_the_buffer_alone() {
         (ping().with_header("Content-Length", "3"), MltpError::ReservedHeader("Content-Length".into())),
         (ping().with_header("bad name", "x"), MltpError::InvalidHeaderName("bad name".into())),
         (ping().with_header("a", "1").with_header("A", "2"), MltpError::DuplicateHeader { header: "A".into() }),
-        (ping().with_header("a", "1").with_header("b", "2").with_header("c", "3"), MltpError::TooManyHeaders { max: 2 }),
+        (
+            ping().with_header("a", "1").with_header("b", "2").with_header("c", "3"),
+            MltpError::TooManyHeaders { max: 2 },
+        ),
         (ping().with_header("a", "x".repeat(62)), MltpError::LineTooLong { max: 64 }),
         (ping().with_body("123456789"), MltpError::BodyTooLarge { len: 9, max: 8 }),
     ];
@@ -363,13 +382,15 @@ fn encode_refuses_what_the_decoder_would_refuse_and_leaves_the_buffer_alone() {
 fn recoverable_errors_consume_the_frame_and_decoding_continues() {
     let ping = "PING 9 MLTP/1.0\r\ncontent-length: 0\r\n\r\n";
     let cases = [
-        ("FROB 4 MLTP/1.0\r\ncall: 1\r\ncontent-length: 2\r\n\r\nhi", MltpError::UnknownMessage { name: "FROB".into(), id: TxId::Tx(4) }),
+        (
+            "FROB 4 MLTP/1.0\r\ncall: 1\r\ncontent-length: 2\r\n\r\nhi",
+            MltpError::UnknownMessage { name: "FROB".into(), id: TxId::Tx(4) },
+        ),
         ("PING 4 MLTP/1.0\r\ncall: 1\r\nCall: 2\r\n\r\n", MltpError::DuplicateHeader { header: "call".into() }),
         ("PING 4 MLTP/1.0\r\nno colon\r\n\r\n", MltpError::BadHeaderLine("no colon".into())),
         ("PING 4 MLTP/1.0\r\nconn_id: 1\r\n\r\n", MltpError::InvalidHeaderName("conn_id".into())),
-        ("PING 4 MLTP/1.0\r\nreason: \u{0}\u{1}ok\r\ncontent-length: 2\r\n\r\n\u{7f}x", MltpError::InvalidHeaderName("x".into())),
     ];
-    for (bad, err) in cases.iter().take(4) {
+    for (bad, err) in &cases {
         let mut codec = MltpCodec::default();
         let mut buf = BytesMut::from(format!("{bad}{ping}").as_str());
         assert_eq!(codec.decode(&mut buf).as_ref(), Err(err));
@@ -382,7 +403,6 @@ fn recoverable_errors_consume_the_frame_and_decoding_continues() {
     let mut buf = BytesMut::from(&bytes[..]);
     assert_eq!(codec.decode(&mut buf), Err(MltpError::InvalidUtf8 { header: "body".into() }));
     assert!(codec.decode(&mut buf).unwrap().is_some());
-    let _ = cases[4].1.clone();
 }
 
 #[test]
@@ -393,7 +413,10 @@ fn fatal_start_line_errors() {
         ("PING  1 MLTP/1.0\r\n", MltpError::BadStartLine("expected `NAME id MLTP/1.0`".into())),
         ("\r\n", MltpError::BadStartLine("expected `NAME id MLTP/1.0`".into())),
         ("\u{16}\u{3}\u{1} 1 MLTP/1.0\r\n", MltpError::BadStartLine("the message name must be printable ASCII".into())),
-        ("PING 1 MLTP/1.0\r\ncontent-length: 1\r\ncontent-length: 1\r\n", MltpError::BadContentLength("appears twice".into())),
+        (
+            "PING 1 MLTP/1.0\r\ncontent-length: 1\r\ncontent-length: 1\r\n",
+            MltpError::BadContentLength("appears twice".into()),
+        ),
     ];
     for (text, err) in fatal {
         assert_eq!(decode_str(&mut MltpCodec::default(), text), Err(err.clone()), "{text:?}");
@@ -422,7 +445,11 @@ fn typed_errors_name_message_and_header() {
     let code = frame(MessageName::Response, TxId::Tx(1), &[("status", "error"), ("error-code", "4242")]);
     assert!(matches!(Mltp::from_message(&code), Err(MltpError::BadValue { header, .. }) if header == "error-code"));
 
-    let data = frame(MessageName::MakeCall, TxId::Tx(1), &[("conn-id", "1"), ("from", "a"), ("to", "b"), ("media", "voice"), ("Data", "[\"4111\"]")]);
+    let data = frame(
+        MessageName::MakeCall,
+        TxId::Tx(1),
+        &[("conn-id", "1"), ("from", "a"), ("to", "b"), ("media", "voice"), ("Data", "[\"4111\"]")],
+    );
     let err = Mltp::from_message(&data).unwrap_err().to_string();
     assert!(err.starts_with("MAKE_CALL: header Data:") && !err.contains("4111"), "{err}");
 
@@ -451,18 +478,36 @@ fn responses_carry_status_error_and_results() {
     let ok = Response::ok().with("connector", "connector1".to_string()).with("state", ConnectorState::Active);
     assert_eq!(ok.get("STATE"), Some("active"));
     assert_eq!(ok.get_as::<ConnectorState>("state"), Ok(Some(ConnectorState::Active)));
-    assert_eq!(ok.get_as::<u64>("connector").unwrap_err().to_string(), "RESPONSE: header connector: \"connector1\" is not a decimal u64");
+    assert_eq!(
+        ok.get_as::<u64>("connector").unwrap_err().to_string(),
+        "RESPONSE: header connector: \"connector1\" is not a decimal u64"
+    );
     assert_eq!(ok.failure(), None);
+    assert_eq!(ok.reason(), None);
     let failed = Response::error(ErrorCode::PartyNotOnCall, "party not on call");
+    assert_eq!(failed.reason(), Some("party not on call"));
     assert_eq!(failed.failure(), Some((ErrorCode::PartyNotOnCall, "party not on call")));
     assert_round_trip(&Mltp::Response(failed), TxId::Tx(8));
-    let bare = MltpMessage::new(MessageName::Response, TxId::Tx(1)).with_header("status", "error").with_header("reason", "boom");
+    let bare = MltpMessage::new(MessageName::Response, TxId::Tx(1))
+        .with_header("status", "error")
+        .with_header("reason", "boom");
     let Ok(Mltp::Response(r)) = Mltp::from_message(&bare) else { panic!("a RESPONSE") };
     assert_eq!(r.failure(), Some((ErrorCode::UnknownError, ErrorCode::UnknownError.description())));
     assert_eq!(r.get("reason"), Some("boom"));
-    let coded = MltpMessage::new(MessageName::Response, TxId::Tx(1)).with_header("status", "error").with_header("error-code", "236");
+    let coded = MltpMessage::new(MessageName::Response, TxId::Tx(1))
+        .with_header("status", "error")
+        .with_header("error-code", "236");
     let Ok(Mltp::Response(r)) = Mltp::from_message(&coded) else { panic!("a RESPONSE") };
     assert_eq!(r.failure(), Some((ErrorCode::ConnectorTimeout, ErrorCode::ConnectorTimeout.description())));
+}
+
+#[test]
+fn ha_restore_joins_stored_records_verbatim() {
+    let stored = [r#"{"call":7, "parties":["sip:a@b"]}"#, "", r#"{"call":9}"#];
+    let typed = Mltp::ha_restore(stored);
+    assert_eq!(typed, Mltp::HaRestore { records: r#"[{"call":7, "parties":["sip:a@b"]},{"call":9}]"#.into() });
+    assert_round_trip(&typed, TxId::Tx(3));
+    assert_round_trip(&Mltp::ha_restore(Vec::<String>::new()), TxId::Tx(4));
 }
 
 fn arb_kvlist() -> impl Strategy<Value = KvList> {
@@ -479,7 +524,7 @@ fn arb_kvlist() -> impl Strategy<Value = KvList> {
 }
 
 fn arb_seed() -> impl Strategy<Value = Seed> {
-    (vec(any::<u64>(), 1..32), vec("\\PC{0,24}", 1..8), vec(".{0,40}|(?s).{0,40}", 1..4), vec(arb_kvlist(), 1..4))
+    (vec(any::<u64>(), 1..32), vec("\\PC{0,24}", 1..8), vec("(?s).{0,40}", 1..4), vec(arb_kvlist(), 1..4))
         .prop_map(|(nums, strs, bodies, lists)| Seed::new(nums, strs, bodies, lists))
 }
 
@@ -502,7 +547,11 @@ fn arb_frame() -> impl Strategy<Value = MltpMessage> {
 
 proptest! {
     #[test]
-    fn arbitrary_typed_messages_round_trip(seed in arb_seed(), which in any::<prop::sample::Index>(), n in any::<u64>()) {
+    fn arbitrary_typed_messages_round_trip(
+        seed in arb_seed(),
+        which in any::<prop::sample::Index>(),
+        n in any::<u64>(),
+    ) {
         let name = MessageName::ALL[which.index(MessageName::ALL.len())];
         let mut seed = seed;
         assert_round_trip(&sample(name, &mut seed), id_for(name, n));
@@ -580,8 +629,9 @@ fn catalogue_tables() -> String {
             out.push_str("| Header | Required | Value | Masked in logs |\n|---|:---:|---|---|\n");
             for h in headers {
                 let required = if h.required { "yes" } else { "" };
-                let masked = if h.name == "body" || SENSITIVE_HEADERS.contains(&h.name) { "hide-sensitive-data" } else { "" };
-                writeln!(out, "| `{}` | {required} | {} | {masked} |", h.name, h.syntax).unwrap();
+                let masked =
+                    if h.name == "body" || SENSITIVE_HEADERS.contains(&h.name) { "hide-sensitive-data" } else { "" };
+                writeln!(out, "| `{}` | {required} | {} | {masked} |", h.name, h.syntax.replace('|', "\\|")).unwrap();
             }
         }
         let results = name.result_headers();
@@ -631,7 +681,8 @@ fn mltp_doc_prose_mentions_every_message() {
     for name in MessageName::ALL {
         assert!(prose.contains(&format!("`{name}`")), "docs/mltp.md prose does not mention `{name}`");
     }
-    for word in ["236", "237", "58", "415", "470", "hide-header", "hide-sensitive-data", "suspending", "**** (length:"] {
+    for word in ["236", "237", "58", "415", "470", "hide-header", "hide-sensitive-data", "suspending", "**** (length:"]
+    {
         assert!(prose.contains(word), "docs/mltp.md prose does not mention {word}");
     }
 }

@@ -156,7 +156,7 @@ macro_rules! genem_value {
                     .ok_or_else(|| format!("{} is not a {} name", quote(s), stringify!($ty)))
             }
             fn syntax() -> String {
-                format!("{} name", stringify!($ty))
+                $ty::ALL.iter().map(|v| v.name()).collect::<Vec<_>>().join(" | ")
             }
         }
     )+};

@@ -346,7 +346,7 @@ fn merge_user(
         spec.availability = a.min(18000);
     }
     spec.activity = u.activity.clone().or(spec.activity);
-    let mut uri_list = |option: &str, values: &[String]| -> Vec<String> {
+    let uri_list = |option: &str, values: &[String], problems: &mut Vec<String>| -> Vec<String> {
         let mut out = Vec::new();
         for v in values {
             match normalize_uri(v) {
@@ -357,9 +357,9 @@ fn merge_user(
         }
         out
     };
-    spec.forward_to = uri_list("forward-to", u.forward_to.as_slice()).into_iter().next();
+    spec.forward_to = uri_list("forward-to", u.forward_to.as_slice(), problems).into_iter().next();
     spec.forward_after_ms = u.forward_after.map(ms);
-    spec.simultaneous_ring = uri_list("simultaneous-ring", &u.simultaneous_ring);
+    spec.simultaneous_ring = uri_list("simultaneous-ring", &u.simultaneous_ring, problems);
     if let Some(l) = &u.line_uri {
         match normalize_uri(l).filter(|n| n.starts_with("tel:")) {
             Some(n) => spec.line_uri = Some(n),
@@ -367,7 +367,7 @@ fn merge_user(
         }
     }
     if is_rg {
-        let members = uri_list("members", &u.members);
+        let members = uri_list("members", &u.members, problems);
         spec.response_group = Some(ResponseGroupSpec { members, mode: u.mode, alert_ms: ms(u.alert_time).max(1) });
     }
     users.insert(uri, spec);
