@@ -8,6 +8,7 @@ use crate::actors::board::{ChildInfo, ChildStatus};
 use crate::actors::context::ServerContext;
 use crate::actors::dn::DnMsg;
 use crate::actors::supervision::{ChildSpec, RestartPolicy};
+use crate::actors::task::AbortOnDrop;
 use crate::metrics::ActorStats;
 use crate::model::DnName;
 use axum::extract::{Path, Request, State};
@@ -20,7 +21,6 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
-use crate::actors::task::AbortOnDrop;
 
 pub const NAME: &str = "admin-http";
 

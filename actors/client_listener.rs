@@ -6,6 +6,7 @@
 use crate::actors::client_session::{ClientSession, SessionArgs};
 use crate::actors::context::ServerContext;
 use crate::actors::supervision::{ChildSpec, Children, RestartPolicy, SupervisorCmd};
+use crate::actors::task::AbortOnDrop;
 use parking_lot::Mutex;
 use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 use std::net::SocketAddr;
@@ -13,7 +14,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
-use crate::actors::task::AbortOnDrop;
 
 pub const NAME: &str = "client-listener";
 

@@ -9,6 +9,7 @@
 use crate::actors::context::ServerContext;
 use crate::actors::dn::DnMsg;
 use crate::actors::outbound::{ClientHandle, ClientQueue, CloseReason, SharedEvent};
+use crate::actors::task::AbortOnDrop;
 use crate::model::{DnName, ErrorCode};
 use crate::tlib::{check_open_server, Event, EventKind, FrameCodec, Message, Request, RequestKind, PROTOCOL_VERSION};
 use bytes::BytesMut;
@@ -20,7 +21,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use crate::actors::task::AbortOnDrop;
 
 /// How long a request waits for a DN that is being restarted before it is answered with an error.
 const DN_RESTART_WAIT: Duration = Duration::from_secs(2);

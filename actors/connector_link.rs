@@ -6,6 +6,7 @@
 
 use crate::actors::context::ServerContext;
 use crate::actors::link_sup::LinkSupMsg;
+use crate::actors::task::AbortOnDrop;
 use crate::config::{LinkConfig, LinkProtocol};
 use crate::links::LinkId;
 use crate::mltp::{ConnectorState, HideHeaders, Mltp, MltpMessage, TxId};
@@ -18,7 +19,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
-use crate::actors::task::AbortOnDrop;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -106,7 +106,8 @@ impl Actor for ConnectorLink {
 
     async fn pre_start(&self, me: ActorRef<LinkMsg>, args: LinkArgs) -> Result<LinkState, ActorProcessingErr> {
         args.ctx.directory.bind_link(args.link.n, me.get_cell());
-        let hide = HideHeaders::new(&args.ctx.config.switch.log.hide_header, args.ctx.config.tserver.hide_sensitive_data);
+        let hide =
+            HideHeaders::new(&args.ctx.config.switch.log.hide_header, args.ctx.config.tserver.hide_sensitive_data);
         Ok(LinkState {
             ctx: args.ctx,
             cfg: args.link,
@@ -156,10 +157,17 @@ impl Actor for ConnectorLink {
             LinkMsg::Closed { generation, reason } if generation == st.generation => {
                 st.lost(&me, &reason);
             }
-            LinkMsg::Connected { .. } | LinkMsg::ConnectFailed { .. } | LinkMsg::Inbound { .. } | LinkMsg::Closed { .. } => {}
+            LinkMsg::Connected { .. }
+            | LinkMsg::ConnectFailed { .. }
+            | LinkMsg::Inbound { .. }
+            | LinkMsg::Closed { .. } => {}
             LinkMsg::Register { dn, dn_type } => {
                 if st.status != LinkStatus::Active {
-                    let _ = st.sup.cast(LinkSupMsg::RegisterFailed { link: st.cfg.n, dn, reason: "link is not active".into() });
+                    let _ = st.sup.cast(LinkSupMsg::RegisterFailed {
+                        link: st.cfg.n,
+                        dn,
+                        reason: "link is not active".into(),
+                    });
                 } else {
                     let m = Mltp::RegisterDn { dn: dn.clone(), dn_type };
                     st.request(&me, m, Pending::Register(dn));
@@ -273,7 +281,9 @@ impl LinkState {
                             }
                             Ok(None) => break,
                             // A bad frame that was consumed whole is skipped; a broken stream closes the link.
-                            Err(e) if !e.is_fatal() => tracing::warn!(error = %e, "malformed MLTP message from the connector skipped"),
+                            Err(e) if !e.is_fatal() => {
+                                tracing::warn!(error = %e, "malformed MLTP message from the connector skipped")
+                            }
                             Err(e) => return format!("undecodable MLTP from the connector: {e}"),
                         }
                     }
@@ -352,7 +362,11 @@ impl LinkState {
                 }
             }
             (Mltp::ConnectorState { state }, _) => {
-                self.set_status(if state == ConnectorState::Suspending { LinkStatus::Suspending } else { LinkStatus::Active });
+                self.set_status(if state == ConnectorState::Suspending {
+                    LinkStatus::Suspending
+                } else {
+                    LinkStatus::Active
+                });
             }
             (Mltp::DnState { dn, state, cause }, _) => {
                 tracing::info!(link = self.cfg.n, %dn, ?state, ?cause, "connector reports DN state");
@@ -397,7 +411,8 @@ impl LinkState {
 /// A deterministic-enough jitter in [0, 1) without a random-number dependency: the low bits of
 /// the monotonic clock mixed with the link and attempt.
 fn jitter_unit(salt: u64) -> f64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     let mut x = (nanos as u64) ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     x ^= x >> 33;
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);

@@ -41,6 +41,8 @@ pub struct ServerContext {
     pub ready: AtomicBool,
     /// Test hooks (panic a DN on request) are only honoured when enabled.
     pub test_hooks: bool,
+    /// The simulation control API, served under the admin endpoint in embedded mode.
+    pub sim_control: Option<crate::actors::connector::control_http::ControlState>,
     /// The current Registry incarnation (set by the Registry itself when it starts).
     registry: parking_lot::RwLock<Option<ActorRef<RegistryMsg>>>,
 }
@@ -76,6 +78,7 @@ impl ServerContext {
             ready: AtomicBool::new(false),
             test_hooks,
             registry: parking_lot::RwLock::new(None),
+            sim_control: None,
         }
     }
 

@@ -113,10 +113,9 @@ impl Actor for DnActor {
             }
             tracing::debug!(dn = %st.dn, revision = st.revision, "dn state restored from snapshot");
         }
-        // Until a connector link reports otherwise, a DN with register=true and a link serving its
-        // pool is registered on the switch.
-        let pool = st.ctx.config.pool_of(&st.dn);
-        st.service = if st.register && !st.ctx.config.links_for_pool(pool).is_empty() {
+        // In service when a connector link has the DN registered on the switch (LinkSup keeps that
+        // table outside this actor, so a restarted incarnation knows at once).
+        st.service = if st.register && st.ctx.directory.serving_link(&st.dn).is_some() {
             DnServiceState::InService
         } else {
             DnServiceState::OutOfService

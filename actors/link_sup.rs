@@ -32,11 +32,21 @@ pub enum LinkSupMsg {
     /// The link's handshake succeeded and the connector is active.
     LinkUp(LinkId),
     /// The link was lost, or its connector started a graceful shutdown (suspending).
-    LinkDown { link: LinkId, cause: String },
+    LinkDown {
+        link: LinkId,
+        cause: String,
+    },
     /// The connector acknowledged REGISTER_DN.
-    Registered { link: LinkId, dn: DnName },
+    Registered {
+        link: LinkId,
+        dn: DnName,
+    },
     /// The connector refused REGISTER_DN (the DN stays out of service until the next move).
-    RegisterFailed { link: LinkId, dn: DnName, reason: String },
+    RegisterFailed {
+        link: LinkId,
+        dn: DnName,
+        reason: String,
+    },
     Cmd(SupervisorCmd),
 }
 
@@ -67,7 +77,11 @@ impl Actor for LinkSup {
     type State = LinkSupState;
     type Arguments = Arc<ServerContext>;
 
-    async fn pre_start(&self, me: ActorRef<LinkSupMsg>, ctx: Arc<ServerContext>) -> Result<LinkSupState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        me: ActorRef<LinkSupMsg>,
+        ctx: Arc<ServerContext>,
+    ) -> Result<LinkSupState, ActorProcessingErr> {
         let cfg = &ctx.config;
         let dns = cfg.dns.values().filter(|d| d.register).map(|d| (d.number.clone(), d.pool.clone()));
         let links = cfg.links.iter().map(|l| (l.n, l.pool_name.clone()));
@@ -89,7 +103,9 @@ impl Actor for LinkSup {
                 policy: RestartPolicy::permanent(),
                 spawn: Arc::new(move |cell| {
                     let args = LinkArgs { ctx: ctx.clone(), link: link.clone(), sup: sup.clone() };
-                    Box::pin(async move { Ok(Actor::spawn_linked(None, ConnectorLink, args, cell).await?.0.get_cell()) })
+                    Box::pin(
+                        async move { Ok(Actor::spawn_linked(None, ConnectorLink, args, cell).await?.0.get_cell()) },
+                    )
                 }),
             };
             st.children.start(spec, &me.get_cell()).await?;
@@ -102,7 +118,12 @@ impl Actor for LinkSup {
         Ok(())
     }
 
-    async fn handle(&self, me: ActorRef<LinkSupMsg>, msg: LinkSupMsg, st: &mut LinkSupState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        me: ActorRef<LinkSupMsg>,
+        msg: LinkSupMsg,
+        st: &mut LinkSupState,
+    ) -> Result<(), ActorProcessingErr> {
         match msg {
             LinkSupMsg::LinkUp(link) => {
                 tracing::info!(link, "connector link up");
@@ -139,7 +160,12 @@ impl Actor for LinkSup {
         Ok(())
     }
 
-    async fn handle_supervisor_evt(&self, me: ActorRef<LinkSupMsg>, evt: SupervisionEvent, st: &mut LinkSupState) -> Result<(), ActorProcessingErr> {
+    async fn handle_supervisor_evt(
+        &self,
+        me: ActorRef<LinkSupMsg>,
+        evt: SupervisionEvent,
+        st: &mut LinkSupState,
+    ) -> Result<(), ActorProcessingErr> {
         st.children.on_event(&me, evt)
     }
 }

@@ -7,10 +7,14 @@
 //! ├─ registry               Registry               permanent   single writer of the DN address book
 //! ├─ dn-sup                 DnSup (Supervisor)     permanent
 //! │  └─ dn:<number>         Dn                     permanent   one per configured DN
+//! ├─ link-sup               LinkSup                permanent   DN-to-link assignment across each pool
+//! │  └─ link-<n>            ConnectorLink          permanent   one MLTP link per link-n-name section
 //! ├─ client-listener        ClientListener         permanent   accepts T-Library clients
 //! │  └─ client:<n>          ClientSession          temporary   one per connection, never restarted
 //! └─ admin-http             AdminHttp              permanent   health, ready, tree, restart, metrics
 //! ```
+//!
+//! The Connector side (simulated SfB and Connectors) has its own tree: see [`connector`].
 //!
 //! Shared, actor-independent tables live in [`context::ServerContext`]; [`server`] starts and
 //! stops the whole tree.
@@ -19,6 +23,7 @@ pub mod admin_http;
 pub mod board;
 pub mod client_listener;
 pub mod client_session;
+pub mod connector;
 pub mod connector_link;
 pub mod context;
 pub mod directory;
@@ -41,6 +46,8 @@ pub const DRAWN_TREE: &[(&str, &str, &str)] = &[
     ("registry", "Registry", "root"),
     ("dn-sup", "DnSup", "root"),
     ("dn:<number>", "Dn", "dn-sup"),
+    ("link-sup", "LinkSup", "root"),
+    ("link-<n>", "ConnectorLink", "link-sup"),
     ("client-listener", "ClientListener", "root"),
     ("client:<n>", "ClientSession", "client-listener"),
     ("admin-http", "AdminHttp", "root"),

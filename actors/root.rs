@@ -5,15 +5,17 @@
 //! 2. `registry` before anything that binds itself in the address book;
 //! 3. `dn-sup` (every Dn) before clients can connect, so a client's first TRegisterAddress
 //!    finds its DN;
-//! 4. `client-listener` once DNs exist; stopped early on shutdown so no request arrives at a
+//! 4. `link-sup` once DNs exist: its links register them on the switch and tell each Dn when it
+//!    goes in or out of service;
+//! 5. `client-listener` once DNs exist; stopped early on shutdown so no request arrives at a
 //!    stopping DN;
-//! 5. `admin-http` last to start (readiness reflects the rest) and first to stop.
+//! 6. `admin-http` last to start (readiness reflects the rest) and first to stop.
 
 use crate::actors::context::ServerContext;
 use crate::actors::persister::Persister;
 use crate::actors::registry::Registry;
 use crate::actors::supervision::{ChildSpec, RestartPolicy};
-use crate::actors::{admin_http, client_listener, dn_sup};
+use crate::actors::{admin_http, client_listener, dn_sup, link_sup};
 use ractor::Actor;
 use std::sync::Arc;
 
@@ -28,6 +30,7 @@ pub fn children(ctx: &Arc<ServerContext>) -> Vec<ChildSpec> {
             Box::pin(async move { Ok(Actor::spawn_linked(None, Registry, ctx, sup).await?.0.get_cell()) })
         }),
         dn_sup::spec(ctx.clone()),
+        link_sup::spec(ctx.clone()),
         client_listener::spec(ctx.clone()),
         admin_http::spec(ctx.clone()),
     ]

@@ -5,6 +5,7 @@
 //! the persister's final flush last).
 
 use crate::actors::context::ServerContext;
+use crate::actors::connector::{self, ConnectorOptions, ConnectorProcess, ConnectorStartError};
 use crate::actors::root;
 use crate::actors::supervisor::{Supervisor, SupervisorArgs, SupervisorMsg};
 use crate::config::ServerConfig;
@@ -28,10 +29,14 @@ pub struct StartOptions {
     pub data_dir: Option<PathBuf>,
     /// Honour test hooks (a DN panicking on request). Never set in production.
     pub test_hooks: bool,
+    /// Embedded connector: its CTI listen address, overriding link 1's hostname:port (port 0 allowed).
+    pub connector_listen: Option<String>,
 }
 
 pub struct ServerHandle {
     pub ctx: Arc<ServerContext>,
+    /// The Connector and simulated SfB started in-process (`[server] embedded-connector`).
+    pub embedded: Option<ConnectorProcess>,
     pub root: ActorRef<SupervisorMsg>,
     pub tlib_addr: SocketAddr,
     pub admin_addr: SocketAddr,
@@ -50,13 +55,37 @@ pub enum StartError {
     Spawn(String),
     #[error("not every DN registered within {0:?}")]
     NotReady(Duration),
+    #[error("embedded connector: {0}")]
+    Connector(#[from] ConnectorStartError),
 }
 
 fn bind(what: &'static str, addr: &str) -> Result<std::net::TcpListener, StartError> {
     std::net::TcpListener::bind(addr).map_err(|source| StartError::Bind { what, addr: addr.to_string(), source })
 }
 
-pub async fn start(config: ServerConfig, opts: StartOptions) -> Result<ServerHandle, StartError> {
+pub async fn start(mut config: ServerConfig, opts: StartOptions) -> Result<ServerHandle, StartError> {
+    let data_dir = opts.data_dir.clone().unwrap_or_else(|| config.server.data_dir.clone());
+    // Embedded mode: the Connector and the simulated SfB run in this process, joined to the
+    // T-Server by a real loopback MLTP connection on link 1 — the same code as a distributed setup.
+    let embedded = match config.links.first() {
+        Some(link) if config.server.embedded_connector => {
+            let listen = opts.connector_listen.clone().unwrap_or_else(|| format!("{}:{}", link.hostname, link.port));
+            let sim = crate::sim::SimSection::from_value(&config.sim).map_err(|e| ConnectorStartError::Sim(e.to_string()))?;
+            let copts = ConnectorOptions {
+                connectors: vec![(link.name.clone(), listen)],
+                control_listen: None,
+                data_dir: data_dir.join("connector"),
+                sim,
+            };
+            let process = connector::start(Arc::new(config.clone()), copts).await?;
+            let bound = process.connectors[0].1;
+            config.links[0].hostname = bound.ip().to_string();
+            config.links[0].port = bound.port();
+            config.links[0].protocol = crate::config::LinkProtocol::Tcp;
+            Some(process)
+        }
+        _ => None,
+    };
     let config = Arc::new(config);
     let server = &config.server;
     let tlib = bind("tlib-listen", &opts.tlib_listen.clone().unwrap_or_else(|| server.tlib_listen.to_string()))?;
@@ -69,7 +98,6 @@ pub async fn start(config: ServerConfig, opts: StartOptions) -> Result<ServerHan
         Some(ca) => Some(transport::client_config(ca)?),
         None => None,
     };
-    let data_dir = opts.data_dir.clone().unwrap_or_else(|| server.data_dir.clone());
     let store_path = data_dir.join("snapshots.redb");
     let durable = tokio::task::spawn_blocking(move || DurableStore::open(&store_path))
         .await
@@ -83,7 +111,9 @@ pub async fn start(config: ServerConfig, opts: StartOptions) -> Result<ServerHan
         tlib.local_addr().map_err(|source| StartError::Bind { what: "tlib-listen", addr: "?".into(), source })?;
     let admin_addr =
         admin.local_addr().map_err(|source| StartError::Bind { what: "admin-listen", addr: "?".into(), source })?;
-    let ctx = Arc::new(ServerContext::new(config.clone(), durable, tlib, acceptor, link_tls, admin, opts.test_hooks));
+    let mut ctx = ServerContext::new(config.clone(), durable, tlib, acceptor, link_tls, admin, opts.test_hooks);
+    ctx.sim_control = embedded.as_ref().map(|p| p.control.clone());
+    let ctx = Arc::new(ctx);
     tracing::info!(snapshots = loaded.len(), "snapshots loaded from the durable store");
     ctx.snapshots.load(loaded);
 
@@ -95,11 +125,20 @@ pub async fn start(config: ServerConfig, opts: StartOptions) -> Result<ServerHan
     };
     let (root, join) = Actor::spawn(None, Supervisor, args).await.map_err(|e| StartError::Spawn(e.to_string()))?;
 
-    // Ready once every DN has bound itself (i.e. restored its snapshot and registered).
+    // Ready once every DN actor is up (snapshot restored) and, with the embedded connector, every
+    // DN of its pool is registered on the switch. External connectors do not gate readiness: a
+    // T-Server whose connectors are down still serves clients, with those DNs out of service.
     let expected = config.dns.len();
+    let on_switch = match &embedded {
+        Some(_) => {
+            let pool = &config.links[0].pool_name;
+            config.dns.values().filter(|d| d.register && &d.pool == pool).count()
+        }
+        None => 0,
+    };
     let deadline = Duration::from_secs(30);
     let started = Instant::now();
-    while ctx.directory.dn_count() < expected {
+    while ctx.directory.dn_count() < expected || ctx.directory.serving_count() < on_switch {
         if started.elapsed() > deadline {
             root.stop(None);
             return Err(StartError::NotReady(deadline));
@@ -108,7 +147,7 @@ pub async fn start(config: ServerConfig, opts: StartOptions) -> Result<ServerHan
     }
     ctx.ready.store(true, Ordering::Release);
     tracing::info!(%tlib_addr, %admin_addr, dns = expected, "T-Server ready");
-    Ok(ServerHandle { ctx, root, tlib_addr, admin_addr, join })
+    Ok(ServerHandle { ctx, embedded, root, tlib_addr, admin_addr, join })
 }
 
 impl ServerHandle {
@@ -119,6 +158,9 @@ impl ServerHandle {
             tracing::warn!("root did not stop in time");
         }
         let _ = self.join.await;
+        if let Some(c) = self.embedded {
+            c.shutdown().await;
+        }
     }
 
     /// Resolves when the root exits on its own (escalated failure).

@@ -55,7 +55,14 @@ pub struct ConferencePool {
 
 impl ConferencePool {
     pub fn new(cfg: PoolConfig) -> Self {
-        ConferencePool { cfg, ready: VecDeque::new(), in_use: 0, pending: 0, next_endpoint: 0, stats: PoolStats::default() }
+        ConferencePool {
+            cfg,
+            ready: VecDeque::new(),
+            in_use: 0,
+            pending: 0,
+            next_endpoint: 0,
+            stats: PoolStats::default(),
+        }
     }
 
     pub fn ready_len(&self) -> usize {

@@ -35,7 +35,10 @@ pub struct Assignment {
 
 impl Assignment {
     /// `dns`: (DN, pool) for every DN with register = true; `links`: (link, pool).
-    pub fn new(dns: impl IntoIterator<Item = (DnName, String)>, links: impl IntoIterator<Item = (LinkId, String)>) -> Self {
+    pub fn new(
+        dns: impl IntoIterator<Item = (DnName, String)>,
+        links: impl IntoIterator<Item = (LinkId, String)>,
+    ) -> Self {
         let mut a = Assignment::default();
         for (dn, pool) in dns {
             a.pools.entry(pool).or_default().insert(dn);
@@ -81,8 +84,11 @@ impl Assignment {
     /// keeping every DN that may stay where it is.
     fn rebalance(&mut self, pool: &str) -> Vec<Move> {
         let dns: Vec<DnName> = self.pools.get(pool).map(|s| s.iter().cloned().collect()).unwrap_or_default();
-        let links: Vec<LinkId> =
-            self.pool_links.get(pool).map(|s| s.iter().copied().filter(|l| self.usable.contains(l)).collect()).unwrap_or_default();
+        let links: Vec<LinkId> = self
+            .pool_links
+            .get(pool)
+            .map(|s| s.iter().copied().filter(|l| self.usable.contains(l)).collect())
+            .unwrap_or_default();
         let mut moves = Vec::new();
         if links.is_empty() {
             for dn in dns {
@@ -115,7 +121,8 @@ impl Assignment {
             }
         }
         for (dn, from) in homeless {
-            let to = *links.iter().min_by_key(|l| (kept[*l] as isize - cap[*l] as isize, **l)).expect("links not empty");
+            let to =
+                *links.iter().min_by_key(|l| (kept[*l] as isize - cap[*l] as isize, **l)).expect("links not empty");
             *kept.get_mut(&to).unwrap() += 1;
             self.serving.insert(dn.clone(), to);
             moves.push(Move { dn, from, to: Some(to) });

@@ -19,6 +19,8 @@ struct Cli {
 enum Command {
     /// Run the T-Server (the default command).
     Run(RunArgs),
+    /// Run Connectors with the simulated Skype for Business (standalone, next to a T-Server).
+    Connector(ConnectorArgs),
     /// T-Library client: interactive, or one JSON request per line with --json.
     Client(cli::client::ClientArgs),
     /// Validate a configuration file and print the resolved model.
@@ -39,15 +41,46 @@ struct RunArgs {
     /// Directory of the durable snapshot store, overriding [server] data-dir.
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Embedded connector's CTI listen address, overriding link 1's hostname:port (port 0 allowed).
+    #[arg(long)]
+    connector_listen: Option<String>,
     /// Enable test hooks (never in production).
     #[arg(long, hide = true)]
     test_hooks: bool,
+}
+
+#[derive(clap::Args, Default)]
+struct ConnectorArgs {
+    /// Configuration file (TOML): the Switch annex, DNs and [sim]; the embedded default when absent.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// A Connector to run, as NAME=HOST:PORT (repeatable). Default: one per link section.
+    #[arg(long = "connector")]
+    connectors: Vec<String>,
+    /// Simulation control API listen address.
+    #[arg(long, default_value = "127.0.0.1:9080")]
+    control_listen: String,
+    /// Directory of the Connectors' HA data.
+    #[arg(long, default_value = "data/connector")]
+    data_dir: PathBuf,
 }
 
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn load_config(path: Option<&std::path::Path>) -> Result<config::ServerConfig> {
+    let overrides = config::env_overrides();
+    let cfg = match path {
+        Some(path) => config::load_file_with_overrides(path, &overrides).with_context(|| format!("{} is refused", path.display()))?,
+        None => config::load(config::EMBEDDED_DEFAULT, "embedded config/default.toml", &overrides)
+            .context("the embedded configuration is refused")?,
+    };
+    // The [sim] section is validated here too, so a broken one is refused at start.
+    sfb_tserver::sim::SimSection::from_value(&cfg.sim).map_err(|e| anyhow::anyhow!("[sim] is refused: {e}"))?;
+    Ok(cfg)
 }
 
 fn main() -> Result<()> {
@@ -59,6 +92,12 @@ fn main() -> Result<()> {
             print!("{}", config::render(&cfg));
             Ok(())
         }
+        Command::Connector(args) => {
+            init_tracing();
+            let cfg = load_config(args.config.as_deref())?;
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(run_connectors(cfg, args))
+        }
         Command::Client(args) => {
             init_tracing();
             let rt = tokio::runtime::Runtime::new()?;
@@ -66,13 +105,7 @@ fn main() -> Result<()> {
         }
         Command::Run(args) => {
             init_tracing();
-            let overrides = config::env_overrides();
-            let cfg = match &args.config {
-                Some(path) => config::load_file_with_overrides(path, &overrides)
-                    .with_context(|| format!("{} is refused", path.display()))?,
-                None => config::load(config::EMBEDDED_DEFAULT, "embedded config/default.toml", &overrides)
-                    .context("the embedded configuration is refused")?,
-            };
+            let cfg = load_config(args.config.as_deref())?;
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(run(cfg, args))
         }
@@ -85,6 +118,7 @@ async fn run(cfg: config::ServerConfig, args: RunArgs) -> Result<()> {
         admin_listen: args.admin_listen,
         data_dir: args.data_dir,
         test_hooks: args.test_hooks,
+        connector_listen: args.connector_listen,
     };
     let mut handle = server::start(cfg, opts).await?;
     // The start-up contract for scripts: exactly one line, once everything is bound and registered.
@@ -99,5 +133,53 @@ async fn run(cfg: config::ServerConfig, args: RunArgs) -> Result<()> {
     }
     handle.shutdown().await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+async fn run_connectors(cfg: config::ServerConfig, args: ConnectorArgs) -> Result<()> {
+    use sfb_tserver::actors::connector::{self, connector::ConnectorMsg, ConnectorOptions};
+    let connectors: Vec<(String, String)> = if args.connectors.is_empty() {
+        cfg.links.iter().map(|l| (l.name.clone(), format!("{}:{}", l.hostname, l.port))).collect()
+    } else {
+        args.connectors
+            .iter()
+            .map(|c| c.split_once('=').map(|(n, a)| (n.to_string(), a.to_string())))
+            .collect::<Option<_>>()
+            .context("--connector takes NAME=HOST:PORT")?
+    };
+    let sim = sfb_tserver::sim::SimSection::from_value(&cfg.sim).map_err(|e| anyhow::anyhow!("[sim]: {e}"))?;
+    let opts = ConnectorOptions { connectors, control_listen: Some(args.control_listen), data_dir: args.data_dir, sim };
+    let mut process = connector::start(std::sync::Arc::new(cfg), opts).await?;
+    let list: Vec<String> = process.connectors.iter().map(|(n, a)| format!("{n}@{a}")).collect();
+    let control = process.control_addr.map(|a| a.to_string()).unwrap_or_default();
+    println!("READY control={control} connectors={}", list.join(","));
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {
+            tracing::info!("SIGINT: normal stop (resources freed at once)");
+            process.shutdown().await;
+            return Ok(());
+        }
+        _ = term.recv() => tracing::info!("SIGTERM: graceful shutdown (suspending; exit when calls end)"),
+        _ = process.stopped() => anyhow::bail!("the connector tree stopped on its own; see the log"),
+    }
+    let refs: Vec<_> = process.control.connectors.connectors.read().values().cloned().collect();
+    for c in &refs {
+        let _ = c.cast(ConnectorMsg::Suspend);
+    }
+    // Exit once every Connector has stopped (its last call ended), or on a second signal.
+    let all_stopped = async {
+        for c in &refs {
+            let _ = c.wait(None).await;
+        }
+    };
+    tokio::select! {
+        _ = all_stopped => tracing::info!("graceful shutdown complete"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT during graceful shutdown: stopping now"),
+        _ = term.recv() => tracing::info!("second SIGTERM: stopping now"),
+    }
+    process.shutdown().await;
     Ok(())
 }

@@ -20,7 +20,7 @@ struct Running {
 fn start_binary(extra_env: &[(&str, &str)]) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(BIN);
-    cmd.args(["run", "--tlib-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir"])
+    cmd.args(["run", "--tlib-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--connector-listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -181,7 +181,7 @@ impl SessionState {
         let call = |c: u64| CallId(c);
         Ok(match m {
             Mltp::Hello { .. } => ok.with("connector", self.connector.clone()).with("state", self.state).with("version", "1.0".to_string()),
-            Mltp::Ping => ok,
+            Mltp::Ping {} => ok,
             Mltp::Bye { .. } => ok,
             Mltp::RegisterDn { dn, dn_type } => {
                 if self.state == ConnectorState::Suspending {

@@ -38,19 +38,18 @@ pub(crate) fn build(raw: RawConfig) -> Result<ServerConfig, ConfigError> {
     }
     p.into_result()?;
     let tserver = TServerOptions::from_tables(&switch.annex, &application);
-    let mut cfg =
-        ServerConfig {
-            server,
-            tserver,
-            links,
-            switch,
-            folders,
-            dns,
-            agent_logins,
-            application,
-            sim: raw.sim.clone().unwrap_or(serde_json::Value::Null),
-            warnings: Vec::new(),
-        };
+    let mut cfg = ServerConfig {
+        server,
+        tserver,
+        links,
+        switch,
+        folders,
+        dns,
+        agent_logins,
+        application,
+        sim: raw.sim.clone().unwrap_or(serde_json::Value::Null),
+        warnings: Vec::new(),
+    };
     cfg.warnings = warnings(&cfg);
     Ok(cfg)
 }

@@ -105,7 +105,7 @@ impl World {
             None => self.check_host(None)?,
         }
         let to = self.materialize(dest);
-        let id = self.new_call(now, media, &from, &to, None, None, true);
+        let id = self.new_call(now, media, &from, &to, None, true);
         match conference {
             Some(c) => self.host_in(id, c),
             None => self.ensure_hosted(id),
@@ -241,7 +241,13 @@ impl World {
     /// call ends. With `keep_party` (the transferring party) that party leaves both calls
     /// (complete transfer); with None every party stays (complete conference), and a party that
     /// held the main call is retrieved.
-    pub fn app_merge(&mut self, now: u64, call: CallId, consult: CallId, keep_party: Option<&str>) -> Result<(), SimError> {
+    pub fn app_merge(
+        &mut self,
+        now: u64,
+        call: CallId,
+        consult: CallId,
+        keep_party: Option<&str>,
+    ) -> Result<(), SimError> {
         let now = self.begin(now);
         self.app_call(call)?;
         self.app_call(consult)?;

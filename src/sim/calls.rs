@@ -120,7 +120,6 @@ impl World {
         media: Media,
         from: &str,
         to: &str,
-        host: Option<Host>,
         conversation: Option<String>,
         monitored: bool,
     ) -> CallId {
@@ -135,7 +134,7 @@ impl World {
             from: from.to_string(),
             to: to.to_string(),
             created_at: now,
-            host,
+            host: None,
             parties: Vec::new(),
             hunts: Vec::new(),
             next_hunt: 1,
@@ -197,8 +196,17 @@ impl World {
         let token = self.token();
         let endpoints = self.user(uri).spec.endpoints;
         let alerting = if state == PartyState::Alerting { (1..=endpoints).collect() } else { Vec::new() };
-        let party =
-            Party { uri: uri.to_string(), state, mode, since: now, joined_at: now, alerting, answered_on: None, token, hunt };
+        let party = Party {
+            uri: uri.to_string(),
+            state,
+            mode,
+            since: now,
+            joined_at: now,
+            alerting,
+            answered_on: None,
+            token,
+            hunt,
+        };
         self.user_mut(uri).calls.insert(id);
         let c = self.call_mut(id);
         c.parties.push(party);
@@ -267,11 +275,8 @@ impl World {
     /// conference after a failed delivery, who waits there for the application to route again.
     pub(crate) fn settle(&mut self, id: CallId, cause: Cause, failed_delivery: bool) {
         let Some(c) = self.calls.get(&id) else { return };
-        let persons_active = c
-            .parties
-            .iter()
-            .filter(|p| p.state.is_active() && self.kind_of(&p.uri).is_person())
-            .count();
+        let persons_active =
+            c.parties.iter().filter(|p| p.state.is_active() && self.kind_of(&p.uri).is_person()).count();
         let end = if persons_active == 0 {
             true
         } else if c.parties.len() == 1 {
@@ -287,8 +292,7 @@ impl World {
 
     /// Ends a call: every party left is removed (alerting ones as Abandoned), then CallDeleted.
     pub(crate) fn end_call(&mut self, id: CallId, cause: Cause) {
-        let left: Vec<(String, PartyState)> =
-            self.call(id).parties.iter().map(|p| (p.uri.clone(), p.state)).collect();
+        let left: Vec<(String, PartyState)> = self.call(id).parties.iter().map(|p| (p.uri.clone(), p.state)).collect();
         for (uri, state) in left {
             let c = if state == PartyState::Alerting { Cause::Abandoned } else { Cause::CallEnded };
             self.remove_party(id, &uri, c);

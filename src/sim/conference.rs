@@ -19,9 +19,13 @@ use std::collections::BTreeMap;
 #[serde(tag = "state", rename_all = "kebab-case")]
 pub enum ConferenceState {
     /// Waiting for its turn (scheduling rate); `failure` is what SfB will answer, if it refuses.
-    Scheduling { failure: Option<String> },
+    Scheduling {
+        failure: Option<String>,
+    },
     Ready,
-    InUse { call: CallId },
+    InUse {
+        call: CallId,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -77,8 +77,8 @@ impl World {
         if !self.kind_of(uri).is_person() {
             return;
         }
-        let replay = c.host.is_none()
-            || (im.replay_open && now < im.started_at.saturating_add(self.cfg.im_replay_window_ms));
+        let replay =
+            c.host.is_none() || (im.replay_open && now < im.started_at.saturating_add(self.cfg.im_replay_window_ms));
         if !replay {
             return;
         }
@@ -132,7 +132,14 @@ impl World {
             .map(|p| p.uri.clone())
             .collect();
         for r in recipients {
-            let e = ImEntry { at: now, call: id, from: from.to_string(), text: text.to_string(), sent_at: now, replayed: false };
+            let e = ImEntry {
+                at: now,
+                call: id,
+                from: from.to_string(),
+                text: text.to_string(),
+                sent_at: now,
+                replayed: false,
+            };
             push_capped(&mut self.user_mut(&r).ims, e);
         }
         if report {

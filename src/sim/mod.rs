@@ -22,23 +22,27 @@ mod offer;
 mod people;
 mod presence;
 mod record;
+mod section;
 mod timers;
 mod types;
 mod users;
 mod view;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 
 pub use calls::conversation_id_for;
 pub use conference::{ConferenceState, ConferenceView};
-pub use config::{ResponseGroupSpec, SimConfig, SimConfigError, SimSection, SimUserSection, UserSpec};
+pub use config::{ResponseGroupSpec, SimConfig, SimConfigError, UserSpec};
 pub use error::SimError;
 pub use event::SimEvent;
 pub use im::{ImMessage, MAX_TRANSCRIPT};
 pub use media::check_digits;
 pub use presence::{Presence, PresenceState, IN_A_CALL, MAX_AVAILABILITY};
-pub use record::{CallRecord, CallRecordV1, ImRecord, PartyRecord};
+pub use record::{CallRecord, ImRecord, PartyRecord, RecordVersion};
+pub use section::{SimSection, SimUserSection};
 pub use types::{
     AnswerMode, Behavior, CallId, CallStarted, Cause, ConferenceId, ConferenceTicket, Direction, HuntMode, Media,
     PartyMode, PartyState, Playback, PlaybackStatus, PresenceType, UserKind,
@@ -55,7 +59,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use timers::Timers;
 use users::User;
 
-/// The simulated Skype for Business world.
+/// The simulated Skype for Business world. `Clone` gives an independent copy (a test can fork a
+/// scenario); `Debug` prints counts only.
+#[derive(Clone)]
 pub struct World {
     cfg: SimConfig,
     users: BTreeMap<String, User>,
@@ -102,6 +108,7 @@ impl World {
         }
     }
 
+    /// The configuration the world was built from.
     pub fn config(&self) -> &SimConfig {
         &self.cfg
     }
@@ -126,19 +133,29 @@ impl World {
             let Some(u) = self.users.get(&uri) else { continue };
             let on_call = u.calls.iter().any(|id| {
                 let c = &self.calls[id];
-                c.media.is_av() && c.party(&uri).is_some_and(|p| matches!(p.state, PartyState::Connected | PartyState::Held))
+                c.media.is_av()
+                    && c.party(&uri).is_some_and(|p| matches!(p.state, PartyState::Connected | PartyState::Held))
             });
-            let stale: Vec<CallId> = u
-                .playing
-                .keys()
-                .filter(|id| !self.calls.get(id).is_some_and(|c| c.has(&uri)))
-                .copied()
-                .collect();
+            let stale: Vec<CallId> =
+                u.playing.keys().filter(|id| !self.calls.get(id).is_some_and(|c| c.has(&uri))).copied().collect();
             for id in stale {
                 self.end_playing(&uri, id, PlaybackStatus::Interrupted);
             }
             self.user_mut(&uri).on_call = on_call;
             self.presence_touch(&uri);
         }
+    }
+}
+
+impl std::fmt::Debug for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("World")
+            .field("domain", &self.cfg.domain)
+            .field("now", &self.now)
+            .field("users", &self.users.len())
+            .field("calls", &self.calls.len())
+            .field("queued_events", &self.events.len())
+            .field("next_deadline", &self.next_deadline())
+            .finish()
     }
 }

@@ -101,7 +101,7 @@ impl World {
         }
         let from = self.materialize(caller);
         let to = self.materialize(callee);
-        let id = self.new_call(now, media, &from, &to, None, None, false);
+        let id = self.new_call(now, media, &from, &to, None, false);
         if hosted {
             self.ensure_hosted(id);
         }
@@ -121,7 +121,13 @@ impl World {
     }
 
     /// Answers on one endpoint (1-based); the user's other endpoints stop alerting.
-    pub fn answer_endpoint(&mut self, now: u64, user: &str, call: Option<CallId>, endpoint: u32) -> Result<(), SimError> {
+    pub fn answer_endpoint(
+        &mut self,
+        now: u64,
+        user: &str,
+        call: Option<CallId>,
+        endpoint: u32,
+    ) -> Result<(), SimError> {
         self.answer_on(now, user, call, Some(endpoint))
     }
 
@@ -132,7 +138,9 @@ impl World {
         self.expect_state(id, &uri, PartyState::Alerting)?;
         let alerting = &self.call(id).party(&uri).expect("party").alerting;
         if let Some(e) = ep.filter(|e| !alerting.contains(e)) {
-            return Err(SimError::BadArgument(format!("endpoint {e} of {uri} is not alerting (alerting: {alerting:?})")));
+            return Err(SimError::BadArgument(format!(
+                "endpoint {e} of {uri} is not alerting (alerting: {alerting:?})"
+            )));
         }
         self.answer_party(id, &uri, ep);
         self.finish(now);
@@ -151,7 +159,13 @@ impl World {
     }
 
     /// Declines on one endpoint; the call goes on alerting on the others (declined on all: rejected).
-    pub fn reject_endpoint(&mut self, now: u64, user: &str, call: Option<CallId>, endpoint: u32) -> Result<(), SimError> {
+    pub fn reject_endpoint(
+        &mut self,
+        now: u64,
+        user: &str,
+        call: Option<CallId>,
+        endpoint: u32,
+    ) -> Result<(), SimError> {
         let now = self.begin(now);
         let uri = self.known(user)?;
         let id = self.pick(&uri, call, "alerting", |s, _| s == PartyState::Alerting)?;
@@ -184,7 +198,10 @@ impl World {
     pub(crate) fn check_hold(&self, id: CallId, uri: &str, want: PartyState) -> Result<(), SimError> {
         let c = self.call(id);
         if !c.media.is_av() {
-            return Err(SimError::unsupported(if want == PartyState::Connected { "hold" } else { "retrieve" }, c.media));
+            return Err(SimError::unsupported(
+                if want == PartyState::Connected { "hold" } else { "retrieve" },
+                c.media,
+            ));
         }
         self.expect_state(id, uri, want)
     }
@@ -268,7 +285,13 @@ impl World {
     /// Escalates a conversation to `media` (guide: "Supported Media Escalations"). Voice <-> video
     /// changes the same call (MediaChanged); IM <-> audio starts a new call in the same
     /// conversation (same Conversation-ID), offered to the other persons of the call.
-    pub fn escalate(&mut self, now: u64, user: &str, call: Option<CallId>, media: Media) -> Result<CallStarted, SimError> {
+    pub fn escalate(
+        &mut self,
+        now: u64,
+        user: &str,
+        call: Option<CallId>,
+        media: Media,
+    ) -> Result<CallStarted, SimError> {
         let now = self.begin(now);
         let uri = self.known(user)?;
         let id = self.pick(&uri, call, "connected", |s, _| s == PartyState::Connected)?;
@@ -301,7 +324,7 @@ impl World {
         if hosted {
             self.check_host(None)?;
         }
-        let nid = self.new_call(now, media, &uri, &first, None, Some(conversation_id.clone()), monitored);
+        let nid = self.new_call(now, media, &uri, &first, Some(conversation_id.clone()), monitored);
         if hosted {
             self.ensure_hosted(nid);
         }

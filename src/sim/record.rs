@@ -2,7 +2,7 @@
 //! restart (`export_calls` / `import_calls`). A record holds the call's identity (id,
 //! Conversation-ID, media, direction), its hosting conference and its parties with states and
 //! modes; an IM call's record also holds the MCU transcript, so IM calls are recovered too (the
-//! guide says a real Connector cannot; see docs/simulation.md). Records are versioned; an import
+//! guide says a real Connector cannot; see docs/simulation.md). Records carry their format version; an import
 //! is all-or-nothing and emits no call events (the Connector already knows these calls).
 
 use super::calls::{Call, Host, Party};
@@ -14,23 +14,18 @@ use super::World;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "version")]
-pub enum CallRecord {
-    V1(CallRecordV1),
+/// Versions of the record format (`"version": "V1"` in JSON). A new version adds a variant and
+/// an upgrade in `import_calls`; records of older versions stay readable.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RecordVersion {
+    #[default]
+    V1,
 }
 
-impl CallRecord {
-    /// The current version, upgrading older ones.
-    pub fn current(&self) -> &CallRecordV1 {
-        match self {
-            CallRecord::V1(v) => v,
-        }
-    }
-}
-
+/// What the Connector persists about one call to recover it after a restart.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CallRecordV1 {
+pub struct CallRecord {
+    pub version: RecordVersion,
     pub call: CallId,
     pub conversation_id: String,
     pub media: Media,
@@ -66,7 +61,8 @@ pub struct ImRecord {
 }
 
 fn record_of(c: &Call) -> CallRecord {
-    CallRecord::V1(CallRecordV1 {
+    CallRecord {
+        version: RecordVersion::V1,
         call: c.id,
         conversation_id: c.conversation_id.clone(),
         media: c.media,
@@ -95,7 +91,7 @@ fn record_of(c: &Call) -> CallRecord {
             last_activity: i.last_activity,
             transcript: i.messages.clone(),
         }),
-    })
+    }
 }
 
 impl World {
@@ -104,7 +100,7 @@ impl World {
         self.calls.values().map(record_of).collect()
     }
 
-    fn check_record(&self, r: &CallRecordV1) -> Result<(), SimError> {
+    fn check_record(&self, r: &CallRecord) -> Result<(), SimError> {
         let bad = |why: String| SimError::BadArgument(format!("call record {}: {why}", r.call));
         if r.parties.is_empty() {
             return Err(bad("no parties".into()));
@@ -131,7 +127,6 @@ impl World {
     /// keep alerting (their answer behaviour is re-armed); hunts (simultaneous ring, Response
     /// Groups) and treatments are not restored.
     pub fn import_calls(&mut self, records: Vec<CallRecord>) -> Result<usize, SimError> {
-        let records: Vec<CallRecordV1> = records.iter().map(|r| r.current().clone()).collect();
         for r in &records {
             self.check_record(r)?;
         }

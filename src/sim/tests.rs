@@ -62,7 +62,9 @@ pub(super) fn section(toml: &str) -> SimSection {
 pub(super) fn world_from(plain: bool, sim: &str) -> World {
     let mut toml = SWITCH.to_string();
     if plain {
-        toml = toml.replace("music-on-hold-file-path = \"moh.wma\"\n", "").replace("ringtone-file-path = \"ring.wma\"\n", "");
+        toml = toml
+            .replace("music-on-hold-file-path = \"moh.wma\"\n", "")
+            .replace("ringtone-file-path = \"ring.wma\"\n", "");
     }
     let server = crate::config::load_str(&toml).unwrap();
     let mut w = World::new(SimConfig::from_server_config(&server, section(sim)).unwrap());
@@ -100,7 +102,9 @@ pub(super) fn show(e: &SimEvent) -> String {
         }
         SimEvent::ImReceived { call, from, text } => format!("ImReceived {call} {} {text:?}", short(from)),
         SimEvent::DtmfReceived { call, party, digits } => format!("DtmfReceived {call} {} {digits}", short(party)),
-        SimEvent::PlaybackEnded { call, party, status, .. } => format!("PlaybackEnded {call} {} {status:?}", short(party)),
+        SimEvent::PlaybackEnded { call, party, status, .. } => {
+            format!("PlaybackEnded {call} {} {status:?}", short(party))
+        }
         SimEvent::ConferenceScheduled { id, endpoint } => format!("ConferenceScheduled {id} {}", short(endpoint)),
         SimEvent::ConferenceFailed { id, endpoint, .. } => format!("ConferenceFailed {id} {}", short(endpoint)),
         SimEvent::ConferenceExpired { id, endpoint } => format!("ConferenceExpired {id} {}", short(endpoint)),
@@ -171,7 +175,10 @@ fn an_unregistered_routing_point_does_not_take_calls() {
     w.start_call(0, CUSTOMER, RP, Media::Voice, None).unwrap();
     let ev = drain(&mut w);
     assert_eq!(ev[2], "PartyCreated 1 rp1 Alerting");
-    assert_eq!(&ev[3..], ["PartyDeleted 1 rp1 Unavailable", "PartyDeleted 1 tel:+14155550100 CallEnded", "CallDeleted 1 Unavailable"]);
+    assert_eq!(
+        &ev[3..],
+        ["PartyDeleted 1 rp1 Unavailable", "PartyDeleted 1 tel:+14155550100 CallEnded", "CallDeleted 1 Unavailable"]
+    );
 }
 
 #[test]
@@ -316,10 +323,7 @@ fn response_group_serial_hunting() {
     w.advance(10_000);
     assert_eq!(drain(&mut w), ["PartyDeleted 1 bob NoAnswer", "PartyCreated 1 carol Alerting"]);
     w.answer(12_000, "sip:carol@skype.lab", None).unwrap();
-    assert_eq!(
-        drain(&mut w),
-        ["PartyStateChanged 1 carol Connected Answered", "PartyDeleted 1 helpdesk Transferred"]
-    );
+    assert_eq!(drain(&mut w), ["PartyStateChanged 1 carol Connected Answered", "PartyDeleted 1 helpdesk Transferred"]);
     assert_eq!(call_of(&w, A1).hears, ["sip:carol@skype.lab"]);
     assert_eq!(w.call_view(c).unwrap().parties.len(), 2);
 }
@@ -600,7 +604,12 @@ fn dtmf_and_treatments() {
     let mut w = world("");
     let c = w.start_call(0, CUSTOMER, RP, Media::Voice, None).unwrap().call;
     drain(&mut w);
-    let collect = Playback::CollectDigits { prompt: Some("menu.wav".into()), max_digits: 4, terminator: Some('#'), timeout_ms: 10_000 };
+    let collect = Playback::CollectDigits {
+        prompt: Some("menu.wav".into()),
+        max_digits: 4,
+        terminator: Some('#'),
+        timeout_ms: 10_000,
+    };
     w.app_play(100, c, None, collect.clone()).unwrap();
     assert_eq!(call_of(&w, CUSTOMER).playback, Some(collect.clone()));
     w.send_dtmf(200, CUSTOMER, None, "12").unwrap();
@@ -801,11 +810,10 @@ fn imports_are_all_or_nothing() {
     let mut w = world("");
     let c = routed_call(&mut w, 0);
     let mut records = w.export_calls();
-    let CallRecord::V1(r) = &mut records[0];
-    let mut bad = r.clone();
+    let mut bad = records[0].clone();
     bad.call = CallId(99);
     bad.parties[0].uri = "sip:ghost@skype.lab".into();
-    records.push(CallRecord::V1(bad));
+    records.push(bad);
     let mut fresh = world("");
     assert!(matches!(fresh.import_calls(records), Err(SimError::UnknownUser(_))));
     assert!(fresh.calls().is_empty());

@@ -140,7 +140,7 @@ impl World {
                 base: u.base.clone(),
             }
         });
-        let calls = self.calls.values().filter_map(|c| self.call_view_for(c, &uri)).collect();
+        let calls = u.calls.iter().filter_map(|id| self.call_view_for(&self.calls[id], &uri)).collect();
         let playback = u.playing.values().max_by_key(|p| (p.since, p.call)).cloned();
         Ok(UserView {
             uri: uri.clone(),
@@ -205,7 +205,12 @@ impl World {
             parties: c
                 .parties
                 .iter()
-                .map(|p| PartySummary { uri: p.uri.clone(), state: p.state, mode: p.mode, hears: self.hears(c, &p.uri) })
+                .map(|p| PartySummary {
+                    uri: p.uri.clone(),
+                    state: p.state,
+                    mode: p.mode,
+                    hears: self.hears(c, &p.uri),
+                })
                 .collect(),
             im_messages: c.im.as_ref().map_or(0, |i| i.messages.len()),
         }

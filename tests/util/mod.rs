@@ -41,6 +41,7 @@ impl TestServer {
             admin_listen: Some("127.0.0.1:0".into()),
             data_dir: Some(dir.path().to_path_buf()),
             test_hooks: true,
+            connector_listen: Some("127.0.0.1:0".into()),
         };
         let handle = server::start(cfg, opts).await.expect("server starts");
         TestServer { handle: Some(handle), dir }
