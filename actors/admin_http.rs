@@ -79,11 +79,17 @@ pub fn router(ctx: Arc<ServerContext>) -> Router {
         .route("/restart/{name}", post(restart))
         .route("/metrics", get(metrics))
         .route_layer(middleware::from_fn_with_state(ctx.clone(), bearer));
-    Router::new()
+    let mut app = Router::new()
         .route("/health", get(|| async { "ok\n" }))
         .route("/ready", get(ready))
         .merge(protected)
-        .with_state(ctx)
+        .with_state(ctx.clone());
+    // Embedded mode: the simulation control API lives here too, behind the same bearer token.
+    if let Some(control) = ctx.sim_control.clone() {
+        let guard = middleware::from_fn_with_state(ctx.clone(), bearer);
+        app = app.merge(crate::actors::connector::control_http::router(control).route_layer(guard));
+    }
+    app
 }
 
 async fn bearer(State(ctx): State<Arc<ServerContext>>, req: Request, next: Next) -> Response {

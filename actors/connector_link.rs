@@ -174,7 +174,10 @@ impl Actor for ConnectorLink {
                 }
             }
             LinkMsg::Unregister { dn, cause } => {
-                if st.registered.remove(&dn) && st.status != LinkStatus::Disconnected {
+                // Sent even when the registration is still unanswered: it may complete after the
+                // DN was moved away, and the connector must not keep serving it.
+                st.registered.remove(&dn);
+                if matches!(st.status, LinkStatus::Active | LinkStatus::Suspending) {
                     st.request(&me, Mltp::UnregisterDn { dn: dn.clone(), cause: Some(cause) }, Pending::Unregister);
                 }
             }

@@ -4,8 +4,8 @@
 //! path: readiness off, then the tree stopped from the root (children in reverse start order,
 //! the persister's final flush last).
 
-use crate::actors::context::ServerContext;
 use crate::actors::connector::{self, ConnectorOptions, ConnectorProcess, ConnectorStartError};
+use crate::actors::context::ServerContext;
 use crate::actors::root;
 use crate::actors::supervisor::{Supervisor, SupervisorArgs, SupervisorMsg};
 use crate::config::ServerConfig;
@@ -70,7 +70,8 @@ pub async fn start(mut config: ServerConfig, opts: StartOptions) -> Result<Serve
     let embedded = match config.links.first() {
         Some(link) if config.server.embedded_connector => {
             let listen = opts.connector_listen.clone().unwrap_or_else(|| format!("{}:{}", link.hostname, link.port));
-            let sim = crate::sim::SimSection::from_value(&config.sim).map_err(|e| ConnectorStartError::Sim(e.to_string()))?;
+            let sim =
+                crate::sim::SimSection::from_value(&config.sim).map_err(|e| ConnectorStartError::Sim(e.to_string()))?;
             let copts = ConnectorOptions {
                 connectors: vec![(link.name.clone(), listen)],
                 control_listen: None,

@@ -74,7 +74,8 @@ fn init_tracing() {
 fn load_config(path: Option<&std::path::Path>) -> Result<config::ServerConfig> {
     let overrides = config::env_overrides();
     let cfg = match path {
-        Some(path) => config::load_file_with_overrides(path, &overrides).with_context(|| format!("{} is refused", path.display()))?,
+        Some(path) => config::load_file_with_overrides(path, &overrides)
+            .with_context(|| format!("{} is refused", path.display()))?,
         None => config::load(config::EMBEDDED_DEFAULT, "embedded config/default.toml", &overrides)
             .context("the embedded configuration is refused")?,
     };
@@ -87,8 +88,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::CheckConfig { file } => {
-            let cfg = config::load_file_with_overrides(&file, &config::env_overrides())
-                .with_context(|| format!("{} is refused", file.display()))?;
+            let cfg = load_config(Some(&file))?;
             print!("{}", config::render(&cfg));
             Ok(())
         }

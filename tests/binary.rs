@@ -20,10 +20,19 @@ struct Running {
 fn start_binary(extra_env: &[(&str, &str)]) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(BIN);
-    cmd.args(["run", "--tlib-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--connector-listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args([
+        "run",
+        "--tlib-listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
+        "--connector-listen",
+        "127.0.0.1:0",
+        "--data-dir",
+    ])
+    .arg(dir.path())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     for (k, v) in extra_env {
         cmd.env(k, v);
     }

@@ -87,7 +87,11 @@ impl Actor for Connector {
     type State = ConnectorState_;
     type Arguments = ConnectorArgs;
 
-    async fn pre_start(&self, me: ActorRef<ConnectorMsg>, args: ConnectorArgs) -> Result<Self::State, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        me: ActorRef<ConnectorMsg>,
+        args: ConnectorArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
         let sup_name = format!("connector:{}", args.name);
         let children = Children::new(&sup_name, &me, args.board.clone());
         let cfg = &args.config;
@@ -139,7 +143,12 @@ impl Actor for Connector {
         Ok(())
     }
 
-    async fn handle(&self, me: ActorRef<ConnectorMsg>, msg: ConnectorMsg, st: &mut Self::State) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        me: ActorRef<ConnectorMsg>,
+        msg: ConnectorMsg,
+        st: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
         match msg {
             ConnectorMsg::Accepted(tcp) => st.accept_link(&me, tcp).await,
             ConnectorMsg::SimEvents(events) => {
@@ -169,7 +178,12 @@ impl Actor for Connector {
         Ok(())
     }
 
-    async fn handle_supervisor_evt(&self, me: ActorRef<ConnectorMsg>, evt: SupervisionEvent, st: &mut Self::State) -> Result<(), ActorProcessingErr> {
+    async fn handle_supervisor_evt(
+        &self,
+        me: ActorRef<ConnectorMsg>,
+        evt: SupervisionEvent,
+        st: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
         if let SupervisionEvent::ActorTerminated(cell, ..) | SupervisionEvent::ActorFailed(cell, _) = &evt {
             st.sessions.retain(|_, s| s.get_id() != cell.get_id());
         }
@@ -194,7 +208,13 @@ impl ConnectorState_ {
         let id = self.next_session;
         self.next_session += 1;
         let slot = Arc::new(parking_lot::Mutex::new(Some(tcp)));
-        let args = Arc::new((self.args.name.clone(), self.args.sim.clone(), me.clone(), self.args.hide_sensitive_data));
+        let args = Arc::new((
+            self.args.name.clone(),
+            self.args.sim.clone(),
+            me.clone(),
+            self.args.hide_sensitive_data,
+            self.args.config.switch.log.hide_header.clone(),
+        ));
         let state = self.state;
         let spec = ChildSpec {
             name: format!("mltp:{}:{id}", self.args.name),
@@ -204,7 +224,8 @@ impl ConnectorState_ {
                 let tcp = slot.lock().take();
                 let a = args.clone();
                 Box::pin(async move {
-                    let tcp = tcp.ok_or_else(|| ractor::SpawnErr::StartupFailed("connection already handed over".into()))?;
+                    let tcp =
+                        tcp.ok_or_else(|| ractor::SpawnErr::StartupFailed("connection already handed over".into()))?;
                     let session = SessionArgs {
                         connector: a.0.clone(),
                         sim: a.1.clone(),
@@ -212,6 +233,7 @@ impl ConnectorState_ {
                         tcp,
                         state,
                         hide_sensitive_data: a.3,
+                        hide_header: a.4.clone(),
                     };
                     Ok(Actor::spawn_linked(None, LinkSession, session, sup).await?.0.get_cell())
                 })
@@ -235,7 +257,8 @@ impl ConnectorState_ {
     async fn on_sim_event(&mut self, ev: SimEvent) {
         if let SimEvent::CallCreated { call, media, from, to, .. } = &ev {
             self.calls.insert(*call);
-            let facts = crate::actors::connector::events::CallFacts { media: *media, from: from.clone(), to: to.clone() };
+            let facts =
+                crate::actors::connector::events::CallFacts { media: *media, from: from.clone(), to: to.clone() };
             self.facts.insert(*call, facts);
         }
         let call = ev.call();
@@ -267,18 +290,25 @@ impl ConnectorState_ {
         let records = self.persist_ha().await;
         if let Some(rec) = records.into_iter().find(|r| r.call == call) {
             let data = serde_json::to_string(&rec).unwrap_or_default();
-            self.broadcast(Mltp::HaData { call: call.0, kind: crate::mltp::HaKind::Call, op: crate::mltp::HaOp::Put, key: None, data });
+            self.broadcast(Mltp::HaData {
+                call: call.0,
+                kind: crate::mltp::HaKind::Call,
+                op: crate::mltp::HaOp::Put,
+                key: None,
+                data,
+            });
         }
     }
 
     async fn persist_ha(&mut self) -> Vec<crate::sim::CallRecord> {
-        let records: Vec<crate::sim::CallRecord> = match self.args.sim.app(&self.args.name, AppCmd::ExportCalls(None)).await {
-            Ok(v) => serde_json::from_value(v).unwrap_or_default(),
-            Err(e) => {
-                tracing::warn!(connector = %self.args.name, error = %e, "cannot export HA call data");
-                return Vec::new();
-            }
-        };
+        let records: Vec<crate::sim::CallRecord> =
+            match self.args.sim.app(&self.args.name, AppCmd::ExportCalls(None)).await {
+                Ok(v) => serde_json::from_value(v).unwrap_or_default(),
+                Err(e) => {
+                    tracing::warn!(connector = %self.args.name, error = %e, "cannot export HA call data");
+                    return Vec::new();
+                }
+            };
         let snap = Snapshot::ConnectorCalls(crate::store::ConnectorCallsSnapshot::V1(crate::store::ConnectorCallsV1 {
             connector: self.args.name.clone(),
             calls: records.iter().map(|r| serde_json::to_value(r).unwrap_or_default()).collect(),
@@ -297,10 +327,12 @@ impl ConnectorState_ {
     async fn recover_calls(&mut self) {
         let store = self.args.store.clone();
         let key = ha_key(&self.args.name);
-        let loaded = tokio::task::spawn_blocking(move || store.load_all()).await.ok().and_then(|r| r.ok()).unwrap_or_default();
+        let loaded =
+            tokio::task::spawn_blocking(move || store.load_all()).await.ok().and_then(|r| r.ok()).unwrap_or_default();
         let Some((_, Snapshot::ConnectorCalls(snap))) = loaded.into_iter().find(|(k, _)| *k == key) else { return };
         let v = snap.current();
-        let records: Vec<crate::sim::CallRecord> = v.calls.into_iter().filter_map(|c| serde_json::from_value(c).ok()).collect();
+        let records: Vec<crate::sim::CallRecord> =
+            v.calls.into_iter().filter_map(|c| serde_json::from_value(c).ok()).collect();
         if records.is_empty() {
             return;
         }

@@ -104,7 +104,8 @@ async fn start_call(State(s): State<ControlState>, bytes: Bytes) -> Response {
         Err(r) => return r,
     };
     match run(&s, ControlCmd::StartCall { from: req.from, to: req.to, media, text: req.text }).await {
-        Ok(v) => (StatusCode::CREATED, Json(json!({"id": v["call"], "conversation_id": v["conversation_id"]}))).into_response(),
+        Ok(v) => (StatusCode::CREATED, Json(json!({"id": v["call"], "conversation_id": v["conversation_id"]})))
+            .into_response(),
         Err(r) => r,
     }
 }
@@ -188,7 +189,12 @@ async fn behavior(State(s): State<ControlState>, Path(uri): Path<String>, bytes:
         "auto" => AnswerMode::Auto,
         "never" => AnswerMode::Never,
         "reject" => AnswerMode::Reject,
-        other => return error(StatusCode::UNPROCESSABLE_ENTITY, format!("answer {other:?}: expected manual, auto, never or reject")),
+        other => {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("answer {other:?}: expected manual, auto, never or reject"),
+            )
+        }
     };
     match run(&s, ControlCmd::Behavior { user: uri, answer, delay_ms: arg.delay_ms }).await {
         Ok(_) => Json(json!({"ok": true})).into_response(),

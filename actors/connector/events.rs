@@ -51,22 +51,32 @@ pub fn to_mltp(ev: &SimEvent, facts: Option<&CallFacts>) -> Option<Mltp> {
         None => (MMedia::Voice, String::new(), String::new()),
     };
     Some(match ev {
-        SimEvent::CallCreated { call, conversation_id, media: md, from, to, direction: d, monitored } => Mltp::CallCreated {
+        SimEvent::CallCreated { call, conversation_id, media: md, from, to, direction: d, monitored } => {
+            Mltp::CallCreated {
+                call: call.0,
+                conversation_id: conversation_id.clone(),
+                media: media(*md),
+                from: from.clone(),
+                to: to.clone(),
+                direction: direction(*d),
+                monitored: *monitored,
+                conn_id: None,
+            }
+        }
+        SimEvent::PartyCreated { call, party, state } => Mltp::PartyCreated {
             call: call.0,
-            conversation_id: conversation_id.clone(),
-            media: media(*md),
-            from: from.clone(),
-            to: to.clone(),
-            direction: direction(*d),
-            monitored: *monitored,
-            conn_id: None,
+            party: party.clone(),
+            media: m,
+            from,
+            to,
+            party_state: party_state(*state),
         },
-        SimEvent::PartyCreated { call, party, state } => {
-            Mltp::PartyCreated { call: call.0, party: party.clone(), media: m, from, to, party_state: party_state(*state) }
-        }
-        SimEvent::PartyStateChanged { call, party, state, cause } => {
-            Mltp::PartyStateChanged { call: call.0, party: party.clone(), party_state: party_state(*state), cause: cause_text(cause) }
-        }
+        SimEvent::PartyStateChanged { call, party, state, cause } => Mltp::PartyStateChanged {
+            call: call.0,
+            party: party.clone(),
+            party_state: party_state(*state),
+            cause: cause_text(cause),
+        },
         SimEvent::PartyDeleted { call, party, cause } => {
             Mltp::PartyDeleted { call: call.0, party: party.clone(), cause: cause_text(cause) }
         }
@@ -80,7 +90,9 @@ pub fn to_mltp(ev: &SimEvent, facts: Option<&CallFacts>) -> Option<Mltp> {
                 PresenceType::Remote => mltp::PresenceType::Remote,
             },
         },
-        SimEvent::ImReceived { call, from, text } => Mltp::ImReceived { call: call.0, from: from.clone(), text: text.clone() },
+        SimEvent::ImReceived { call, from, text } => {
+            Mltp::ImReceived { call: call.0, from: from.clone(), text: text.clone() }
+        }
         SimEvent::DtmfReceived { call, party, digits } => {
             Mltp::DtmfReceived { call: call.0, party: party.clone(), digits: digits.clone() }
         }
@@ -133,7 +145,11 @@ pub fn playback(t: TreatmentType, params: KvList) -> Playback {
         TreatmentType::FastBusy => Playback::Announcement { file: "tone/fast-busy".into(), duration_ms },
         TreatmentType::CollectDigits | TreatmentType::PlayAnnouncementAndDigits => Playback::CollectDigits {
             prompt: (t == TreatmentType::PlayAnnouncementAndDigits).then(|| file("prompt")),
-            max_digits: params.get_int("TOTAL_DIGITS").or_else(|| params.get_int("MAX_DIGITS")).unwrap_or(4).clamp(1, 64) as u32,
+            max_digits: params
+                .get_int("TOTAL_DIGITS")
+                .or_else(|| params.get_int("MAX_DIGITS"))
+                .unwrap_or(4)
+                .clamp(1, 64) as u32,
             terminator: params.get_str("TERM_DIGIT").and_then(|s| s.chars().next()),
             timeout_ms: secs(&params, "DIGIT_TIMEOUT").unwrap_or(10_000),
         },

@@ -24,6 +24,8 @@ pub struct SessionArgs {
     pub tcp: TcpStream,
     pub state: ConnectorState,
     pub hide_sensitive_data: bool,
+    /// The Switch annex `[log] hide-header` list.
+    pub hide_header: Vec<String>,
 }
 
 pub struct SessionState {
@@ -59,7 +61,7 @@ impl Actor for LinkSession {
             out,
             io: None,
             pending: Some((a.tcp, rx)),
-            hide: HideHeaders::new(&[], a.hide_sensitive_data),
+            hide: HideHeaders::new(&a.hide_header, a.hide_sensitive_data),
         })
     }
 
@@ -88,7 +90,9 @@ impl Actor for LinkSession {
                             }
                             Ok(None) => break,
                             // A bad frame that was consumed whole is skipped; a broken stream closes the link.
-                            Err(e) if !e.is_fatal() => tracing::warn!(error = %e, "malformed MLTP message from the T-Server skipped"),
+                            Err(e) if !e.is_fatal() => {
+                                tracing::warn!(error = %e, "malformed MLTP message from the T-Server skipped")
+                            }
                             Err(e) => return format!("undecodable MLTP from the T-Server: {e}"),
                         }
                     }
@@ -110,7 +114,12 @@ impl Actor for LinkSession {
         Ok(())
     }
 
-    async fn handle(&self, me: ActorRef<SessionMsg>, msg: SessionMsg, st: &mut SessionState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        me: ActorRef<SessionMsg>,
+        msg: SessionMsg,
+        st: &mut SessionState,
+    ) -> Result<(), ActorProcessingErr> {
         match msg {
             SessionMsg::Inbound(m) => st.on_message(&me, *m).await,
             SessionMsg::Event(m) => {
@@ -180,12 +189,18 @@ impl SessionState {
         let ok = Response::ok();
         let call = |c: u64| CallId(c);
         Ok(match m {
-            Mltp::Hello { .. } => ok.with("connector", self.connector.clone()).with("state", self.state).with("version", "1.0".to_string()),
+            Mltp::Hello { .. } => ok
+                .with("connector", self.connector.clone())
+                .with("state", self.state)
+                .with("version", "1.0".to_string()),
             Mltp::Ping {} => ok,
             Mltp::Bye { .. } => ok,
             Mltp::RegisterDn { dn, dn_type } => {
                 if self.state == ConnectorState::Suspending {
-                    return Err(Response::error(ErrorCode::OutOfService, "connector is suspending (graceful shutdown)"));
+                    return Err(Response::error(
+                        ErrorCode::OutOfService,
+                        "connector is suspending (graceful shutdown)",
+                    ));
                 }
                 // Only SfB users and application endpoints exist in SfB; queues and services are
                 // T-Server objects and need nothing on this side.
@@ -216,24 +231,34 @@ impl SessionState {
             }
             Mltp::MakeCall { from, to, media, text, .. } => {
                 if self.state == ConnectorState::Suspending {
-                    return Err(Response::error(ErrorCode::OutOfService, "connector is suspending (graceful shutdown)"));
+                    return Err(Response::error(
+                        ErrorCode::OutOfService,
+                        "connector is suspending (graceful shutdown)",
+                    ));
                 }
                 let media = to_sim_media(media);
-                let v = self.app(AppCmd::MakeCall { from, to, media, text: Some(text).filter(|t| !t.is_empty()) }).await?;
-                let started: CallStarted = serde_json::from_value(v).map_err(|e| Response::error(ErrorCode::Internal, e.to_string()))?;
+                let v =
+                    self.app(AppCmd::MakeCall { from, to, media, text: Some(text).filter(|t| !t.is_empty()) }).await?;
+                let started: CallStarted =
+                    serde_json::from_value(v).map_err(|e| Response::error(ErrorCode::Internal, e.to_string()))?;
                 let _ = self.owner.cast(ConnectorMsg::CallStarted(started.call));
                 ok.with("call", started.call.0).with("conversation-id", started.conversation_id)
             }
-            Mltp::ReleaseCall { call: c, party } => self.app(AppCmd::Release { call: call(c), party }).await.map(|_| ok)?,
+            Mltp::ReleaseCall { call: c, party } => {
+                self.app(AppCmd::Release { call: call(c), party }).await.map(|_| ok)?
+            }
             Mltp::HoldCall { call: c, party } => self.app(AppCmd::Hold { call: call(c), party }).await.map(|_| ok)?,
-            Mltp::RetrieveCall { call: c, party } => self.app(AppCmd::Retrieve { call: call(c), party }).await.map(|_| ok)?,
+            Mltp::RetrieveCall { call: c, party } => {
+                self.app(AppCmd::Retrieve { call: call(c), party }).await.map(|_| ok)?
+            }
             Mltp::TransferCall { call: c, consult_call, party } => {
                 let cmd = AppCmd::Merge { call: call(c), consult: call(consult_call), keep_party: Some(party) };
                 self.app(cmd).await.map(|_| ok)?
             }
-            Mltp::ConferenceCall { call: c, consult_call, .. } => {
-                self.app(AppCmd::Merge { call: call(c), consult: call(consult_call), keep_party: None }).await.map(|_| ok)?
-            }
+            Mltp::ConferenceCall { call: c, consult_call, .. } => self
+                .app(AppCmd::Merge { call: call(c), consult: call(consult_call), keep_party: None })
+                .await
+                .map(|_| ok)?,
             Mltp::SingleStepTransfer { call: c, party, to } => {
                 self.app(AppCmd::SingleStepTransfer { call: call(c), party, to }).await.map(|_| ok)?
             }
@@ -241,9 +266,15 @@ impl SessionState {
                 let mode = mode.map(to_party_mode).unwrap_or(PartyMode::Normal);
                 self.app(AppCmd::AddParty { call: call(c), to, mode }).await.map(|_| ok)?
             }
-            Mltp::RedirectCall { call: c, to, .. } => self.app(AppCmd::Redirect { call: call(c), to }).await.map(|_| ok)?,
-            Mltp::DeleteParty { call: c, party } => self.app(AppCmd::DeleteParty { call: call(c), party }).await.map(|_| ok)?,
-            Mltp::SendIm { call: c, from, text } => self.app(AppCmd::SendIm { call: call(c), from, text }).await.map(|_| ok)?,
+            Mltp::RedirectCall { call: c, to, .. } => {
+                self.app(AppCmd::Redirect { call: call(c), to }).await.map(|_| ok)?
+            }
+            Mltp::DeleteParty { call: c, party } => {
+                self.app(AppCmd::DeleteParty { call: call(c), party }).await.map(|_| ok)?
+            }
+            Mltp::SendIm { call: c, from, text } => {
+                self.app(AppCmd::SendIm { call: call(c), from, text }).await.map(|_| ok)?
+            }
             Mltp::SendDtmf { call: c, party, digits } => {
                 self.app(AppCmd::SendDtmf { call: call(c), party, digits }).await.map(|_| ok)?
             }

@@ -79,7 +79,8 @@ fn bind(addr: &str) -> Result<Arc<std::net::TcpListener>, ConnectorStartError> {
 }
 
 pub async fn start(config: Arc<ServerConfig>, opts: ConnectorOptions) -> Result<ConnectorProcess, ConnectorStartError> {
-    let sim_cfg = SimConfig::from_server_config(&config, opts.sim.clone()).map_err(|e| ConnectorStartError::Sim(e.to_string()))?;
+    let sim_cfg = SimConfig::from_server_config(&config, opts.sim.clone())
+        .map_err(|e| ConnectorStartError::Sim(e.to_string()))?;
     let shared = SimShared::new(World::new(sim_cfg));
     let sim = SimLink::new(shared);
     let store_path = opts.data_dir.join("connector-ha.redb");
@@ -106,7 +107,10 @@ pub async fn start(config: Arc<ServerConfig>, opts: ConnectorOptions) -> Result<
     let mut bound = Vec::new();
     for (name, addr) in &opts.connectors {
         let listener = bind(addr)?;
-        bound.push((name.clone(), listener.local_addr().map_err(|source| ConnectorStartError::Bind { addr: addr.clone(), source })?));
+        bound.push((
+            name.clone(),
+            listener.local_addr().map_err(|source| ConnectorStartError::Bind { addr: addr.clone(), source })?,
+        ));
         let (name, config, sim, store, board, directory) =
             (name.clone(), config.clone(), sim.clone(), store.clone(), board.clone(), directory.clone());
         let hide = config.tserver.hide_sensitive_data;
@@ -155,7 +159,8 @@ pub async fn start(config: Arc<ServerConfig>, opts: ConnectorOptions) -> Result<
         children,
         stop_timeout: Duration::from_secs(10),
     };
-    let (root, join) = Actor::spawn(None, Supervisor, args).await.map_err(|e| ConnectorStartError::Spawn(e.to_string()))?;
+    let (root, join) =
+        Actor::spawn(None, Supervisor, args).await.map_err(|e| ConnectorStartError::Spawn(e.to_string()))?;
     Ok(ConnectorProcess { root, board, sim, control, connectors: bound, control_addr, join })
 }
 

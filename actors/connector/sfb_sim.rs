@@ -26,7 +26,9 @@ pub struct SimShared {
 struct Routes {
     connectors: HashMap<String, ActorRef<ConnectorMsg>>,
     call_owner: HashMap<CallId, String>,
-    endpoint_owner: HashMap<String, String>,
+    /// Connectors that registered each endpoint, oldest first; the last one serves it. A DN
+    /// being moved is briefly registered on two connectors, in either order.
+    endpoint_owner: HashMap<String, Vec<String>>,
     presence_owner: HashMap<String, String>,
 }
 
@@ -93,22 +95,79 @@ pub enum AppCmd {
     UnregisterEndpoint(String),
     SubscribePresence(String),
     UnsubscribePresence(String),
-    PublishPresence { dn: String, availability: u32, activity: Option<String> },
-    MakeCall { from: String, to: String, media: Media, text: Option<String> },
-    Release { call: CallId, party: String },
-    Hold { call: CallId, party: String },
-    Retrieve { call: CallId, party: String },
-    Redirect { call: CallId, to: String },
-    AddParty { call: CallId, to: String, mode: PartyMode },
-    DeleteParty { call: CallId, party: String },
-    Merge { call: CallId, consult: CallId, keep_party: Option<String> },
-    SingleStepTransfer { call: CallId, party: String, to: String },
-    SendIm { call: CallId, from: String, text: String },
-    SendDtmf { call: CallId, party: String, digits: String },
-    Play { call: CallId, party: Option<String>, what: Playback },
-    StopPlay { call: CallId },
-    SetMode { call: CallId, party: String, mode: PartyMode },
-    ScheduleConference { endpoint: String, lobby_bypass: bool },
+    PublishPresence {
+        dn: String,
+        availability: u32,
+        activity: Option<String>,
+    },
+    MakeCall {
+        from: String,
+        to: String,
+        media: Media,
+        text: Option<String>,
+    },
+    Release {
+        call: CallId,
+        party: String,
+    },
+    Hold {
+        call: CallId,
+        party: String,
+    },
+    Retrieve {
+        call: CallId,
+        party: String,
+    },
+    Redirect {
+        call: CallId,
+        to: String,
+    },
+    AddParty {
+        call: CallId,
+        to: String,
+        mode: PartyMode,
+    },
+    DeleteParty {
+        call: CallId,
+        party: String,
+    },
+    Merge {
+        call: CallId,
+        consult: CallId,
+        keep_party: Option<String>,
+    },
+    SingleStepTransfer {
+        call: CallId,
+        party: String,
+        to: String,
+    },
+    SendIm {
+        call: CallId,
+        from: String,
+        text: String,
+    },
+    SendDtmf {
+        call: CallId,
+        party: String,
+        digits: String,
+    },
+    Play {
+        call: CallId,
+        party: Option<String>,
+        what: Playback,
+    },
+    StopPlay {
+        call: CallId,
+    },
+    SetMode {
+        call: CallId,
+        party: String,
+        mode: PartyMode,
+    },
+    ScheduleConference {
+        endpoint: String,
+        lobby_bypass: bool,
+    },
     /// HA: the records of these calls (None: every call this connector owns).
     ExportCalls(Option<Vec<CallId>>),
     /// HA: restore calls after a connector restart; they become this connector's again.
@@ -168,7 +227,8 @@ impl Actor for SfbSim {
                 routes.connectors.remove(&connector);
                 // Endpoints and presence it served are free to be taken by another connector;
                 // its calls stay its own (they are recovered when it comes back).
-                routes.endpoint_owner.retain(|_, c| *c != connector);
+                routes.endpoint_owner.values_mut().for_each(|owners| owners.retain(|c| *c != connector));
+                routes.endpoint_owner.retain(|_, owners| !owners.is_empty());
                 routes.presence_owner.retain(|_, c| *c != connector);
             }
             SfbMsg::Tick { generation } => {
@@ -196,8 +256,12 @@ impl SfbState {
             ControlCmd::Retrieve { user, call } => json(w.retrieve(now, &user, call)?),
             ControlCmd::Im { user, call, text } => json(w.send_im(now, &user, call, &text)?),
             ControlCmd::Dtmf { user, call, digits } => json(w.send_dtmf(now, &user, call, &digits)?),
-            ControlCmd::Presence { user, availability, activity } => json(w.set_presence(now, &user, availability, activity)?),
-            ControlCmd::Behavior { user, answer, delay_ms } => json(w.set_behavior(&user, Behavior { answer, delay_ms })?),
+            ControlCmd::Presence { user, availability, activity } => {
+                json(w.set_presence(now, &user, availability, activity)?)
+            }
+            ControlCmd::Behavior { user, answer, delay_ms } => {
+                json(w.set_behavior(&user, Behavior { answer, delay_ms })?)
+            }
             ControlCmd::View { user } => json(w.user_view(&user)?),
         }
     }
@@ -210,13 +274,18 @@ impl SfbState {
         match cmd {
             AppCmd::RegisterEndpoint(dn) => {
                 let presence_type = w.register_endpoint(&dn)?;
-                routes.endpoint_owner.insert(dn, connector.to_string());
+                let owners = routes.endpoint_owner.entry(dn).or_default();
+                owners.retain(|c| c != connector);
+                owners.push(connector.to_string());
                 json(presence_type)
             }
             AppCmd::UnregisterEndpoint(dn) => {
-                if routes.endpoint_owner.get(&dn).map(String::as_str) == Some(connector) {
-                    routes.endpoint_owner.remove(&dn);
-                    w.unregister_endpoint(&dn);
+                if let Some(owners) = routes.endpoint_owner.get_mut(&dn) {
+                    owners.retain(|c| c != connector);
+                    if owners.is_empty() {
+                        routes.endpoint_owner.remove(&dn);
+                        w.unregister_endpoint(&dn);
+                    }
                 }
                 json(())
             }
@@ -232,7 +301,9 @@ impl SfbState {
                 }
                 json(())
             }
-            AppCmd::PublishPresence { dn, availability, activity } => json(w.publish_presence(now, &dn, availability, activity)?),
+            AppCmd::PublishPresence { dn, availability, activity } => {
+                json(w.publish_presence(now, &dn, availability, activity)?)
+            }
             AppCmd::MakeCall { from, to, media, text } => {
                 let started = w.app_make_call(now, &from, &to, media, text)?;
                 routes.call_owner.insert(started.call, connector.to_string());
@@ -244,14 +315,18 @@ impl SfbState {
             AppCmd::Redirect { call, to } => json(w.app_redirect(now, call, &to)?),
             AppCmd::AddParty { call, to, mode } => json(w.app_add_party(now, call, &to, mode)?),
             AppCmd::DeleteParty { call, party } => json(w.app_delete_party(now, call, &party)?),
-            AppCmd::Merge { call, consult, keep_party } => json(w.app_merge(now, call, consult, keep_party.as_deref())?),
+            AppCmd::Merge { call, consult, keep_party } => {
+                json(w.app_merge(now, call, consult, keep_party.as_deref())?)
+            }
             AppCmd::SingleStepTransfer { call, party, to } => json(w.app_single_step_transfer(now, call, &party, &to)?),
             AppCmd::SendIm { call, from, text } => json(w.app_send_im(now, call, &from, &text)?),
             AppCmd::SendDtmf { call, party, digits } => json(w.app_send_dtmf(now, call, &party, &digits)?),
             AppCmd::Play { call, party, what } => json(w.app_play(now, call, party.as_deref(), what)?),
             AppCmd::StopPlay { call } => json(w.app_stop_play(now, call)?),
             AppCmd::SetMode { call, party, mode } => json(w.app_set_mode(call, &party, mode)?),
-            AppCmd::ScheduleConference { endpoint, lobby_bypass } => json(w.schedule_conference(now, &endpoint, lobby_bypass)?),
+            AppCmd::ScheduleConference { endpoint, lobby_bypass } => {
+                json(w.schedule_conference(now, &endpoint, lobby_bypass)?)
+            }
             AppCmd::ExportCalls(calls) => {
                 let mine: Vec<CallRecord> = w
                     .export_calls()
@@ -301,9 +376,8 @@ impl SfbState {
         for ev in events {
             let owner = match &ev {
                 SimEvent::CallCreated { call, from, to, .. } => {
-                    let owner = routes.call_owner.get(call).cloned().or_else(|| {
-                        routes.endpoint_owner.get(to).or_else(|| routes.endpoint_owner.get(from)).cloned()
-                    });
+                    let serving = |uri: &String| routes.endpoint_owner.get(uri).and_then(|o| o.last()).cloned();
+                    let owner = routes.call_owner.get(call).cloned().or_else(|| serving(to).or_else(|| serving(from)));
                     if let Some(o) = &owner {
                         routes.call_owner.insert(*call, o.clone());
                     }

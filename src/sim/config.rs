@@ -345,16 +345,21 @@ mod tests {
 
     #[test]
     fn the_servers_own_sim_section_is_read() {
-        let mut text = crate::config::EMBEDDED_DEFAULT.to_string();
+        // The embedded default ends with its own [sim] section; replace it.
+        let base = crate::config::EMBEDDED_DEFAULT;
+        let base = &base[..base.find("\n[sim]").expect("default.toml has a [sim] section")];
+        let mut text = base.to_string();
         text.push_str("\n[sim]\npstn-callers-bypass-lobby = false\nim-idle-timeout = 0\n[[sim.user]]\nuri = \"sip:bob@skype.lab\"\nendpoints = 2\n");
         let server = crate::config::load_str(&text).unwrap();
         let cfg = SimConfig::from_server(&server).unwrap();
         assert!(!cfg.pstn_callers_bypass_lobby);
         assert_eq!(cfg.im_idle_timeout_ms, 0);
         assert_eq!(cfg.users.iter().find(|u| u.uri == "sip:bob@skype.lab").unwrap().endpoints, 2);
-        let plain = SimConfig::from_server(&crate::config::embedded_default()).unwrap();
-        assert!(plain.pstn_callers_bypass_lobby);
-        let bad = crate::config::load_str(&format!("{}\n[sim]\nbogus = 1\n", crate::config::EMBEDDED_DEFAULT)).unwrap();
+        let plain = SimConfig::from_server(&crate::config::load_str(base).unwrap()).unwrap();
+        assert!(plain.pstn_callers_bypass_lobby, "the pool's own default when [sim] is absent");
+        let demo = SimConfig::from_server(&crate::config::embedded_default()).unwrap();
+        assert!(!demo.pstn_callers_bypass_lobby, "the demo switch agrees with lobby-bypass-enabled = false");
+        let bad = crate::config::load_str(&format!("{base}\n[sim]\nbogus = 1\n")).unwrap();
         assert!(SimConfig::from_server(&bad).unwrap_err().to_string().contains("bogus"));
     }
 

@@ -63,7 +63,7 @@ impl World {
     fn offer_person(&mut self, id: CallId, uri: &str, o: Offer) {
         let spec = self.user(uri).spec.clone();
         if let Some(target) = spec.forward_to.clone() {
-            let target = self.materialize(self.target(&target).unwrap_or(super::users::Target::External(target)));
+            let target = self.materialize_uri(&target);
             if o.depth >= MAX_FORWARD_DEPTH || self.call(id).has(&target) {
                 return self.alert_then_decline(id, uri, o, Cause::Unavailable);
             }
@@ -83,7 +83,7 @@ impl World {
         let token = self.call(id).party(uri).map_or(0, |p| p.token);
         if o.hunt.is_none() && hunt.is_some() {
             for t in ring_also {
-                let t = self.materialize(self.target(&t).unwrap_or(super::users::Target::External(t)));
+                let t = self.materialize_uri(&t);
                 self.offer(id, &t, o.next(hunt));
             }
         }
@@ -267,7 +267,7 @@ impl World {
             }
             Timer::Forward { call, user, token } if alerting(self, call, &user, token) => {
                 let Some(target) = self.user(&user).spec.forward_to.clone() else { return };
-                let target = self.materialize(self.target(&target).unwrap_or(super::users::Target::External(target)));
+                let target = self.materialize_uri(&target);
                 if self.call(call).has(&target) {
                     return self.decline(call, &user, Cause::Unavailable);
                 }

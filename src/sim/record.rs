@@ -9,7 +9,6 @@ use super::calls::{Call, Host, Party};
 use super::error::SimError;
 use super::im::{ImMessage, ImSession};
 use super::types::{CallId, Direction, Media, PartyMode, PartyState};
-use super::users::Target;
 use super::World;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -138,8 +137,7 @@ impl World {
             }
             let mut parties = Vec::new();
             for p in &r.parties {
-                let t = self.target(&p.uri).unwrap_or_else(|_| Target::External(p.uri.clone()));
-                let uri = self.materialize(t);
+                let uri = self.materialize_uri(&p.uri);
                 let token = self.token();
                 parties.push(Party {
                     uri,

@@ -166,6 +166,13 @@ impl World {
         }
     }
 
+    /// A URI validated earlier (configuration, a record) as a user key, creating an external party
+    /// if needed.
+    pub(crate) fn materialize_uri(&mut self, uri: &str) -> String {
+        let t = self.target(uri).unwrap_or_else(|_| Target::External(uri.to_string()));
+        self.materialize(t)
+    }
+
     pub(crate) fn user(&self, uri: &str) -> &User {
         &self.users[uri]
     }

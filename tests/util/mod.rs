@@ -63,6 +63,12 @@ impl TestServer {
         http(&self.h().admin_addr.to_string(), method, path, None).await
     }
 
+    /// A JSON request to the admin endpoint (which also serves the simulation API when embedded).
+    pub async fn admin_json(&self, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+        let (status, text) = http_body(&self.h().admin_addr.to_string(), method, path, None, body).await;
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    }
+
     pub async fn shutdown(mut self) -> tempfile::TempDir {
         self.handle.take().unwrap().shutdown().await;
         self.dir
@@ -89,10 +95,17 @@ where
 
 /// One HTTP/1.1 request; returns (status, body).
 pub async fn http(addr: &str, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    http_body(addr, method, path, token, "").await
+}
+
+/// One HTTP/1.1 request with a JSON body; returns (status, body).
+pub async fn http_body(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let req =
-        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n");
+    let len = body.len();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n{body}"
+    );
     s.write_all(req.as_bytes()).await.unwrap();
     let mut resp = Vec::new();
     s.read_to_end(&mut resp).await.unwrap();

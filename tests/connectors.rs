@@ -1,0 +1,274 @@
+//! Connectors and the simulated SfB behind real MLTP links: the control API, a pool of three
+//! connectors with one killed under calls, graceful shutdown, and recovery of calls from HA data
+//! after a connector restart.
+
+use crate::util::*;
+use sfb_tserver::actors::connector::{self, connector::ConnectorMsg, ConnectorOptions, ConnectorProcess};
+use sfb_tserver::config::{LinkConfig, LinkProtocol, ServerConfig};
+use sfb_tserver::model::{DnName, DnServiceState};
+use sfb_tserver::tlib::{EventKind, RequestKind};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+async fn start_pool(names: &[&str], dir: &std::path::Path, ports: Option<&[SocketAddr]>) -> ConnectorProcess {
+    let cfg = sfb_tserver::config::embedded_default();
+    let connectors = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.to_string(), ports.map(|p| p[i].to_string()).unwrap_or_else(|| "127.0.0.1:0".into())))
+        .collect();
+    let opts = ConnectorOptions {
+        connectors,
+        control_listen: Some("127.0.0.1:0".into()),
+        data_dir: dir.to_path_buf(),
+        sim: Default::default(),
+    };
+    connector::start(Arc::new(cfg), opts).await.expect("connectors start")
+}
+
+fn link_to(n: u32, name: &str, addr: SocketAddr) -> LinkConfig {
+    LinkConfig {
+        n,
+        name: name.into(),
+        hostname: addr.ip().to_string(),
+        port: addr.port(),
+        protocol: LinkProtocol::Tcp,
+        pool_name: "default".into(),
+        use_certificate: true,
+    }
+}
+
+fn external(pool: &ConnectorProcess) -> impl Fn(&mut ServerConfig) + '_ {
+    move |cfg: &mut ServerConfig| {
+        cfg.server.embedded_connector = false;
+        cfg.links = pool.connectors.iter().enumerate().map(|(i, (n, a))| link_to(i as u32 + 1, n, *a)).collect();
+    }
+}
+
+fn registered_dns(server: &TestServer) -> usize {
+    server.h().ctx.config.dns.values().filter(|d| d.register).count()
+}
+
+/// Every registered DN is served, spread evenly over the pool's links (rebalancing is over).
+async fn all_served(server: &TestServer) -> bool {
+    let ctx = &server.h().ctx;
+    let links: Vec<u32> = ctx.config.links.iter().map(|l| l.n).collect();
+    let total = registered_dns(server);
+    wait_until(STEP, || async {
+        let per_link = |n: u32| ctx.config.dns.keys().filter(|d| ctx.directory.serving_link(d) == Some(n)).count();
+        ctx.directory.serving_count() == total && links.iter().all(|n| per_link(*n) >= total / links.len())
+    })
+    .await
+}
+
+async fn control(pool: &ConnectorProcess, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    let (status, text) = http_body(&pool.control_addr.unwrap().to_string(), method, path, None, body).await;
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+}
+
+/// Starts a call from an external number to `agent` and has the agent answer; returns its id.
+async fn answered_call(pool: &ConnectorProcess, from: &str, agent: &str) -> u64 {
+    let (status, v) =
+        control(pool, "POST", "/sim/calls", &format!(r#"{{"from":"{from}","to":"{agent}","media":"voice"}}"#)).await;
+    assert_eq!(status, 201, "{v}");
+    let id = v["id"].as_u64().unwrap();
+    let (status, v) =
+        control(pool, "POST", &format!("/sim/users/{agent}/answer"), &format!(r#"{{"call":{id}}}"#)).await;
+    assert_eq!(status, 200, "{v}");
+    id
+}
+
+async fn has_connected_call(pool: &ConnectorProcess, user: &str, id: u64) -> bool {
+    let (status, v) = control(pool, "GET", &format!("/sim/users/{user}"), "").await;
+    status == 200
+        && v["calls"].as_array().is_some_and(|calls| {
+            calls.iter().any(|c| {
+                c["id"].as_u64() == Some(id) && c["state"].as_str().is_some_and(|s| s.eq_ignore_ascii_case("connected"))
+            })
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_api_answers_4xx_never_500() {
+    let server = TestServer::start().await; // embedded: the control API is under the admin endpoint
+    let (status, v) =
+        server.admin_json("POST", "/sim/calls", r#"{"from":"tel:+14155550100","to":"sip:agent01@skype.lab"}"#).await;
+    assert_eq!(status, 201, "{v}");
+    assert!(v["id"].as_u64().is_some() && v["conversation_id"].as_str().is_some_and(|c| !c.is_empty()), "{v}");
+    let (status, v) = server.admin_json("GET", "/sim/users/sip:agent01@skype.lab", "").await;
+    assert_eq!(status, 200, "{v}");
+    assert!(v["calls"].as_array().is_some_and(|c| !c.is_empty()), "the call is offered to the agent: {v}");
+    assert_eq!(server.admin_json("GET", "/sim/users/sip:nobody@skype.lab", "").await.0, 404);
+    assert_eq!(server.admin_json("POST", "/sim/calls", "{not json").await.0, 400);
+    assert_eq!(
+        server
+            .admin_json("POST", "/sim/calls", r#"{"from":"tel:+1","to":"sip:agent01@skype.lab","media":"fax"}"#)
+            .await
+            .0,
+        422
+    );
+    let (status, _) = server.admin_json("POST", "/sim/users/sip:agent02@skype.lab/answer", "").await;
+    assert!((400..500).contains(&status), "answering with no call offered is a 4xx, got {status}");
+    let (status, _) =
+        server.admin_json("PUT", "/sim/users/sip:agent02@skype.lab/behavior", r#"{"answer":"sometimes"}"#).await;
+    assert_eq!(status, 422);
+    let (status, _) =
+        server.admin_json("PUT", "/sim/users/sip:agent02@skype.lab/presence", r#"{"availability":6500}"#).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pool_rehomes_dns_within_two_seconds_when_a_connector_dies() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = start_pool(&["c1", "c2", "c3"], dir.path(), None).await;
+    let server = TestServer::start_with(external(&pool)).await;
+    assert!(all_served(&server).await, "every DN registered through the pool");
+    let dir_ = &server.h().ctx.directory;
+    let on = |n: u32| -> Vec<DnName> {
+        server.h().ctx.config.dns.keys().filter(|d| dir_.serving_link(d) == Some(n)).cloned().collect()
+    };
+    let (l1, l2, l3) = (on(1), on(2), on(3));
+    let total = registered_dns(&server);
+    for l in [&l1, &l2, &l3] {
+        assert!(
+            l.len() >= total / 3 && l.len() <= total / 3 + 1,
+            "DNs spread evenly: {} {} {}",
+            l1.len(),
+            l2.len(),
+            l3.len()
+        );
+    }
+    // Calls on agents served by each connector.
+    let agent_on = |dns: &[DnName]| dns.iter().find(|d| d.as_str().starts_with("sip:agent")).unwrap().to_string();
+    let (a1, a2, a3) = (agent_on(&l1), agent_on(&l2), agent_on(&l3));
+    let c1 = answered_call(&pool, "tel:+14155550101", &a1).await;
+    let _c2 = answered_call(&pool, "tel:+14155550102", &a2).await;
+    let c3 = answered_call(&pool, "tel:+14155550103", &a3).await;
+    // A desktop on a DN of the dying connector must see no out-of-service blip.
+    let mut desktop = server.client().await;
+    assert_eq!(desktop.register(l2[0].as_str()).await.unwrap().kind, EventKind::Registered);
+
+    let victim = pool.control.connectors.connectors.read().get("c2").cloned().unwrap();
+    let killed = Instant::now();
+    victim.kill();
+    let rehomed = wait_until(Duration::from_secs(2), || async {
+        l2.iter().all(|d| matches!(dir_.serving_link(d), Some(1) | Some(3)))
+    })
+    .await;
+    let took = killed.elapsed();
+    println!("DNs of the killed connector re-homed in {took:?}");
+    assert!(rehomed, "re-homed within 2 s (took {took:?})");
+    assert!(has_connected_call(&pool, &a1, c1).await, "call on connector c1 untouched");
+    assert!(has_connected_call(&pool, &a3, c3).await, "call on connector c3 untouched");
+    let ev = desktop.next_event_within(Duration::from_millis(300)).await;
+    assert!(
+        ev.as_ref().is_none_or(|e| e.kind != EventKind::DNOutOfService),
+        "no EventDNOutOfService while links remain: {ev:?}"
+    );
+    // The re-homed DN works: requests reach it.
+    let r = desktop.request(req(RequestKind::QueryAddress, l2[0].as_str())).await.unwrap();
+    assert_eq!(r.attrs.service_state, Some(DnServiceState::InService));
+    drop(server);
+    pool.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_connector_lost_takes_dns_out_of_service_and_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = start_pool(&["solo"], dir.path(), None).await;
+    let addr = pool.connectors[0].1;
+    let server = TestServer::start_with(external(&pool)).await;
+    assert!(all_served(&server).await);
+    let mut c = server.client().await;
+    c.register(AGENT01).await.unwrap();
+    pool.shutdown().await;
+    let ev = c.wait_for(STEP, |e| e.kind == EventKind::DNOutOfService).await.expect("EventDNOutOfService");
+    assert!(ev.attrs.extensions.as_ref().and_then(|x| x.get_str("cause")).is_some());
+    let dir2 = tempfile::tempdir().unwrap();
+    let pool = start_pool(&["solo"], dir2.path(), Some(&[addr])).await;
+    assert!(
+        c.wait_for(STEP, |e| e.kind == EventKind::DNBackInService).await.is_some(),
+        "EventDNBackInService when a link returns"
+    );
+    pool.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_moves_dns_keeps_calls_and_ends_with_the_last_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = start_pool(&["g1", "g2"], dir.path(), None).await;
+    let server = TestServer::start_with(external(&pool)).await;
+    assert!(all_served(&server).await);
+    let dir_ = &server.h().ctx.directory;
+    let on1: Vec<DnName> =
+        server.h().ctx.config.dns.keys().filter(|d| dir_.serving_link(d) == Some(1)).cloned().collect();
+    let agent = on1.iter().find(|d| d.as_str().starts_with("sip:agent")).unwrap().to_string();
+    let call = answered_call(&pool, "tel:+14155550199", &agent).await;
+    let g1 = pool.control.connectors.connectors.read().get("g1").cloned().unwrap();
+    assert!(
+        wait_until(STEP, || async {
+            ractor::call_t!(g1, ConnectorMsg::GetView, 1000).is_ok_and(|v| v.calls.contains(&call))
+        })
+        .await,
+        "connector g1 owns the call (owner {:?}, agent {agent} on link {:?})",
+        pool.sim.shared.call_owner(sfb_tserver::sim::CallId(call)),
+        dir_.serving_link(&DnName::new(&agent))
+    );
+
+    let (status, v) = control(&pool, "POST", "/connectors/g1/shutdown", r#"{"graceful":true}"#).await;
+    assert_eq!(status, 200, "{v}");
+    assert!(
+        wait_until(Duration::from_secs(2), || async { on1.iter().all(|d| dir_.serving_link(d) == Some(2)) }).await,
+        "DNs remapped at once"
+    );
+    assert!(has_connected_call(&pool, &agent, call).await, "the suspending connector keeps its call");
+    assert_eq!(g1.get_status(), ractor::ActorStatus::Running, "still running while its call lasts");
+    let (status, _) =
+        control(&pool, "POST", &format!("/sim/users/{agent}/hangup"), &format!(r#"{{"call":{call}}}"#)).await;
+    assert_eq!(status, 200);
+    assert!(g1.wait(Some(STEP)).await.is_ok(), "the connector stops when its last call ends");
+    drop(server);
+    pool.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connector_restart_recovers_its_calls_from_ha_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = start_pool(&["ha1"], dir.path(), None).await;
+    let addr = pool.connectors[0].1;
+    let server = TestServer::start_with(external(&pool)).await;
+    assert!(all_served(&server).await);
+    let av = answered_call(&pool, "tel:+14155550150", AGENT01).await;
+    let (status, v) = control(
+        &pool,
+        "POST",
+        "/sim/calls",
+        r#"{"from":"tel:+14155550151","to":"sip:agent02@skype.lab","media":"im","text":"hello"}"#,
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let im = v["id"].as_u64().unwrap();
+    control(&pool, "POST", &format!("/sim/users/{AGENT02}/answer"), &format!(r#"{{"call":{im}}}"#)).await;
+    assert!(has_connected_call(&pool, AGENT01, av).await);
+    // Give the connector a moment to persist its HA data, observed through its view.
+    let c = pool.control.connectors.connectors.read().get("ha1").cloned().unwrap();
+    assert!(
+        wait_until(STEP, || async {
+            ractor::call_t!(c, ConnectorMsg::GetView, 1000)
+                .is_ok_and(|v| v.calls.contains(&av) && v.calls.contains(&im))
+        })
+        .await
+    );
+    pool.shutdown().await; // the whole connector process goes away (and its simulated SfB with it)
+
+    let pool = start_pool(&["ha1"], dir.path(), Some(&[addr])).await;
+    assert!(
+        wait_until(STEP, || async { has_connected_call(&pool, AGENT01, av).await }).await,
+        "the AV call is recovered from HA data after the restart"
+    );
+    assert!(has_connected_call(&pool, AGENT02, im).await, "the IM call is recovered too (beyond the guide)");
+    assert!(all_served(&server).await, "the T-Server re-registers its DNs on the restarted connector");
+    drop(server);
+    pool.shutdown().await;
+}
