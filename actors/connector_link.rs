@@ -9,8 +9,9 @@ use crate::actors::link_sup::LinkSupMsg;
 use crate::actors::task::AbortOnDrop;
 use crate::config::{LinkConfig, LinkProtocol};
 use crate::links::LinkId;
-use crate::mltp::{ConnectorState, HideHeaders, Mltp, MltpMessage, TxId};
+use crate::mltp::{ConnectorState, HaKind, HaOp, HideHeaders, Mltp, MltpMessage, TxId};
 use crate::model::{DnName, DnType};
+use crate::store::{HaRecordSnapshot, Snapshot};
 use bytes::BytesMut;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use serde::Serialize;
@@ -55,6 +56,7 @@ enum Pending {
     Ping,
     Register(DnName),
     Unregister,
+    HaRestore,
 }
 
 pub struct LinkState {
@@ -199,7 +201,7 @@ impl Actor for ConnectorLink {
                             let reason = "connector timeout (236)".to_string();
                             let _ = st.sup.cast(LinkSupMsg::RegisterFailed { link: st.cfg.n, dn, reason });
                         }
-                        Pending::Ping | Pending::Unregister => {}
+                        Pending::Ping | Pending::Unregister | Pending::HaRestore => {}
                     }
                 }
             }
@@ -350,6 +352,7 @@ impl LinkState {
                         self.attempts = 0;
                         self.connector = resp.get("connector").map(str::to_string);
                         let suspending = resp.get("state") == Some("suspending");
+                        self.restore_ha(me);
                         self.set_status(if suspending { LinkStatus::Suspending } else { LinkStatus::Active });
                     }
                     Pending::Register(dn) => {
@@ -361,9 +364,13 @@ impl LinkState {
                             let _ = self.sup.cast(LinkSupMsg::RegisterFailed { link: self.cfg.n, dn, reason });
                         }
                     }
+                    Pending::HaRestore => {
+                        tracing::info!(link = self.cfg.n, restored = ?resp.get("restored"), ok = resp.is_ok(), "HA_RESTORE answered");
+                    }
                     Pending::Ping | Pending::Unregister => {}
                 }
             }
+            (Mltp::HaData { call, kind, op, key, data }, _) => self.store_ha(call, kind, op, key, data),
             (Mltp::ConnectorState { state }, _) => {
                 self.set_status(if state == ConnectorState::Suspending {
                     LinkStatus::Suspending
@@ -378,6 +385,48 @@ impl LinkState {
                 // Call, presence, IM and HA events are consumed by the call model (issues 4-7).
                 tracing::trace!(link = self.cfg.n, message = ?other.name(), "event not handled yet");
             }
+        }
+    }
+
+    fn ha_key(&self, call: u64, kind: HaKind, key: &Option<String>) -> String {
+        format!("ha:{}:{call}:{}:{}", self.cfg.name, kind.as_str(), key.as_deref().unwrap_or(""))
+    }
+
+    /// Mirrors the connector's HA data (guide: "Synchronization of HA data between UCMA Connector
+    /// and T-Server"), durably, so it can be given back after the connector restarts.
+    fn store_ha(&mut self, call: u64, kind: HaKind, op: HaOp, key: Option<String>, data: String) {
+        match op {
+            HaOp::Put => {
+                let k = self.ha_key(call, kind, &key);
+                let rec =
+                    HaRecordSnapshot::V1 { link: self.cfg.name.clone(), call, kind: kind.as_str().to_string(), data };
+                self.ctx.snapshots.put(&k, Snapshot::HaRecord(rec));
+            }
+            HaOp::Delete => {
+                // A delete of the call removes every record of that call.
+                for (k, _) in self.ctx.snapshots.with_prefix(&format!("ha:{}:{call}:", self.cfg.name)) {
+                    self.ctx.snapshots.remove(&k);
+                }
+            }
+        }
+    }
+
+    /// After a (re)connection: give the connector every HA record held for it (it restores the
+    /// calls it does not already have).
+    fn restore_ha(&mut self, me: &ActorRef<LinkMsg>) {
+        let records: Vec<String> = self
+            .ctx
+            .snapshots
+            .with_prefix(&format!("ha:{}:", self.cfg.name))
+            .into_iter()
+            .filter_map(|(_, s)| match s {
+                Snapshot::HaRecord(HaRecordSnapshot::V1 { data, .. }) if !data.is_empty() => Some(data),
+                _ => None,
+            })
+            .collect();
+        if !records.is_empty() {
+            tracing::info!(link = self.cfg.n, records = records.len(), "sending HA_RESTORE");
+            self.request(me, Mltp::ha_restore(records), Pending::HaRestore);
         }
     }
 

@@ -272,3 +272,36 @@ async fn connector_restart_recovers_its_calls_from_ha_data() {
     drop(server);
     pool.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tserver_gives_ha_data_back_to_a_connector_that_lost_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = start_pool(&["ha2"], dir.path(), None).await;
+    let addr = pool.connectors[0].1;
+    let server = TestServer::start_with(external(&pool)).await;
+    assert!(all_served(&server).await);
+    let av = answered_call(&pool, "tel:+14155550160", AGENT03).await;
+    let snapshots = &server.h().ctx.snapshots;
+    assert!(
+        wait_until(STEP, || async { !snapshots.with_prefix(&format!("ha:ha2:{av}:")).is_empty() }).await,
+        "the T-Server mirrors the connector's HA data (HA_DATA)"
+    );
+    pool.shutdown().await;
+
+    // A new connector on a new host: nothing on its disk, only what the T-Server holds.
+    let fresh = tempfile::tempdir().unwrap();
+    let pool = start_pool(&["ha2"], fresh.path(), Some(&[addr])).await;
+    assert!(
+        wait_until(STEP, || async { has_connected_call(&pool, AGENT03, av).await }).await,
+        "the call is restored from the T-Server's HA_RESTORE"
+    );
+    let (status, _) =
+        control(&pool, "POST", &format!("/sim/users/{AGENT03}/hangup"), &format!(r#"{{"call":{av}}}"#)).await;
+    assert_eq!(status, 200);
+    assert!(
+        wait_until(STEP, || async { snapshots.with_prefix(&format!("ha:ha2:{av}:")).is_empty() }).await,
+        "the record is deleted when the call ends"
+    );
+    drop(server);
+    pool.shutdown().await;
+}

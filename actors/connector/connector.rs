@@ -315,7 +315,7 @@ impl ConnectorState_ {
         }));
         let store = self.args.store.clone();
         let key = ha_key(&self.args.name);
-        let batch = vec![(key, snap)];
+        let batch = vec![(key, Some(snap))];
         if let Err(e) = tokio::task::spawn_blocking(move || store.write_batch(&batch)).await.unwrap_or(Ok(())) {
             tracing::error!(connector = %self.args.name, error = %e, "cannot persist HA call data");
         }

@@ -41,13 +41,20 @@ impl DurableStore {
         Ok(DurableStore { db })
     }
 
-    /// Writes a batch in one transaction (one commit, one fsync).
-    pub fn write_batch(&self, batch: &[(String, Snapshot)]) -> Result<(), StoreError> {
+    /// Writes a batch in one transaction (one commit, one fsync); `None` removes the key.
+    pub fn write_batch(&self, batch: &[(String, Option<Snapshot>)]) -> Result<(), StoreError> {
         let tx = io!(self.db.begin_write())?;
         {
             let mut table = io!(tx.open_table(SNAPSHOTS))?;
             for (key, snap) in batch {
-                io!(table.insert(key.as_str(), snap.to_bytes().as_slice()))?;
+                match snap {
+                    Some(snap) => {
+                        io!(table.insert(key.as_str(), snap.to_bytes().as_slice()))?;
+                    }
+                    None => {
+                        io!(table.remove(key.as_str()))?;
+                    }
+                }
             }
         }
         io!(tx.commit())
@@ -83,7 +90,8 @@ mod tests {
         let s = Snapshot::Dn(DnSnapshot::V1(DnSnapshotV1 { dn: DnName::new("x"), revision: 9, ..Default::default() }));
         {
             let store = DurableStore::open(&path).unwrap();
-            store.write_batch(&[("dn:x".into(), s.clone())]).unwrap();
+            store.write_batch(&[("dn:x".into(), Some(s.clone())), ("dn:y".into(), Some(s.clone()))]).unwrap();
+            store.write_batch(&[("dn:y".into(), None)]).unwrap();
         }
         let store = DurableStore::open(&path).unwrap();
         assert_eq!(store.load_all().unwrap(), vec![("dn:x".to_string(), s)]);

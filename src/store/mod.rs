@@ -8,5 +8,7 @@ mod snapshot;
 mod table;
 
 pub use durable::{DurableStore, StoreError};
-pub use snapshot::{ConnectorCallsSnapshot, ConnectorCallsV1, DnSnapshot, DnSnapshotV1, Snapshot, SnapshotError};
+pub use snapshot::{
+    ConnectorCallsSnapshot, ConnectorCallsV1, DnSnapshot, DnSnapshotV1, HaRecordSnapshot, Snapshot, SnapshotError,
+};
 pub use table::SnapshotTable;

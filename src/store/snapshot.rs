@@ -20,6 +20,9 @@ pub enum Snapshot {
     Dn(DnSnapshot),
     /// A Connector's HA call data (guide: "UCMA HA Data Storage").
     ConnectorCalls(ConnectorCallsSnapshot),
+    /// One HA record a Connector mirrored to the T-Server (guide: "Synchronization of HA data
+    /// between UCMA Connector and T-Server"), given back with HA_RESTORE when it reconnects.
+    HaRecord(HaRecordSnapshot),
 }
 
 impl Snapshot {
@@ -59,6 +62,12 @@ pub struct DnSnapshotV1 {
     pub calls: Vec<ConnId>,
     /// Incremented on every change; lets tests and the admin endpoint see progress.
     pub revision: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "version")]
+pub enum HaRecordSnapshot {
+    V1 { link: String, call: u64, kind: String, data: String },
 }
 
 /// The HA call data one Connector keeps so its AV (and IM) calls survive its restart.

@@ -41,21 +41,43 @@ impl SnapshotTable {
         inner.entries.extend(entries);
     }
 
-    /// Takes every dirty entry with its current value, marking it clean.
-    pub fn take_dirty(&self) -> Vec<(String, Snapshot)> {
+    /// Removes an entry; the removal reaches the durable store like a write.
+    pub fn remove(&self, key: &str) -> bool {
         let mut inner = self.inner.lock();
-        let keys = std::mem::take(&mut inner.dirty);
-        keys.into_iter().filter_map(|k| inner.entries.get(&k).cloned().map(|s| (k, s))).collect()
+        let existed = inner.entries.remove(key).is_some();
+        if existed {
+            inner.dirty.insert(key.to_string());
+        }
+        existed
     }
 
-    /// Marks keys dirty again (a failed commit), keeping whatever value is current.
+    /// Entries whose key starts with `prefix`, in key order.
+    pub fn with_prefix(&self, prefix: &str) -> Vec<(String, Snapshot)> {
+        let inner = self.inner.lock();
+        inner
+            .entries
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Takes every dirty entry with its current value (None: removed), marking it clean.
+    pub fn take_dirty(&self) -> Vec<(String, Option<Snapshot>)> {
+        let mut inner = self.inner.lock();
+        let keys = std::mem::take(&mut inner.dirty);
+        keys.into_iter()
+            .map(|k| {
+                let v = inner.entries.get(&k).cloned();
+                (k, v)
+            })
+            .collect()
+    }
+
+    /// Marks keys dirty again (a failed commit): their current value (or absence) is written next.
     pub fn mark_dirty(&self, keys: impl IntoIterator<Item = String>) {
         let mut inner = self.inner.lock();
-        for k in keys {
-            if inner.entries.contains_key(&k) {
-                inner.dirty.insert(k);
-            }
-        }
+        inner.dirty.extend(keys);
     }
 
     pub fn dirty_len(&self) -> usize {
@@ -87,8 +109,14 @@ mod tests {
         assert!(t.put("dn:a", snap(1)));
         assert!(!t.put("dn:a", snap(2)), "second write to a dirty key needs no new notification");
         let dirty = t.take_dirty();
-        assert_eq!(dirty, vec![("dn:a".to_string(), snap(2))]);
+        assert_eq!(dirty, vec![("dn:a".to_string(), Some(snap(2)))]);
         assert_eq!(t.dirty_len(), 0);
         assert_eq!(t.get("dn:a"), Some(snap(2)));
+        assert!(t.remove("dn:a"));
+        assert_eq!(t.take_dirty(), vec![("dn:a".to_string(), None)], "a removal is written too");
+        t.put("ha:l:1", snap(1));
+        t.put("ha:l:2", snap(2));
+        t.put("hb", snap(3));
+        assert_eq!(t.with_prefix("ha:l:").len(), 2);
     }
 }
