@@ -11,8 +11,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-async fn start_pool(names: &[&str], dir: &std::path::Path, ports: Option<&[SocketAddr]>) -> ConnectorProcess {
-    let cfg = sfb_tserver::config::embedded_default();
+pub async fn start_pool(names: &[&str], dir: &std::path::Path, ports: Option<&[SocketAddr]>) -> ConnectorProcess {
+    start_pool_with(sfb_tserver::config::embedded_default(), names, dir, ports).await
+}
+
+pub async fn start_pool_with(
+    cfg: ServerConfig,
+    names: &[&str],
+    dir: &std::path::Path,
+    ports: Option<&[SocketAddr]>,
+) -> ConnectorProcess {
     let connectors = names
         .iter()
         .enumerate()
@@ -22,7 +30,7 @@ async fn start_pool(names: &[&str], dir: &std::path::Path, ports: Option<&[Socke
         connectors,
         control_listen: Some("127.0.0.1:0".into()),
         data_dir: dir.to_path_buf(),
-        sim: Default::default(),
+        sim: sfb_tserver::sim::SimSection::from_value(&cfg.sim).unwrap(),
     };
     connector::start(Arc::new(cfg), opts).await.expect("connectors start")
 }
@@ -62,7 +70,7 @@ async fn all_served(server: &TestServer) -> bool {
     .await
 }
 
-async fn control(pool: &ConnectorProcess, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+pub async fn control(pool: &ConnectorProcess, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
     let (status, text) = http_body(&pool.control_addr.unwrap().to_string(), method, path, None, body).await;
     (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
 }

@@ -5,6 +5,7 @@ mod util;
 mod admin;
 mod architecture;
 mod binary;
+mod connector_media;
 mod connectors;
 mod durability;
 mod protocol;

@@ -41,8 +41,15 @@ pub enum ConnectorMsg {
     SimEvents(Vec<SimEvent>),
     /// Graceful shutdown: suspend now, stop when the last call ends.
     Suspend,
-    /// A MAKE_CALL succeeded: anchor the call in a conference of the pool.
-    CallStarted(CallId),
+    /// MAKE_CALL from a link: anchor the call in a pool conference, answer the link.
+    MakeCall {
+        from: String,
+        to: String,
+        media: crate::sim::Media,
+        text: Option<String>,
+        tx: crate::mltp::TxId,
+        session: ActorRef<SessionMsg>,
+    },
     PoolTick,
     Cmd(SupervisorCmd),
     GetView(RpcReplyPort<ConnectorView>),
@@ -165,9 +172,9 @@ impl Actor for Connector {
                     st.maybe_finish_suspend(&me);
                 }
             }
-            ConnectorMsg::CallStarted(call) => {
-                st.calls.insert(call);
-                st.anchor(call).await;
+            ConnectorMsg::MakeCall { from, to, media, text, tx, session } => {
+                let response = st.make_call(from, to, media, text).await;
+                let _ = session.cast(SessionMsg::Reply(tx, Box::new(response)));
             }
             ConnectorMsg::PoolTick => st.refill_pool().await,
             ConnectorMsg::Cmd(cmd) => st.children.on_cmd(cmd, &me.get_cell()).await,
@@ -346,20 +353,47 @@ impl ConnectorState_ {
         }
     }
 
-    /// Anchors a new call in a pool conference (on demand when the pool is empty).
-    async fn anchor(&mut self, call: CallId) {
+    /// Places a call for the T-Server, hosted by a ready pool conference when there is one (the
+    /// guide's conference pooling), else by an ad-hoc conference.
+    async fn make_call(
+        &mut self,
+        from: String,
+        to: String,
+        media: crate::sim::Media,
+        text: Option<String>,
+    ) -> crate::mltp::Response {
+        use crate::mltp::Response;
         let now = self.args.sim.shared.now();
-        if let Some(conf) = self.pool.acquire(now) {
-            self.conferences.insert(call, conf);
-            return;
-        }
-        let Some(endpoint) = self.pool.on_demand() else { return };
-        match self.schedule(&endpoint).await {
-            Ok((id, expires_at)) => {
-                let conf = self.pool.adopt(id, endpoint, expires_at);
-                self.conferences.insert(call, conf);
+        let conf = self.pool.acquire(now);
+        let hosted = conf.as_ref().and_then(|c| c.id.parse::<u64>().ok()).map(crate::sim::ConferenceId);
+        let cmd = match hosted {
+            Some(conference) => {
+                AppCmd::MakeCallIn { conference, from: from.clone(), to: to.clone(), media, text: text.clone() }
             }
-            Err(reason) => self.pool.on_failed(reason),
+            None => AppCmd::MakeCall { from: from.clone(), to: to.clone(), media, text: text.clone() },
+        };
+        let mut result = self.args.sim.app(&self.args.name, cmd).await;
+        if result.is_err() && hosted.is_some() {
+            // The pooled conference was not usable (not ready yet, expired): go ad hoc.
+            result = self.args.sim.app(&self.args.name, AppCmd::MakeCall { from, to, media, text }).await;
+        }
+        match result.and_then(|v| {
+            serde_json::from_value::<crate::sim::CallStarted>(v)
+                .map_err(|e| crate::sim::SimError::Refused(e.to_string()))
+        }) {
+            Ok(started) => {
+                self.calls.insert(started.call);
+                if let Some(c) = conf {
+                    self.conferences.insert(started.call, c);
+                }
+                Response::ok().with("call", started.call.0).with("conversation-id", started.conversation_id)
+            }
+            Err(e) => {
+                if let Some(c) = conf {
+                    self.pool.release(c, now);
+                }
+                Response::error(e.error_code(), e.to_string())
+            }
         }
     }
 
@@ -383,7 +417,7 @@ impl ConnectorState_ {
         let v = self.args.sim.app(&self.args.name, cmd).await.map_err(|e| e.to_string())?;
         let ticket: crate::sim::ConferenceTicket = serde_json::from_value(v).map_err(|e| e.to_string())?;
         // SfB expires unused conference resources after about 8 hours (guide).
-        Ok((format!("{}:{}", ticket.endpoint, ticket.id.0), ticket.ready_at + CONFERENCE_LIFETIME_MS))
+        Ok((ticket.id.0.to_string(), ticket.ready_at + CONFERENCE_LIFETIME_MS))
     }
 
     fn maybe_finish_suspend(&self, me: &ActorRef<ConnectorMsg>) {

@@ -7,7 +7,7 @@ use crate::actors::connector::connector::ConnectorMsg;
 use crate::actors::connector::sfb_sim::{AppCmd, SimLink};
 use crate::mltp::{ConnectorState, HideHeaders, Mltp, MltpMessage, PresenceType, Response, TxId};
 use crate::model::{DnType, ErrorCode};
-use crate::sim::{CallId, CallStarted, Media, PartyMode};
+use crate::sim::{CallId, Media, PartyMode};
 use bytes::BytesMut;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use std::sync::Arc;
@@ -37,12 +37,15 @@ pub struct SessionState {
     io: Option<crate::actors::task::AbortOnDrop<()>>,
     pending: Option<(TcpStream, mpsc::UnboundedReceiver<BytesMut>)>,
     hide: HideHeaders,
+    me: ActorRef<SessionMsg>,
 }
 
 pub enum SessionMsg {
     Inbound(Box<MltpMessage>),
     /// An event of the Connector for the T-Server.
     Event(Box<Mltp>),
+    /// The answer to a request the Connector executed for this link (MAKE_CALL).
+    Reply(TxId, Box<Response>),
     Closed(String),
 }
 
@@ -51,7 +54,7 @@ impl Actor for LinkSession {
     type State = SessionState;
     type Arguments = SessionArgs;
 
-    async fn pre_start(&self, _me: ActorRef<SessionMsg>, a: SessionArgs) -> Result<SessionState, ActorProcessingErr> {
+    async fn pre_start(&self, me: ActorRef<SessionMsg>, a: SessionArgs) -> Result<SessionState, ActorProcessingErr> {
         let (out, rx) = mpsc::unbounded_channel();
         Ok(SessionState {
             connector: a.connector,
@@ -62,6 +65,7 @@ impl Actor for LinkSession {
             io: None,
             pending: Some((a.tcp, rx)),
             hide: HideHeaders::new(&a.hide_header, a.hide_sensitive_data),
+            me,
         })
     }
 
@@ -128,6 +132,7 @@ impl Actor for LinkSession {
                 }
                 st.send(&m.to_message(TxId::Unsolicited));
             }
+            SessionMsg::Reply(tx, response) => st.send(&Mltp::Response(*response).to_message(tx)),
             SessionMsg::Closed(reason) => {
                 tracing::info!(connector = %st.connector, %reason, "T-Server link closed");
                 me.stop(None);
@@ -168,10 +173,29 @@ impl SessionState {
             return; // events from the T-Server side are not expected; ignore them
         }
         let bye = matches!(typed, Mltp::Bye { .. });
+        if let Mltp::MakeCall { from, to, media, text, .. } = typed {
+            return self.make_call(id, from, to, media, text);
+        }
         let response = self.execute(typed).await;
         self.send(&Mltp::Response(response).to_message(id));
         if bye {
             me.stop(Some("BYE".into()));
+        }
+    }
+
+    /// MAKE_CALL goes to the Connector, which anchors the call in a pool conference and answers
+    /// through [`SessionMsg::Reply`].
+    fn make_call(&self, tx: TxId, from: String, to: String, media: crate::mltp::Media, text: String) {
+        if self.state == ConnectorState::Suspending {
+            let r = Response::error(ErrorCode::OutOfService, "connector is suspending (graceful shutdown)");
+            return self.send(&Mltp::Response(r).to_message(tx));
+        }
+        let text = Some(text).filter(|t| !t.is_empty());
+        let msg = ConnectorMsg::MakeCall { from, to, media: to_sim_media(media), text, tx, session: self.me.clone() };
+        if self.owner.cast(msg).is_err() {
+            self.send(
+                &Mltp::Response(Response::error(ErrorCode::OutOfService, "connector is stopping")).to_message(tx),
+            );
         }
     }
 
@@ -228,21 +252,6 @@ impl SessionState {
             Mltp::PublishPresence { dn, availability, activity } => {
                 self.app(AppCmd::PublishPresence { dn: dn.to_string(), availability, activity }).await?;
                 ok
-            }
-            Mltp::MakeCall { from, to, media, text, .. } => {
-                if self.state == ConnectorState::Suspending {
-                    return Err(Response::error(
-                        ErrorCode::OutOfService,
-                        "connector is suspending (graceful shutdown)",
-                    ));
-                }
-                let media = to_sim_media(media);
-                let v =
-                    self.app(AppCmd::MakeCall { from, to, media, text: Some(text).filter(|t| !t.is_empty()) }).await?;
-                let started: CallStarted =
-                    serde_json::from_value(v).map_err(|e| Response::error(ErrorCode::Internal, e.to_string()))?;
-                let _ = self.owner.cast(ConnectorMsg::CallStarted(started.call));
-                ok.with("call", started.call.0).with("conversation-id", started.conversation_id)
             }
             Mltp::ReleaseCall { call: c, party } => {
                 self.app(AppCmd::Release { call: call(c), party }).await.map(|_| ok)?

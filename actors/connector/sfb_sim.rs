@@ -100,6 +100,14 @@ pub enum AppCmd {
         availability: u32,
         activity: Option<String>,
     },
+    /// A call hosted by one of this connector's scheduled (pooled) conferences.
+    MakeCallIn {
+        conference: crate::sim::ConferenceId,
+        from: String,
+        to: String,
+        media: Media,
+        text: Option<String>,
+    },
     MakeCall {
         from: String,
         to: String,
@@ -306,6 +314,11 @@ impl SfbState {
             }
             AppCmd::MakeCall { from, to, media, text } => {
                 let started = w.app_make_call(now, &from, &to, media, text)?;
+                routes.call_owner.insert(started.call, connector.to_string());
+                json(started)
+            }
+            AppCmd::MakeCallIn { conference, from, to, media, text } => {
+                let started = w.app_make_call_in(now, conference, &from, &to, media, text)?;
                 routes.call_owner.insert(started.call, connector.to_string());
                 json(started)
             }

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod mltp_peer;
+
 use sfb_tserver::actors::server::{self, ServerHandle, StartOptions};
 use sfb_tserver::client::Client;
 use sfb_tserver::config::{self, ServerConfig};
@@ -122,4 +124,11 @@ pub fn req(kind: RequestKind, this_dn: &str) -> Request {
 
 pub fn error_code(ev: &Event) -> Option<i32> {
     ev.attrs.error_code.map(|c| c.code())
+}
+
+/// Logs to the test's output when `TEST_LOG` is set (e.g. `TEST_LOG=debug cargo test name`).
+pub fn init_log() {
+    if let Ok(level) = std::env::var("TEST_LOG") {
+        let _ = tracing_subscriber::fmt().with_env_filter(level).with_test_writer().try_init();
+    }
 }

@@ -1,0 +1,106 @@
+//! The Connector's own resources, driven by a fake T-Server speaking raw MLTP: the conference
+//! pool (pre-created, used by MAKE_CALL, reused with caching), ring-back and music on hold as the
+//! simulation records them, and the guide's lobby-bypass consistency rule.
+
+use crate::connectors::{control, start_pool_with};
+use crate::util::mltp_peer::MltpPeer;
+use crate::util::*;
+use sfb_tserver::actors::connector::connector::ConnectorMsg;
+use sfb_tserver::mltp::{Media, Mltp};
+use sfb_tserver::model::{ConnId, DnName, DnType};
+
+fn hello() -> Mltp {
+    Mltp::Hello { version: "1.0".into(), tserver: "test".into(), pool: "default".into() }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pooled_conferences_ringback_and_music_on_hold() {
+    let mut cfg = sfb_tserver::config::embedded_default();
+    cfg.switch.connector.conference_pool_size = 2;
+    cfg.switch.connector.music_on_hold_file_path = Some("moh.wma".into());
+    cfg.switch.connector.ringtone_file_path = Some("ring.wma".into());
+    let dir = tempfile::tempdir().unwrap();
+    let pool = start_pool_with(cfg, &["m1"], dir.path(), None).await;
+    let c = pool.control.connectors.connectors.read().get("m1").cloned().unwrap();
+    assert!(
+        wait_until(STEP, || async { ractor::call_t!(c, ConnectorMsg::GetView, 1000).is_ok_and(|v| v.pool_ready == 2) })
+            .await,
+        "conference-pool-size conferences are pre-created"
+    );
+    let mut ts = MltpPeer::connect(&pool.connectors[0].1.to_string()).await;
+    assert!(ts.request(hello()).await.is_ok());
+    let r = ts.request(Mltp::RegisterDn { dn: DnName::new(AGENT01), dn_type: DnType::Extension }).await;
+    assert!(r.is_ok(), "{r:?}");
+    let customer = "tel:+14155550177";
+    let r = ts
+        .request(Mltp::MakeCall {
+            conn_id: ConnId(0x42),
+            from: AGENT01.into(),
+            to: customer.into(),
+            media: Media::Voice,
+            conversation_id: None,
+            data: None,
+            text: String::new(),
+        })
+        .await;
+    assert!(r.is_ok(), "{r:?}");
+    let call: u64 = r.get("call").unwrap().parse().unwrap();
+    let view = ractor::call_t!(c, ConnectorMsg::GetView, 1000).unwrap();
+    assert_eq!(view.pool_in_use, 1, "the call is hosted by a pooled conference");
+
+    // While the customer's phone alerts, the agent (the caller) hears the ring-back tone.
+    let (_, v) = control(&pool, "GET", &format!("/sim/users/{AGENT01}"), "").await;
+    assert_eq!(v["calls"][0]["playback"]["type"], "ringback", "{v}");
+    assert_eq!(v["calls"][0]["playback"]["file"], "ring.wma", "{v}");
+    let (status, v) = control(&pool, "POST", &format!("/sim/users/{customer}/answer"), "").await;
+    assert_eq!(status, 200, "{v}");
+
+    // The agent holds: the customer hears music on hold.
+    let r = ts.request(Mltp::HoldCall { call, party: AGENT01.into() }).await;
+    assert!(r.is_ok(), "{r:?}");
+    let (_, v) = control(&pool, "GET", &format!("/sim/users/{customer}"), "").await;
+    assert_eq!(v["calls"][0]["playback"]["type"], "music-on-hold", "{v}");
+    assert_eq!(v["calls"][0]["playback"]["file"], "moh.wma", "{v}");
+    let r = ts.request(Mltp::RetrieveCall { call, party: AGENT01.into() }).await;
+    assert!(r.is_ok(), "{r:?}");
+    let (_, v) = control(&pool, "GET", &format!("/sim/users/{customer}"), "").await;
+    assert!(v["calls"][0]["playback"].is_null(), "music stops on retrieve: {v}");
+
+    // Release: the event reaches the fake T-Server and the conference returns to the pool.
+    let r = ts.request(Mltp::ReleaseCall { call, party: AGENT01.into() }).await;
+    assert!(r.is_ok(), "{r:?}");
+    assert!(ts.wait_event(STEP, |m| matches!(m, Mltp::CallDeleted { call: c, .. } if *c == call)).await);
+    assert!(
+        wait_until(STEP, || async {
+            ractor::call_t!(c, ConnectorMsg::GetView, 1000).is_ok_and(|v| v.pool_in_use == 0 && v.pool_ready == 2)
+        })
+        .await,
+        "with caching-enabled the conference is reused"
+    );
+    pool.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inconsistent_lobby_bypass_makes_conference_scheduling_fail() {
+    init_log();
+    let mut cfg = sfb_tserver::config::embedded_default();
+    cfg.switch.connector.conference_pool_size = 2;
+    // The T-Server says lobby bypass is on, the simulated pool (default.toml [sim]) says off.
+    cfg.switch.conference_services.as_mut().unwrap().lobby_bypass_enabled = true;
+    let dir = tempfile::tempdir().unwrap();
+    let pool = start_pool_with(cfg, &["l1"], dir.path(), None).await;
+    let c = pool.control.connectors.connectors.read().get("l1").cloned().unwrap();
+    assert!(
+        wait_until(STEP, || async { ractor::call_t!(c, ConnectorMsg::GetView, 1000).is_ok_and(|v| v.pool.failed > 0) })
+            .await,
+        "scheduling fails"
+    );
+    let v = ractor::call_t!(c, ConnectorMsg::GetView, 1000).unwrap();
+    assert_eq!(v.pool_ready, 0);
+    assert!(
+        v.pool.last_failure.as_deref().is_some_and(|f| f.to_lowercase().contains("lobby")),
+        "{:?}",
+        v.pool.last_failure
+    );
+    pool.shutdown().await;
+}
