@@ -77,6 +77,7 @@ pub async fn start(mut config: ServerConfig, opts: StartOptions) -> Result<Serve
                 control_listen: None,
                 data_dir: data_dir.join("connector"),
                 sim,
+                tls: None,
             };
             let process = connector::start(Arc::new(config.clone()), copts).await?;
             let bound = process.connectors[0].1;

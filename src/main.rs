@@ -63,6 +63,12 @@ struct ConnectorArgs {
     /// Directory of the Connectors' HA data.
     #[arg(long, default_value = "data/connector")]
     data_dir: PathBuf,
+    /// TLS on the CTI ports: certificate (PEM); the T-Server trusts it through [server] link-ca.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS on the CTI ports: private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 fn init_tracing() {
@@ -148,7 +154,9 @@ async fn run_connectors(cfg: config::ServerConfig, args: ConnectorArgs) -> Resul
             .context("--connector takes NAME=HOST:PORT")?
     };
     let sim = sfb_tserver::sim::SimSection::from_value(&cfg.sim).map_err(|e| anyhow::anyhow!("[sim]: {e}"))?;
-    let opts = ConnectorOptions { connectors, control_listen: Some(args.control_listen), data_dir: args.data_dir, sim };
+    let tls = args.tls_cert.zip(args.tls_key);
+    let opts =
+        ConnectorOptions { connectors, control_listen: Some(args.control_listen), data_dir: args.data_dir, sim, tls };
     let mut process = connector::start(std::sync::Arc::new(cfg), opts).await?;
     let list: Vec<String> = process.connectors.iter().map(|(n, a)| format!("{n}@{a}")).collect();
     let control = process.control_addr.map(|a| a.to_string()).unwrap_or_default();

@@ -21,6 +21,16 @@ pub async fn start_pool_with(
     dir: &std::path::Path,
     ports: Option<&[SocketAddr]>,
 ) -> ConnectorProcess {
+    start_pool_tls(cfg, names, dir, ports, None).await
+}
+
+pub async fn start_pool_tls(
+    cfg: ServerConfig,
+    names: &[&str],
+    dir: &std::path::Path,
+    ports: Option<&[SocketAddr]>,
+    tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+) -> ConnectorProcess {
     let connectors = names
         .iter()
         .enumerate()
@@ -31,6 +41,7 @@ pub async fn start_pool_with(
         control_listen: Some("127.0.0.1:0".into()),
         data_dir: dir.to_path_buf(),
         sim: sfb_tserver::sim::SimSection::from_value(&cfg.sim).unwrap(),
+        tls,
     };
     connector::start(Arc::new(cfg), opts).await.expect("connectors start")
 }
@@ -310,6 +321,37 @@ async fn tserver_gives_ha_data_back_to_a_connector_that_lost_its_own() {
         wait_until(STEP, || async { snapshots.with_prefix(&format!("ha:ha2:{av}:")).is_empty() }).await,
         "the record is deleted when the call ends"
     );
+    drop(server);
+    pool.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_run_over_tls_through_the_same_transport_adapter() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.key_pair.serialize_pem()).unwrap();
+    let cfg = sfb_tserver::config::embedded_default();
+    let pool = start_pool_tls(cfg, &["t1"], dir.path(), None, Some((cert.clone(), key))).await;
+    let addr = pool.connectors[0].1;
+    let server = TestServer::start_with(move |c| {
+        c.server.embedded_connector = false;
+        c.server.link_ca = Some(cert);
+        let mut link = link_to(1, "t1", addr);
+        link.hostname = "localhost".into(); // the name the certificate is issued for
+        link.protocol = LinkProtocol::Tls;
+        c.links = vec![link];
+    })
+    .await;
+    assert!(all_served(&server).await, "DNs registered over the TLS link");
+    // A plain-TCP peer gets no MLTP from the TLS port (the handshake fails and the link closes).
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut plain = tokio::net::TcpStream::connect(addr).await.unwrap();
+    plain.write_all(b"PING 1 MLTP/1.0\r\ncontent-length: 0\r\n\r\n").await.unwrap();
+    let mut reply = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), plain.read_to_end(&mut reply)).await;
+    assert!(!String::from_utf8_lossy(&reply).contains("RESPONSE"), "no MLTP answer without TLS");
     drop(server);
     pool.shutdown().await;
 }

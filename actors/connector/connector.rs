@@ -34,6 +34,7 @@ pub struct ConnectorArgs {
     pub store: Arc<DurableStore>,
     pub hide_sensitive_data: bool,
     pub board: crate::actors::board::Board,
+    pub acceptor: crate::transport::Acceptor,
 }
 
 pub enum ConnectorMsg {
@@ -221,6 +222,7 @@ impl ConnectorState_ {
             me.clone(),
             self.args.hide_sensitive_data,
             self.args.config.switch.log.hide_header.clone(),
+            self.args.acceptor.clone(),
         ));
         let state = self.state;
         let spec = ChildSpec {
@@ -241,6 +243,7 @@ impl ConnectorState_ {
                         state,
                         hide_sensitive_data: a.3,
                         hide_header: a.4.clone(),
+                        acceptor: a.5.clone(),
                     };
                     Ok(Actor::spawn_linked(None, LinkSession, session, sup).await?.0.get_cell())
                 })

@@ -26,6 +26,8 @@ pub struct SessionArgs {
     pub hide_sensitive_data: bool,
     /// The Switch annex `[log] hide-header` list.
     pub hide_header: Vec<String>,
+    /// TLS on the CTI port when the Connector has a certificate.
+    pub acceptor: crate::transport::Acceptor,
 }
 
 pub struct SessionState {
@@ -35,7 +37,7 @@ pub struct SessionState {
     state: ConnectorState,
     out: mpsc::UnboundedSender<BytesMut>,
     io: Option<crate::actors::task::AbortOnDrop<()>>,
-    pending: Option<(TcpStream, mpsc::UnboundedReceiver<BytesMut>)>,
+    pending: Option<(TcpStream, mpsc::UnboundedReceiver<BytesMut>, crate::transport::Acceptor)>,
     hide: HideHeaders,
     me: ActorRef<SessionMsg>,
 }
@@ -63,17 +65,23 @@ impl Actor for LinkSession {
             state: a.state,
             out,
             io: None,
-            pending: Some((a.tcp, rx)),
+            pending: Some((a.tcp, rx, a.acceptor)),
             hide: HideHeaders::new(&a.hide_header, a.hide_sensitive_data),
             me,
         })
     }
 
     async fn post_start(&self, me: ActorRef<SessionMsg>, st: &mut SessionState) -> Result<(), ActorProcessingErr> {
-        let (tcp, mut rx) = st.pending.take().expect("post_start runs once");
-        let _ = tcp.set_nodelay(true);
+        let (tcp, mut rx, acceptor) = st.pending.take().expect("post_start runs once");
         st.io = Some(crate::actors::task::AbortOnDrop::spawn(async move {
-            let (mut rd, mut wr) = tcp.into_split();
+            let stream = match acceptor.accept(tcp).await {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = me.cast(SessionMsg::Closed(format!("TLS handshake failed: {e}")));
+                    return;
+                }
+            };
+            let (mut rd, mut wr) = tokio::io::split(stream);
             let writer = async move {
                 while let Some(buf) = rx.recv().await {
                     if wr.write_all(&buf).await.is_err() {

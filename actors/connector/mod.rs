@@ -47,6 +47,8 @@ pub struct ConnectorOptions {
     pub control_listen: Option<String>,
     pub data_dir: PathBuf,
     pub sim: SimSection,
+    /// TLS on the Connectors' CTI ports: (certificate, private key) PEM files.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 pub struct ConnectorProcess {
@@ -70,6 +72,8 @@ pub enum ConnectorStartError {
     Sim(String),
     #[error("connector tree failed to start: {0}")]
     Spawn(String),
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::transport::TransportError),
 }
 
 fn bind(addr: &str) -> Result<Arc<std::net::TcpListener>, ConnectorStartError> {
@@ -88,6 +92,10 @@ pub async fn start(config: Arc<ServerConfig>, opts: ConnectorOptions) -> Result<
         .await
         .map_err(|e| ConnectorStartError::Spawn(e.to_string()))??;
     let store = Arc::new(store);
+    let acceptor = match &opts.tls {
+        Some((cert, key)) => crate::transport::Acceptor::tls(crate::transport::server_config(cert, key)?),
+        None => crate::transport::Acceptor::plain(),
+    };
     let board = Board::new();
     let directory = Arc::new(ConnectorDirectory::default());
     let control = ControlState { sim: sim.clone(), connectors: directory.clone() };
@@ -111,8 +119,15 @@ pub async fn start(config: Arc<ServerConfig>, opts: ConnectorOptions) -> Result<
             name.clone(),
             listener.local_addr().map_err(|source| ConnectorStartError::Bind { addr: addr.clone(), source })?,
         ));
-        let (name, config, sim, store, board, directory) =
-            (name.clone(), config.clone(), sim.clone(), store.clone(), board.clone(), directory.clone());
+        let (name, config, sim, store, board, directory, acceptor) = (
+            name.clone(),
+            config.clone(),
+            sim.clone(),
+            store.clone(),
+            board.clone(),
+            directory.clone(),
+            acceptor.clone(),
+        );
         let hide = config.tserver.hide_sensitive_data;
         children.push(ChildSpec {
             name: format!("connector:{name}"),
@@ -128,6 +143,7 @@ pub async fn start(config: Arc<ServerConfig>, opts: ConnectorOptions) -> Result<
                     store: store.clone(),
                     hide_sensitive_data: hide,
                     board: board.clone(),
+                    acceptor: acceptor.clone(),
                 };
                 let (directory, name) = (directory.clone(), name.clone());
                 Box::pin(async move {
