@@ -177,6 +177,16 @@ pub async fn start(config: Arc<ServerConfig>, opts: ConnectorOptions) -> Result<
     };
     let (root, join) =
         Actor::spawn(None, Supervisor, args).await.map_err(|e| ConnectorStartError::Spawn(e.to_string()))?;
+    // The root starts its children in its post_start: wait until every Connector is up, so the
+    // caller can use them as soon as this returns.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while directory.connectors.read().len() < bound.len() {
+        if tokio::time::Instant::now() > deadline {
+            root.stop(None);
+            return Err(ConnectorStartError::Spawn("connectors did not start within 10 s".into()));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     Ok(ConnectorProcess { root, board, sim, control, connectors: bound, control_addr, join })
 }
 
