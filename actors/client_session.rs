@@ -339,11 +339,8 @@ async fn run_io(
     // After a protocol error or TCloseServer the client is still reading: let the answers already
     // queued (the EventError, EventServerDisconnected) reach it, briefly. A slow client, or one
     // that has gone, is dropped at once.
-    match handle.close_reason() {
-        Some(CloseReason::Protocol(_) | CloseReason::CloseRequested) => {
-            let _ = tokio::time::timeout(Duration::from_millis(500), &mut writer.0).await;
-        }
-        _ => {}
+    if let Some(CloseReason::Protocol(_) | CloseReason::CloseRequested) = handle.close_reason() {
+        let _ = tokio::time::timeout(Duration::from_millis(500), &mut writer.0).await;
     }
     drop(writer);
     let _ = session.cast(SessionMsg::Closed);

@@ -97,7 +97,7 @@ pub fn to_mltp(ev: &SimEvent, facts: Option<&CallFacts>) -> Option<Mltp> {
             Mltp::DtmfReceived { call: call.0, party: party.clone(), digits: digits.clone() }
         }
         SimEvent::PlaybackEnded { call, what, status, .. } => {
-            let Some(treatment_type) = treatment_of(what) else { return None };
+            let treatment_type = treatment_of(what)?;
             let (status, digits) = match status {
                 PlaybackStatus::Collected { digits } => (TreatmentStatus::Normal, Some(digits.clone())),
                 PlaybackStatus::TimedOut { digits } => (TreatmentStatus::Timeout, Some(digits.clone())),

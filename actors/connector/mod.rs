@@ -12,6 +12,8 @@
 //!
 //! The simulated SfB starts first (connectors attach to it) and stops last.
 
+// The folder is the Connector *process*; this file is its Connector *actor*.
+#[allow(clippy::module_inception)]
 pub mod connector;
 pub mod control_http;
 pub mod events;
