@@ -11,7 +11,7 @@ use crate::config::{LinkConfig, LinkProtocol};
 use crate::links::LinkId;
 use crate::mltp::{ConnectorState, HaKind, HaOp, HideHeaders, Mltp, MltpMessage, TxId};
 use crate::model::{DnName, DnType};
-use crate::store::{HaRecordSnapshot, Snapshot};
+use crate::store::ha;
 use bytes::BytesMut;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use serde::Serialize;
@@ -26,8 +26,6 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const PING_INTERVAL: Duration = Duration::from_millis(500);
 /// Missed PING answers before the link is declared lost (re-homing must finish within 2 s).
 const PING_MISSES: u32 = 2;
-const BACKOFF_MIN: Duration = Duration::from_millis(100);
-const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
 pub struct ConnectorLink;
 
@@ -251,12 +249,10 @@ impl LinkState {
         });
     }
 
-    /// Jittered exponential backoff: 100 ms doubling to 5 s, each wait between 50 % and 100 %.
     fn retry_later(&mut self, me: &ActorRef<LinkMsg>) {
         self.attempts += 1;
-        let exp = BACKOFF_MIN.saturating_mul(1 << self.attempts.min(6)).min(BACKOFF_MAX);
-        let jitter = 0.5 + 0.5 * (jitter_unit(self.cfg.n as u64 ^ self.generation));
-        me.send_after(exp.mul_f64(jitter), || LinkMsg::Connect);
+        let salt = self.cfg.n as u64 ^ self.generation ^ std::process::id() as u64;
+        me.send_after(crate::links::reconnect_backoff(self.attempts, salt), || LinkMsg::Connect);
     }
 
     fn start_io(&mut self, me: &ActorRef<LinkMsg>, stream: crate::transport::Stream) {
@@ -388,25 +384,12 @@ impl LinkState {
         }
     }
 
-    fn ha_key(&self, call: u64, kind: HaKind, key: &Option<String>) -> String {
-        format!("ha:{}:{call}:{}:{}", self.cfg.name, kind.as_str(), key.as_deref().unwrap_or(""))
-    }
-
-    /// Mirrors the connector's HA data (guide: "Synchronization of HA data between UCMA Connector
-    /// and T-Server"), durably, so it can be given back after the connector restarts.
+    /// Mirrors the connector's HA data, durably, so it can be given back after a restart.
     fn store_ha(&mut self, call: u64, kind: HaKind, op: HaOp, key: Option<String>, data: String) {
         match op {
-            HaOp::Put => {
-                let k = self.ha_key(call, kind, &key);
-                let rec =
-                    HaRecordSnapshot::V1 { link: self.cfg.name.clone(), call, kind: kind.as_str().to_string(), data };
-                self.ctx.snapshots.put(&k, Snapshot::HaRecord(rec));
-            }
+            HaOp::Put => ha::put(&self.ctx.snapshots, &self.cfg.name, call, kind.as_str(), key.as_deref(), data),
             HaOp::Delete => {
-                // A delete of the call removes every record of that call.
-                for (k, _) in self.ctx.snapshots.with_prefix(&format!("ha:{}:{call}:", self.cfg.name)) {
-                    self.ctx.snapshots.remove(&k);
-                }
+                ha::delete_call(&self.ctx.snapshots, &self.cfg.name, call);
             }
         }
     }
@@ -414,16 +397,7 @@ impl LinkState {
     /// After a (re)connection: give the connector every HA record held for it (it restores the
     /// calls it does not already have).
     fn restore_ha(&mut self, me: &ActorRef<LinkMsg>) {
-        let records: Vec<String> = self
-            .ctx
-            .snapshots
-            .with_prefix(&format!("ha:{}:", self.cfg.name))
-            .into_iter()
-            .filter_map(|(_, s)| match s {
-                Snapshot::HaRecord(HaRecordSnapshot::V1 { data, .. }) if !data.is_empty() => Some(data),
-                _ => None,
-            })
-            .collect();
+        let records = ha::records(&self.ctx.snapshots, &self.cfg.name);
         if !records.is_empty() {
             tracing::info!(link = self.cfg.n, records = records.len(), "sending HA_RESTORE");
             self.request(me, Mltp::ha_restore(records), Pending::HaRestore);
@@ -458,16 +432,4 @@ impl LinkState {
         let _ = self.sup.cast(LinkSupMsg::LinkDown { link: self.cfg.n, cause: reason.to_string() });
         self.retry_later(me);
     }
-}
-
-/// A deterministic-enough jitter in [0, 1) without a random-number dependency: the low bits of
-/// the monotonic clock mixed with the link and attempt.
-fn jitter_unit(salt: u64) -> f64 {
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    let mut x = (nanos as u64) ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^= x >> 33;
-    (x % 10_000) as f64 / 10_000.0
 }

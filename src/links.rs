@@ -131,6 +131,20 @@ impl Assignment {
     }
 }
 
+/// Reconnect delay for the n-th attempt (n >= 1): exponential from 100 ms to 5 s, jittered to
+/// between 50 % and 100 % so a pool of links lost together does not reconnect in lockstep.
+/// `salt` varies the jitter between links and attempts.
+pub fn reconnect_backoff(attempt: u32, salt: u64) -> std::time::Duration {
+    use std::time::Duration;
+    let exp = Duration::from_millis(100).saturating_mul(1 << attempt.min(6)).min(Duration::from_secs(5));
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let mut x = (nanos as u64) ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    exp.mul_f64(0.5 + 0.5 * ((x % 10_000) as f64 / 10_000.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +187,17 @@ mod tests {
         assert_eq!(a.link_of(&DnName::new("sip:a00@x")), None);
         let m = a.link_up(1);
         assert!(m.iter().all(|m| m.from.is_none() && m.to == Some(1)));
+    }
+
+    #[test]
+    fn backoff_grows_is_capped_and_jittered() {
+        use std::time::Duration;
+        for attempt in 1..20 {
+            let d = reconnect_backoff(attempt, attempt as u64);
+            let cap = Duration::from_millis(100).saturating_mul(1 << attempt.min(6)).min(Duration::from_secs(5));
+            assert!(d >= cap / 2 && d <= cap, "attempt {attempt}: {d:?} within [{:?}, {cap:?}]", cap / 2);
+        }
+        assert!(reconnect_backoff(30, 1) <= Duration::from_secs(5));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! survives a process restart). This module is synchronous and knows nothing about actors.
 
 mod durable;
+pub mod ha;
 mod snapshot;
 mod table;
 

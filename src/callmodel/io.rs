@@ -1,0 +1,109 @@
+//! What goes into the call model and what comes out: [`Input`] (a client's request, a Connector's
+//! event, the Connector's answer to a request, a timeout) and [`Output`] (T-Library events for
+//! DNs or for one client, MLTP requests for the Connector, effects for the actor layer). Plain
+//! data; this module never decides anything.
+
+use super::types::ClientRef;
+use crate::mltp::Mltp;
+use crate::model::{ConnId, DnName, ErrorCode, KvList};
+use crate::tlib::{Event, Request};
+use std::collections::BTreeSet;
+
+/// One input to [`super::CallTable::apply`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    /// A T-Library request of a client registered on its ThisDN (registration already checked).
+    Request { client: ClientRef, request: Request },
+    /// An MLTP event a Connector link reported (CALL_CREATED, PARTY_CREATED, PARTY_STATE_CHANGED,
+    /// PARTY_DELETED, CALL_DELETED, ERROR; others are ignored here).
+    Switch { link: String, msg: Mltp },
+    /// The Connector's RESPONSE to a [`SwitchRequest`], on the link it was sent on: `Ok` with the
+    /// result headers, `Err` with the error code and reason.
+    SwitchResponse { corr: u64, link: String, result: Result<Vec<(String, String)>, (ErrorCode, String)> },
+    /// The request timeout of a [`SwitchRequest`] elapsed. The actor delivers it for every
+    /// request it sent, answered or not: the model ignores timeouts of finished work, and turns
+    /// the others into EventError 236 — so every T-Library request is answered.
+    SwitchTimeout { corr: u64 },
+}
+
+/// Who receives an event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recipient {
+    /// Every client registered on the DN (the DN actor fans out).
+    Dn(DnName),
+    /// Only the client that sent the request (EventError, requester-only answers).
+    Client(ClientRef),
+}
+
+/// One T-Library event and its recipient.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delivery {
+    pub to: Recipient,
+    pub event: Event,
+}
+
+/// Where an MLTP request goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SwitchRoute {
+    /// The link the call was reported on.
+    Link(String),
+    /// The link serving this DN (new calls: TMakeCall, TInitiateTransfer / Conference).
+    ServingDn(DnName),
+}
+
+/// An MLTP request for a Connector. The actor assigns the MLTP transaction id, sends it, and
+/// reports back with [`Input::SwitchResponse`] (echoing `corr` and naming the link used) and,
+/// after the request timeout, [`Input::SwitchTimeout`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct SwitchRequest {
+    pub corr: u64,
+    pub route: SwitchRoute,
+    pub msg: Mltp,
+}
+
+/// Effects for the actor layer besides events and switch requests.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// A new ConnID exists (a Call actor may be started for it).
+    CallCreated(ConnId),
+    /// The call changed: persist its snapshot ([`super::CallTable::call_snapshot`]).
+    CallChanged(ConnId),
+    /// The call is over: drop its snapshot and stop its actor. No event for it follows.
+    CallEnded(ConnId),
+    /// TPrivateService, for the DN actor (e.g. the desktop overriding `handle-direct-calls`).
+    PrivateService { dn: DnName, msg_id: i32, extensions: KvList },
+}
+
+/// Everything one input produced, in order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Output {
+    pub events: Vec<Delivery>,
+    pub switch: Vec<SwitchRequest>,
+    pub effects: Vec<Effect>,
+}
+
+impl Output {
+    pub(crate) fn to_dn(&mut self, dn: &DnName, event: Event) {
+        self.events.push(Delivery { to: Recipient::Dn(dn.clone()), event });
+    }
+
+    pub(crate) fn to_client(&mut self, client: ClientRef, event: Event) {
+        self.events.push(Delivery { to: Recipient::Client(client), event });
+    }
+
+    /// Appends CallChanged for each touched call that still exists and was not ended.
+    pub(crate) fn changed(&mut self, touched: BTreeSet<ConnId>, live: impl Fn(ConnId) -> bool) {
+        let ended: BTreeSet<ConnId> =
+            self.effects.iter().filter_map(|e| if let Effect::CallEnded(c) = e { Some(*c) } else { None }).collect();
+        for c in touched {
+            if live(c) && !ended.contains(&c) {
+                self.effects.push(Effect::CallChanged(c));
+            }
+        }
+    }
+
+    /// The events delivered to `dn`, in order (tests, tools).
+    pub fn events_for<'a>(&'a self, dn: &'a DnName) -> impl Iterator<Item = &'a Event> + 'a {
+        self.events.iter().filter(move |d| d.to == Recipient::Dn(dn.clone())).map(|d| &d.event)
+    }
+}
