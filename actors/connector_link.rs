@@ -18,7 +18,6 @@ use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -257,48 +256,12 @@ impl LinkState {
 
     fn start_io(&mut self, me: &ActorRef<LinkMsg>, stream: crate::transport::Stream) {
         self.status = LinkStatus::Handshaking;
-        let (tx, mut rx) = mpsc::unbounded_channel::<BytesMut>();
+        let (tx, rx) = mpsc::unbounded_channel::<BytesMut>();
         self.out = Some(tx);
         let (generation, me) = (self.generation, me.clone());
         self.io = Some(AbortOnDrop::spawn(async move {
-            let (mut rd, mut wr) = tokio::io::split(stream);
-            let writer = async move {
-                while let Some(buf) = rx.recv().await {
-                    if wr.write_all(&buf).await.is_err() {
-                        return;
-                    }
-                }
-            };
-            let reader = async {
-                let mut codec = crate::mltp::link_codec();
-                let mut buf = BytesMut::with_capacity(16 * 1024);
-                loop {
-                    loop {
-                        match codec.decode(&mut buf) {
-                            Ok(Some(msg)) => {
-                                if me.cast(LinkMsg::Inbound { generation, msg: Box::new(msg) }).is_err() {
-                                    return "link actor gone".to_string();
-                                }
-                            }
-                            Ok(None) => break,
-                            // A bad frame that was consumed whole is skipped; a broken stream closes the link.
-                            Err(e) if !e.is_fatal() => {
-                                tracing::warn!(error = %e, "malformed MLTP message from the connector skipped")
-                            }
-                            Err(e) => return format!("undecodable MLTP from the connector: {e}"),
-                        }
-                    }
-                    match rd.read_buf(&mut buf).await {
-                        Ok(0) => return "connector closed the link".to_string(),
-                        Ok(_) => {}
-                        Err(e) => return format!("read failed: {e}"),
-                    }
-                }
-            };
-            let reason = tokio::select! {
-                r = reader => r,
-                _ = writer => "write failed".to_string(),
-            };
+            let deliver = |msg| me.cast(LinkMsg::Inbound { generation, msg: Box::new(msg) }).is_ok();
+            let reason = crate::actors::mltp_stream::pump(stream, rx, "the connector", deliver).await;
             let _ = me.cast(LinkMsg::Closed { generation, reason });
         }));
     }

@@ -30,6 +30,7 @@ pub mod directory;
 pub mod dn;
 pub mod dn_sup;
 pub mod link_sup;
+pub mod mltp_stream;
 pub mod outbound;
 pub mod persister;
 pub mod registry;

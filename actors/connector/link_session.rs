@@ -11,7 +11,6 @@ use crate::sim::{CallId, Media, PartyMode};
 use bytes::BytesMut;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -72,7 +71,7 @@ impl Actor for LinkSession {
     }
 
     async fn post_start(&self, me: ActorRef<SessionMsg>, st: &mut SessionState) -> Result<(), ActorProcessingErr> {
-        let (tcp, mut rx, acceptor) = st.pending.take().expect("post_start runs once");
+        let (tcp, rx, acceptor) = st.pending.take().expect("post_start runs once");
         st.io = Some(crate::actors::task::AbortOnDrop::spawn(async move {
             let stream = match acceptor.accept(tcp).await {
                 Ok(s) => s,
@@ -81,41 +80,8 @@ impl Actor for LinkSession {
                     return;
                 }
             };
-            let (mut rd, mut wr) = tokio::io::split(stream);
-            let writer = async move {
-                while let Some(buf) = rx.recv().await {
-                    if wr.write_all(&buf).await.is_err() {
-                        return;
-                    }
-                }
-            };
-            let reader = async {
-                let mut codec = crate::mltp::link_codec();
-                let mut buf = BytesMut::with_capacity(16 * 1024);
-                loop {
-                    loop {
-                        match codec.decode(&mut buf) {
-                            Ok(Some(m)) => {
-                                if me.cast(SessionMsg::Inbound(Box::new(m))).is_err() {
-                                    return "session gone".to_string();
-                                }
-                            }
-                            Ok(None) => break,
-                            // A bad frame that was consumed whole is skipped; a broken stream closes the link.
-                            Err(e) if !e.is_fatal() => {
-                                tracing::warn!(error = %e, "malformed MLTP message from the T-Server skipped")
-                            }
-                            Err(e) => return format!("undecodable MLTP from the T-Server: {e}"),
-                        }
-                    }
-                    match rd.read_buf(&mut buf).await {
-                        Ok(0) => return "T-Server closed the link".to_string(),
-                        Ok(_) => {}
-                        Err(e) => return format!("read failed: {e}"),
-                    }
-                }
-            };
-            let reason = tokio::select! { r = reader => r, _ = writer => "write failed".to_string() };
+            let deliver = |m| me.cast(SessionMsg::Inbound(Box::new(m))).is_ok();
+            let reason = crate::actors::mltp_stream::pump(stream, rx, "the T-Server", deliver).await;
             let _ = me.cast(SessionMsg::Closed(reason));
         }));
         Ok(())
