@@ -115,3 +115,24 @@ async fn switch_state_changes_reach_registered_clients() {
     let ev = c.wait_for(STEP, |e| e.kind == EventKind::DNBackInService).await;
     assert!(ev.is_some());
 }
+
+#[tokio::test]
+async fn input_mask_filters_distributed_events_but_not_answers() {
+    let server = TestServer::start().await;
+    let mut c = server.client().await;
+    c.register(AGENT01).await.unwrap();
+    let mut mask = sfb_tserver::tlib::Request::new(RequestKind::SetInputMask);
+    mask.attrs.input_mask = Some(vec![EventKind::AgentReady]);
+    assert_eq!(c.request(mask).await.unwrap().kind, EventKind::ACK);
+    let mut login = req(RequestKind::AgentLogin, AGENT01);
+    login.attrs.agent_id = Some(AgentId::new("1001"));
+    login.attrs.agent_work_mode = Some(AgentWorkMode::ManualIn);
+    // Agent events are distributed to every client on the DN, so the mask applies to them too:
+    // EventAgentLogin is masked, EventAgentReady passes.
+    c.send(login).await.unwrap();
+    let ev = c.next_event_within(STEP).await.expect("an event");
+    assert_eq!(ev.kind, EventKind::AgentReady, "EventAgentLogin is masked out");
+    // Requests answered by the session itself are never masked (an error is always delivered).
+    let ev = c.request(req(RequestKind::AnswerCall, AGENT01)).await.unwrap();
+    assert_eq!(error_code(&ev), Some(51));
+}
