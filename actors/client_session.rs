@@ -6,6 +6,7 @@
 //! event sent by a client, no handshake) closes this connection only; a client that cannot keep
 //! up is disconnected. Sessions are never restarted: the client reconnects and re-registers.
 
+use crate::actors::call_manager::CallMsg;
 use crate::actors::context::ServerContext;
 use crate::actors::dn::DnMsg;
 use crate::actors::outbound::{ClientHandle, ClientQueue, CloseReason, SharedEvent};
@@ -147,7 +148,12 @@ impl SessionState {
             }
             RequestKind::QueryServer => self.reply(self.server_info(&req)),
             RequestKind::RegisterAddress | RequestKind::UnregisterAddress => self.register(req).await,
-            _ => self.forward_to_dn(req).await,
+            RequestKind::QueryAddress
+            | RequestKind::AgentLogin
+            | RequestKind::AgentLogout
+            | RequestKind::AgentSetReady
+            | RequestKind::AgentSetNotReady => self.forward_to_dn(req).await,
+            _ => self.forward_to_calls(req),
         }
     }
 
@@ -211,6 +217,24 @@ impl SessionState {
         if let Err(e) = actor.cast(DnMsg::Request { client, request: Box::new(req.clone()) }) {
             tracing::warn!(client = self.id, %dn, error = %e, "dn unreachable");
             self.error(&req, ErrorCode::OutOfService, format!("DN {dn} is not available"));
+        }
+    }
+
+    /// A call request: its ThisDN, when given, must be configured and registered by this client;
+    /// the call model checks the rest (ConnID, party, state) and answers with the guide's codes.
+    fn forward_to_calls(&mut self, req: Request) {
+        if req.attrs.this_dn.is_some() {
+            let Some(dn) = self.known_dn(&req) else { return };
+            if !self.registered.contains(&dn) {
+                return self.error(&req, ErrorCode::NotRegistered, format!("client has not registered for {dn}"));
+            }
+        }
+        match self.ctx.call_manager() {
+            Some(cm)
+                if cm
+                    .cast(CallMsg::Request { client: self.handle.clone(), request: Box::new(req.clone()) })
+                    .is_ok() => {}
+            _ => self.error(&req, ErrorCode::Internal, "the call manager is restarting; retry".into()),
         }
     }
 

@@ -4,6 +4,7 @@
 //! link (socket closed, PING unanswered, connector suspending) is reported at once so its DNs move
 //! to the surviving links of the pool. Requests time out with the guide's error 236.
 
+use crate::actors::call_manager::CallMsg;
 use crate::actors::context::ServerContext;
 use crate::actors::link_sup::LinkSupMsg;
 use crate::actors::task::AbortOnDrop;
@@ -54,6 +55,11 @@ enum Pending {
     Register(DnName),
     Unregister,
     HaRestore,
+    /// Call control for the CallManager, answered back to it.
+    Call {
+        corr: u64,
+        reply: ActorRef<CallMsg>,
+    },
 }
 
 pub struct LinkState {
@@ -76,14 +82,41 @@ pub struct LinkState {
 
 pub enum LinkMsg {
     Connect,
-    Connected { generation: u64, stream: crate::transport::Stream },
-    ConnectFailed { generation: u64, reason: String },
-    Inbound { generation: u64, msg: Box<MltpMessage> },
-    Closed { generation: u64, reason: String },
-    Register { dn: DnName, dn_type: DnType },
-    Unregister { dn: DnName, cause: String },
+    Connected {
+        generation: u64,
+        stream: crate::transport::Stream,
+    },
+    ConnectFailed {
+        generation: u64,
+        reason: String,
+    },
+    Inbound {
+        generation: u64,
+        msg: Box<MltpMessage>,
+    },
+    Closed {
+        generation: u64,
+        reason: String,
+    },
+    Register {
+        dn: DnName,
+        dn_type: DnType,
+    },
+    Unregister {
+        dn: DnName,
+        cause: String,
+    },
     PingTick,
-    RequestTimeout { generation: u64, tx: u64 },
+    /// A call-control request of the CallManager (it runs its own timeout).
+    CallRequest {
+        corr: u64,
+        msg: Box<Mltp>,
+        reply: ActorRef<CallMsg>,
+    },
+    RequestTimeout {
+        generation: u64,
+        tx: u64,
+    },
     GetView(ractor::RpcReplyPort<LinkView>),
 }
 
@@ -180,6 +213,12 @@ impl Actor for ConnectorLink {
                     st.request(&me, Mltp::UnregisterDn { dn: dn.clone(), cause: Some(cause) }, Pending::Unregister);
                 }
             }
+            LinkMsg::CallRequest { corr, msg, reply } => {
+                if matches!(st.status, LinkStatus::Active | LinkStatus::Suspending) {
+                    st.request(&me, *msg, Pending::Call { corr, reply });
+                }
+                // Otherwise nothing is sent: the CallManager's own timeout answers the client.
+            }
             LinkMsg::PingTick => {
                 if matches!(st.status, LinkStatus::Active | LinkStatus::Suspending) {
                     if st.missed_pings >= PING_MISSES {
@@ -198,7 +237,7 @@ impl Actor for ConnectorLink {
                             let reason = "connector timeout (236)".to_string();
                             let _ = st.sup.cast(LinkSupMsg::RegisterFailed { link: st.cfg.n, dn, reason });
                         }
-                        Pending::Ping | Pending::Unregister | Pending::HaRestore => {}
+                        Pending::Ping | Pending::Unregister | Pending::HaRestore | Pending::Call { .. } => {}
                     }
                 }
             }
@@ -323,6 +362,13 @@ impl LinkState {
                             let _ = self.sup.cast(LinkSupMsg::RegisterFailed { link: self.cfg.n, dn, reason });
                         }
                     }
+                    Pending::Call { corr, reply } => {
+                        let result = match resp.failure() {
+                            None => Ok(resp.results.clone()),
+                            Some((code, reason)) => Err((code, reason.to_string())),
+                        };
+                        let _ = reply.cast(CallMsg::SwitchResponse { corr, link: self.cfg.name.clone(), result });
+                    }
                     Pending::HaRestore => {
                         tracing::info!(link = self.cfg.n, restored = ?resp.get("restored"), ok = resp.is_ok(), "HA_RESTORE answered");
                     }
@@ -340,8 +386,25 @@ impl LinkState {
             (Mltp::DnState { dn, state, cause }, _) => {
                 tracing::info!(link = self.cfg.n, %dn, ?state, ?cause, "connector reports DN state");
             }
+            (
+                m @ (Mltp::CallCreated { .. }
+                | Mltp::PartyCreated { .. }
+                | Mltp::PartyStateChanged { .. }
+                | Mltp::PartyDeleted { .. }
+                | Mltp::CallDeleted { .. }
+                | Mltp::ImReceived { .. }
+                | Mltp::DtmfReceived { .. }
+                | Mltp::TreatmentEnded { .. }
+                | Mltp::Error { .. }),
+                _,
+            ) => match self.ctx.call_manager() {
+                Some(cm) => {
+                    let _ = cm.cast(CallMsg::Switch { link: self.cfg.name.clone(), msg: Box::new(m) });
+                }
+                None => tracing::warn!(link = self.cfg.n, "call event with no CallManager running"),
+            },
             (other, _) => {
-                // Call, presence, IM and HA events are consumed by the call model (issues 4-7).
+                // Presence is consumed by the DN layer with issue #6.
                 tracing::trace!(link = self.cfg.n, message = ?other.name(), "event not handled yet");
             }
         }

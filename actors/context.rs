@@ -22,7 +22,7 @@ pub struct ServerContext {
     pub config: Arc<ServerConfig>,
     pub start_time: Timestamp,
     event_seq: AtomicU64,
-    pub conn_ids: ConnIdGenerator,
+    pub conn_ids: Arc<ConnIdGenerator>,
     pub snapshots: SnapshotTable,
     pub durable: Arc<DurableStore>,
     pub board: Board,
@@ -45,6 +45,8 @@ pub struct ServerContext {
     pub sim_control: Option<crate::actors::connector::control_http::ControlState>,
     /// The current Registry incarnation (set by the Registry itself when it starts).
     registry: parking_lot::RwLock<Option<ActorRef<RegistryMsg>>>,
+    /// The current CallManager incarnation (set by itself when it starts).
+    call_manager: parking_lot::RwLock<Option<ActorRef<crate::actors::call_manager::CallMsg>>>,
 }
 
 impl ServerContext {
@@ -64,7 +66,7 @@ impl ServerContext {
             config,
             start_time,
             event_seq: AtomicU64::new(0),
-            conn_ids: ConnIdGenerator::new(start_time.seconds),
+            conn_ids: Arc::new(ConnIdGenerator::new(start_time.seconds)),
             snapshots: SnapshotTable::new(),
             durable,
             board: Board::new(),
@@ -78,8 +80,17 @@ impl ServerContext {
             ready: AtomicBool::new(false),
             test_hooks,
             registry: parking_lot::RwLock::new(None),
+            call_manager: parking_lot::RwLock::new(None),
             sim_control: None,
         }
+    }
+
+    pub fn call_manager(&self) -> Option<ActorRef<crate::actors::call_manager::CallMsg>> {
+        self.call_manager.read().clone()
+    }
+
+    pub(crate) fn set_call_manager(&self, m: ActorRef<crate::actors::call_manager::CallMsg>) {
+        *self.call_manager.write() = Some(m);
     }
 
     pub fn registry(&self) -> Option<ActorRef<RegistryMsg>> {

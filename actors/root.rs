@@ -7,15 +7,16 @@
 //!    finds its DN;
 //! 4. `link-sup` once DNs exist: its links register them on the switch and tell each Dn when it
 //!    goes in or out of service;
-//! 5. `client-listener` once DNs exist; stopped early on shutdown so no request arrives at a
+//! 5. `call-manager` once links exist (it sends call control on them) and before clients;
+//! 6. `client-listener` once DNs exist; stopped early on shutdown so no request arrives at a
 //!    stopping DN;
-//! 6. `admin-http` last to start (readiness reflects the rest) and first to stop.
+//! 7. `admin-http` last to start (readiness reflects the rest) and first to stop.
 
 use crate::actors::context::ServerContext;
 use crate::actors::persister::Persister;
 use crate::actors::registry::Registry;
 use crate::actors::supervision::{ChildSpec, RestartPolicy};
-use crate::actors::{admin_http, client_listener, dn_sup, link_sup};
+use crate::actors::{admin_http, call_manager, client_listener, dn_sup, link_sup};
 use ractor::Actor;
 use std::sync::Arc;
 
@@ -31,6 +32,7 @@ pub fn children(ctx: &Arc<ServerContext>) -> Vec<ChildSpec> {
         }),
         dn_sup::spec(ctx.clone()),
         link_sup::spec(ctx.clone()),
+        call_manager::spec(ctx.clone()),
         client_listener::spec(ctx.clone()),
         admin_http::spec(ctx.clone()),
     ]

@@ -5,6 +5,7 @@
 //! actor shell that owns state, timers and I/O. `src/` never depends on `actors/` or on ractor.
 
 pub mod agent;
+pub mod callmodel;
 pub mod cli;
 pub mod client;
 pub mod conference_pool;

@@ -283,7 +283,7 @@ async fn connector_restart_recovers_its_calls_from_ha_data() {
 
     let pool = start_pool(&["ha1"], dir.path(), Some(&[addr])).await;
     assert!(
-        wait_until(STEP, || async { has_connected_call(&pool, AGENT01, av).await }).await,
+        wait_until(STEP * 2, || async { has_connected_call(&pool, AGENT01, av).await }).await,
         "the AV call is recovered from HA data after the restart"
     );
     assert!(has_connected_call(&pool, AGENT02, im).await, "the IM call is recovered too (beyond the guide)");
@@ -310,8 +310,9 @@ async fn tserver_gives_ha_data_back_to_a_connector_that_lost_its_own() {
     // A new connector on a new host: nothing on its disk, only what the T-Server holds.
     let fresh = tempfile::tempdir().unwrap();
     let pool = start_pool(&["ha2"], fresh.path(), Some(&[addr])).await;
+    // The T-Server reconnects with backoff (up to 5 s between attempts), then restores.
     assert!(
-        wait_until(STEP, || async { has_connected_call(&pool, AGENT03, av).await }).await,
+        wait_until(STEP * 2, || async { has_connected_call(&pool, AGENT03, av).await }).await,
         "the call is restored from the T-Server's HA_RESTORE"
     );
     let (status, _) =

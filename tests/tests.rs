@@ -5,6 +5,7 @@ mod util;
 mod admin;
 mod architecture;
 mod binary;
+mod calls;
 mod connector_media;
 mod connectors;
 mod durability;

@@ -57,7 +57,6 @@ pub(crate) trait EventExt: Sized {
     fn third(self, dn: DnName, role: DnRole) -> Self;
     fn state(self, s: CallState) -> Self;
     fn previous(self, conn: ConnId) -> Self;
-    fn this_role(self, role: DnRole) -> Self;
     /// Carries the request's ReferenceID when `answer` (the answering event).
     fn reference(self, reference_id: Option<u32>) -> Self;
 }
@@ -79,10 +78,6 @@ impl EventExt for Event {
     }
     fn previous(mut self, conn: ConnId) -> Self {
         self.attrs.previous_conn_id = Some(conn);
-        self
-    }
-    fn this_role(mut self, role: DnRole) -> Self {
-        self.attrs.this_dn_role = Some(role);
         self
     }
     fn reference(mut self, reference_id: Option<u32>) -> Self {

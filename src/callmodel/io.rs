@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Input {
     /// A T-Library request of a client registered on its ThisDN (registration already checked).
-    Request { client: ClientRef, request: Request },
+    Request { client: ClientRef, request: Box<Request> },
     /// An MLTP event a Connector link reported (CALL_CREATED, PARTY_CREATED, PARTY_STATE_CHANGED,
     /// PARTY_DELETED, CALL_DELETED, ERROR; others are ignored here).
     Switch { link: String, msg: Mltp },
@@ -83,11 +83,11 @@ pub struct Output {
 }
 
 impl Output {
-    pub(crate) fn to_dn(&mut self, dn: &DnName, event: Event) {
+    pub(crate) fn deliver(&mut self, dn: &DnName, event: Event) {
         self.events.push(Delivery { to: Recipient::Dn(dn.clone()), event });
     }
 
-    pub(crate) fn to_client(&mut self, client: ClientRef, event: Event) {
+    pub(crate) fn deliver_to_client(&mut self, client: ClientRef, event: Event) {
         self.events.push(Delivery { to: Recipient::Client(client), event });
     }
 

@@ -7,7 +7,7 @@
 use super::io::{Output, SwitchRoute};
 use super::types::{uri_key, Call, ClientRef, PartyState, PendingOp, Stage};
 use super::{CallError, CallTable};
-use crate::mltp::{Media, MonitorMode, Mltp};
+use crate::mltp::{Media, Mltp, MonitorMode};
 use crate::model::{CallType, ConnId, DnName, MediaType};
 use crate::tlib::{Request, RequestKind as K};
 
@@ -18,31 +18,31 @@ pub(super) struct Target {
 }
 
 impl CallTable {
-    pub(super) fn on_request(&mut self, client: ClientRef, req: Request, now: u64, out: &mut Output) {
+    pub(super) fn on_request(&mut self, client: ClientRef, req: &Request, now: u64, out: &mut Output) {
         let r = match req.check_supported() {
             Err(_) => Err(CallError::Unsupported(req.kind.name().to_string())),
             Ok(()) => match req.kind {
-                K::MakeCall => self.make_call(client, &req, now, out),
-                K::ReleaseCall => self.release_call(client, &req, out),
-                K::ClearCall => self.clear_call(client, &req, out),
-                K::HoldCall | K::RetrieveCall => self.hold_retrieve(client, &req, out),
-                K::SendDTMF => self.send_dtmf(client, &req, out),
-                K::SingleStepTransfer | K::SingleStepConference => self.single_step(client, &req, out),
-                K::DeleteFromConference => self.delete_from_conference(client, &req, out),
-                K::InitiateTransfer | K::InitiateConference => self.initiate(client, &req, now, out),
-                K::CompleteTransfer | K::CompleteConference => self.complete(client, &req, out),
-                K::ReconnectCall | K::AlternateCall => self.reconnect_alternate(client, &req, out),
+                K::MakeCall => self.make_call(client, req, now, out),
+                K::ReleaseCall => self.release_call(client, req, out),
+                K::ClearCall => self.clear_call(client, req, out),
+                K::HoldCall | K::RetrieveCall => self.hold_retrieve(client, req, out),
+                K::SendDTMF => self.send_dtmf(client, req, out),
+                K::SingleStepTransfer | K::SingleStepConference => self.single_step(client, req, out),
+                K::DeleteFromConference => self.delete_from_conference(client, req, out),
+                K::InitiateTransfer | K::InitiateConference => self.initiate(client, req, now, out),
+                K::CompleteTransfer | K::CompleteConference => self.complete(client, req, out),
+                K::ReconnectCall | K::AlternateCall => self.reconnect_alternate(client, req, out),
                 K::AttachUserData | K::UpdateUserData | K::DeleteUserData | K::DeleteAllUserData => {
-                    self.user_data(&req, out)
+                    self.user_data(req, out)
                 }
-                K::QueryCall => self.query_call(client, &req, out),
-                K::SendUserEvent => self.send_user_event(client, &req, out),
-                K::PrivateService => self.private_service(client, &req, out),
+                K::QueryCall => self.query_call(client, req, out),
+                K::SendUserEvent => self.send_user_event(client, req, out),
+                K::PrivateService => self.private_service(client, req, out),
                 other => Err(CallError::Unsupported(format!("{other} (not a call request)"))),
             },
         };
         if let Err(e) = r {
-            self.refuse(client, &req, &e, out);
+            self.refuse(client, req, &e, out);
         }
     }
 
@@ -187,7 +187,7 @@ impl CallTable {
             return Err(CallError::Unsupported("SendDTMF for IM calls".into()));
         }
         self.need_state(t.conn, &t.dn, &[PartyState::Connected], "Connected")?;
-        self.start_op(t.conn, client, req, Stage::Response);
+        self.start_op(t.conn, client, req, Stage::Response).target = Some(digits.clone());
         self.send_party_msg(t.conn, &t.dn, Msg::Dtmf(digits), true, out);
         Ok(())
     }
@@ -283,7 +283,8 @@ pub(super) enum Msg {
 /// OtherDN as the destination: present, not the requester itself.
 pub(super) fn destination(req: &Request, from: &DnName) -> Result<String, CallError> {
     let to = req.attrs.other_dn.clone().filter(|d| !d.is_empty()).ok_or(CallError::InvalidAttribute("OtherDN"))?;
-    if uri_key(to.as_str()) == uri_key(from.as_str()) || to.as_str().contains(char::is_whitespace) {
+    // Anything else goes to the Connector, which knows what SfB can reach (415 otherwise).
+    if uri_key(to.as_str()) == uri_key(from.as_str()) {
         return Err(CallError::InvalidDestination(to.to_string()));
     }
     Ok(to.to_string())

@@ -87,7 +87,7 @@ impl CallTable {
     pub fn apply(&mut self, input: Input, now_ms: u64) -> Output {
         let mut out = Output::default();
         match input {
-            Input::Request { client, request } => self.on_request(client, request, now_ms, &mut out),
+            Input::Request { client, request } => self.on_request(client, &request, now_ms, &mut out),
             Input::Switch { link, msg } => self.on_switch(&link, msg, now_ms, &mut out),
             Input::SwitchResponse { corr, link, result } => self.on_response(corr, &link, result, &mut out),
             Input::SwitchTimeout { corr } => self.on_timeout(corr, &mut out),
@@ -102,7 +102,7 @@ impl CallTable {
         self.calls.get(&conn)
     }
 
-    pub fn calls(&self) -> impl Iterator<Item = &Call> {
+    pub fn calls(&self) -> impl DoubleEndedIterator<Item = &Call> {
         self.calls.values()
     }
 
@@ -186,11 +186,6 @@ impl CallTable {
         Some(op.reference_id)
     }
 
-    /// The link a call's switch requests go to.
-    pub(super) fn route_of(&self, conn: ConnId) -> Option<SwitchRoute> {
-        self.calls.get(&conn)?.switch.as_ref().map(|s| SwitchRoute::Link(s.link.clone()))
-    }
-
     /// Queues a switch request for the operation at `home` about call `about`; with `stage` it
     /// is the request whose effect the operation's stage waits for.
     pub(super) fn send(
@@ -222,7 +217,7 @@ impl CallTable {
         let Some(op) = &call.op else { return };
         if !op.answered {
             let ev = call.error_event(op, err.code(), err.to_string());
-            out.to_client(op.client, ev);
+            out.deliver_to_client(op.client, ev);
         }
         if let Some(op) = self.op_mut(home) {
             op.answered = true;
@@ -250,17 +245,29 @@ impl CallTable {
             self.end_call(d, out);
         }
         for party in op.moving {
-            self.stranded_release(home, op.partner, &party, out);
+            self.stranded_release(op.partner, &party, out);
+        }
+        // A consultation kept after the Connector deleted it (see `partner_ended`) ends now.
+        if let Some(p) = op.partner.filter(|_| op.partner_gone) {
+            if self.calls.get(&p).is_some_and(|c| c.switch.is_none()) {
+                self.end_call(p, out);
+            }
+        }
+        // A single-step transfer that did not complete: the transferring party did leave.
+        if let (Some(party), Some(call)) = (op.released, self.calls.get(&home)) {
+            if let Some(dn) = party.call_events_dn() {
+                out.deliver(dn, call.event(crate::tlib::EventKind::Released, &party));
+            }
         }
     }
 
-    fn stranded_release(&mut self, home: ConnId, partner: Option<ConnId>, party: &Party, out: &mut Output) {
+    /// A party the Connector took out of the consultation but never reported in the main call
+    /// (a Connector must report every moved party): released from the consultation if it is
+    /// still there; once it ended, the DN learnt nothing more about it and nothing is sent.
+    fn stranded_release(&mut self, partner: Option<ConnId>, party: &Party, out: &mut Output) {
         let Some(dn) = party.call_events_dn().cloned() else { return };
-        let call = partner.and_then(|p| self.calls.get(&p)).or_else(|| self.calls.get(&home));
-        if let Some(call) = call {
-            let mut ev = call.event(crate::tlib::EventKind::Released, party);
-            ev.attrs.conn_id = Some(partner.unwrap_or(home));
-            out.to_dn(&dn, ev);
+        if let Some(call) = partner.and_then(|p| self.calls.get(&p)) {
+            out.deliver(&dn, call.event(crate::tlib::EventKind::Released, party));
         }
     }
 
@@ -303,18 +310,12 @@ impl CallTable {
     }
 
     /// The client to answer for a request refused before any operation exists.
-    pub(super) fn refuse(
-        &self,
-        client: ClientRef,
-        request: &crate::tlib::Request,
-        err: &CallError,
-        out: &mut Output,
-    ) {
+    pub(super) fn refuse(&self, client: ClientRef, request: &crate::tlib::Request, err: &CallError, out: &mut Output) {
         let mut ev = crate::tlib::Event::error_for(request, err.code(), Some(err.to_string()));
         if let Some(c) = request.attrs.conn_id.and_then(|c| self.calls.get(&c)) {
             ev.attrs.extensions = c.extensions();
         }
-        out.to_client(client, ev);
+        out.deliver_to_client(client, ev);
     }
 }
 

@@ -107,6 +107,19 @@ impl Party {
         }
     }
 
+    /// A stand-in for a DN that is no longer (or not yet) a party, to address an answer to it.
+    pub fn for_dn(dn: &DnName) -> Party {
+        Party {
+            uri: dn.to_string(),
+            dn: Some(dn.clone()),
+            dn_type: None,
+            state: PartyState::Connected,
+            role: DnRole::Unknown,
+            rang: false,
+            added_by: None,
+        }
+    }
+
     pub fn is_dn(&self, dn: &DnName) -> bool {
         self.dn.as_ref() == Some(dn)
     }
@@ -230,6 +243,9 @@ pub struct Call {
     /// The call whose operation also involves this one.
     pub locked_by: Option<ConnId>,
     pub deferred: Vec<Deferred>,
+    /// The last party that left: OtherDN for a party left alone.
+    #[serde(default)]
+    pub last_left: Option<Party>,
     pub created_at_ms: u64,
 }
 
@@ -251,6 +267,7 @@ impl Call {
             op: None,
             locked_by: None,
             deferred: Vec::new(),
+            last_left: None,
             created_at_ms: now,
         }
     }
@@ -267,6 +284,14 @@ impl Call {
 
     pub fn party_of_dn(&self, dn: &DnName) -> Option<&Party> {
         self.parties.iter().find(|p| p.is_dn(dn))
+    }
+
+    /// Removes a party that left, remembering it as the last one.
+    pub fn remove_party(&mut self, uri: &str) -> Option<Party> {
+        let i = self.parties.iter().position(|p| p.uri == uri)?;
+        let p = self.parties.remove(i);
+        self.last_left = Some(p.clone());
+        Some(p)
     }
 
     /// Busy with an operation of its own or of its partner.
@@ -286,13 +311,14 @@ impl Call {
     /// The party shown as OtherDN to `p`: for the originator the (latest, preferably connected)
     /// destination; for the others the originator, else the first connected party.
     pub fn other_of(&self, p: &Party) -> Option<&Party> {
-        let mut others = self.parties.iter().filter(|o| o.uri != p.uri);
-        if p.role == DnRole::Origination {
-            let active = self.parties.iter().rev().find(|o| o.uri != p.uri && o.state.is_active());
-            return active.or_else(|| self.parties.iter().rev().find(|o| o.uri != p.uri));
-        }
-        let origin = self.parties.iter().find(|o| o.uri != p.uri && o.role == DnRole::Origination);
-        origin.or_else(|| self.parties.iter().find(|o| o.uri != p.uri && o.state.is_active())).or_else(|| others.next())
+        let others = || self.parties.iter().filter(|o| o.uri != p.uri);
+        let found = if p.role == DnRole::Origination {
+            others().rfind(|o| o.state.is_active()).or_else(|| others().next_back())
+        } else {
+            let origin = others().find(|o| o.role == DnRole::Origination);
+            origin.or_else(|| others().find(|o| o.state.is_active())).or_else(|| others().next())
+        };
+        found.or(self.last_left.as_ref().filter(|l| l.uri != p.uri))
     }
 }
 

@@ -23,6 +23,8 @@ pub enum Snapshot {
     /// One HA record a Connector mirrored to the T-Server (guide: "Synchronization of HA data
     /// between UCMA Connector and T-Server"), given back with HA_RESTORE when it reconnects.
     HaRecord(HaRecordSnapshot),
+    /// One call of the call model (versioned by `crate::callmodel::CallSnapshot`).
+    Call(crate::callmodel::CallSnapshot),
 }
 
 impl Snapshot {

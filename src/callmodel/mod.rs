@@ -1,0 +1,35 @@
+//! The call model as pure state machines (issue 4): the calls of the server ([`CallTable`], one
+//! [`Call`] per ConnID with its parties, user data, consultation link and pending operation),
+//! fed with T-Library requests, the Connector's MLTP call events and its answers, producing
+//! per-party T-Library events, MLTP requests and effects for the actor layer.
+//!
+//! Pure and deterministic: no tokio, no actors, no I/O, no clock (time comes in as `now_ms`).
+//! The rules — which event each party gets, with which attributes, and how every request is
+//! answered exactly once — are described in docs/callmodel.md; the guide's B2BUA flow tables are
+//! golden tests here. Routing Points (issue 5), agent ACW (issue 6) and supervision (issue 7) plug
+//! in at the extension points that page names; this module must never import the actor layer.
+
+mod binding;
+mod error;
+mod events;
+mod io;
+mod ops;
+mod requests;
+mod responses;
+mod switch;
+mod table;
+mod two_call;
+mod types;
+mod userdata;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::CallError;
+pub use events::CONVERSATION_ID;
+pub use io::{Delivery, Effect, Input, Output, Recipient, SwitchRequest, SwitchRoute};
+pub use table::{CallModelOptions, CallTable, Corr, TableSnapshot};
+pub use types::{
+    uri_key, Call, CallSnapshot, ClientRef, Deferred, Directory, DnInfo, Link, LinkKind, Party, PartyState, PendingOp,
+    Stage, StaticDirectory, SwitchCall,
+};

@@ -1,0 +1,62 @@
+//! Calls end to end: a customer (the simulation's control API) calls an agent, and an agent calls
+//! another with TMakeCall; the desktops registered on the DNs see the T-Library call events.
+
+use crate::util::*;
+use sfb_tserver::model::{CallType, DnName};
+use sfb_tserver::tlib::{EventKind, RequestKind};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbound_call_rings_establishes_and_releases_on_the_agent_desktop() {
+    let server = TestServer::start().await;
+    let mut desk = server.client().await;
+    desk.register(AGENT01).await.unwrap();
+    let (status, v) =
+        server.admin_json("POST", "/sim/calls", r#"{"from":"tel:+14155550100","to":"sip:agent01@skype.lab"}"#).await;
+    assert_eq!(status, 201, "{v}");
+    let ringing = desk.wait_for(STEP, |e| e.kind == EventKind::Ringing).await.expect("EventRinging");
+    let conn = ringing.attrs.conn_id.expect("ConnID");
+    assert_eq!(ringing.attrs.this_dn, Some(DnName::new(AGENT01)));
+    assert_eq!(ringing.attrs.call_type, Some(CallType::Inbound));
+    assert!(ringing.attrs.extensions.as_ref().and_then(|x| x.get_str("Conversation-ID")).is_some(), "{ringing:?}");
+    server.admin_json("POST", "/sim/users/sip:agent01@skype.lab/answer", "").await;
+    let est = desk.wait_for(STEP, |e| e.kind == EventKind::Established).await.expect("EventEstablished");
+    assert_eq!(est.attrs.conn_id, Some(conn));
+    server.admin_json("POST", "/sim/users/tel:+14155550100/hangup", "").await;
+    let rel = desk.wait_for(STEP, |e| e.kind == EventKind::Released).await.expect("EventReleased");
+    assert_eq!(rel.attrs.conn_id, Some(conn));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn make_call_between_agents_and_release() {
+    let server = TestServer::start().await;
+    let a = server.client().await;
+    let mut a_events = server.client().await;
+    let mut b = server.client().await;
+    a.register(AGENT01).await.unwrap();
+    a_events.register(AGENT01).await.unwrap();
+    b.register(AGENT02).await.unwrap();
+    let mut make = req(RequestKind::MakeCall, AGENT01);
+    make.attrs.other_dn = Some(DnName::new(AGENT02));
+    make.attrs.reference_id = Some(500);
+    let dialing = a.request(make).await.unwrap();
+    assert_eq!(dialing.kind, EventKind::Dialing, "{dialing:?}");
+    assert_eq!(dialing.attrs.reference_id, Some(500));
+    let conn = dialing.attrs.conn_id.expect("ConnID");
+    let ringing = b.wait_for(STEP, |e| e.kind == EventKind::Ringing).await.expect("EventRinging at B");
+    assert_eq!(ringing.attrs.conn_id, Some(conn));
+    assert_eq!(ringing.attrs.other_dn, Some(DnName::new(AGENT01)));
+    server.admin_json("POST", "/sim/users/sip:agent02@skype.lab/answer", "").await;
+    assert!(b.wait_for(STEP, |e| e.kind == EventKind::Established).await.is_some());
+    assert!(a_events.wait_for(STEP, |e| e.kind == EventKind::Established).await.is_some());
+    let mut release = req(RequestKind::ReleaseCall, AGENT01);
+    release.attrs.conn_id = Some(conn);
+    let rel = a.request(release).await.unwrap();
+    assert_eq!(rel.kind, EventKind::Released, "{rel:?}");
+    assert!(b.wait_for(STEP, |e| e.kind == EventKind::Released).await.is_some());
+    // Once the call is over (its snapshot is gone), a request on it gets TERR_INV_CONNID.
+    let snaps = &server.h().ctx.snapshots;
+    assert!(wait_until(STEP, || async { snaps.get(&format!("call:{conn}")).is_none() }).await, "the call ended");
+    let mut again = req(RequestKind::HoldCall, AGENT01);
+    again.attrs.conn_id = Some(conn);
+    assert_eq!(error_code(&a.request(again).await.unwrap()), Some(56));
+}
