@@ -60,3 +60,47 @@ async fn make_call_between_agents_and_release() {
     again.attrs.conn_id = Some(conn);
     assert_eq!(error_code(&a.request(again).await.unwrap()), Some(56));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_step_transfer_of_a_customer_call() {
+    let server = TestServer::start().await;
+    let a = server.client().await;
+    let mut a_ev = server.client().await;
+    let mut b = server.client().await;
+    a.register(AGENT01).await.unwrap();
+    a_ev.register(AGENT01).await.unwrap();
+    b.register(AGENT02).await.unwrap();
+    let customer = "tel:+14155550111";
+    server.admin_json("POST", "/sim/calls", &format!(r#"{{"from":"{customer}","to":"{AGENT01}"}}"#)).await;
+    let ringing = a_ev.wait_for(STEP, |e| e.kind == EventKind::Ringing).await.expect("ringing");
+    let main = ringing.attrs.conn_id.unwrap();
+    server.admin_json("POST", &format!("/sim/users/{AGENT01}/answer"), "").await;
+    assert!(a_ev.wait_for(STEP, |e| e.kind == EventKind::Established).await.is_some());
+
+    let mut init = req(RequestKind::InitiateTransfer, AGENT01);
+    init.attrs.conn_id = Some(main);
+    init.attrs.other_dn = Some(DnName::new(AGENT02));
+    let dialing = a.request(init).await.unwrap();
+    assert_eq!(dialing.kind, EventKind::Dialing, "{dialing:?}");
+    let consult = dialing.attrs.conn_id.unwrap();
+    assert_ne!(consult, main);
+    assert!(a_ev.wait_for(STEP, |e| e.kind == EventKind::Held && e.attrs.conn_id == Some(main)).await.is_some());
+    let r = b.wait_for(STEP, |e| e.kind == EventKind::Ringing).await.expect("consult rings at B");
+    assert_eq!(r.attrs.call_type, Some(CallType::Consult));
+    server.admin_json("POST", &format!("/sim/users/{AGENT02}/answer"), "").await;
+    assert!(b.wait_for(STEP, |e| e.kind == EventKind::Established).await.is_some());
+
+    let mut complete = req(RequestKind::CompleteTransfer, AGENT01);
+    complete.attrs.conn_id = Some(main);
+    complete.attrs.transfer_conn_id = Some(consult);
+    let done = a.request(complete).await.unwrap();
+    assert_eq!(done.kind, EventKind::Released, "{done:?}");
+    let changed = b.wait_for(STEP, |e| e.kind == EventKind::PartyChanged).await.expect("EventPartyChanged at B");
+    assert_eq!(changed.attrs.conn_id, Some(main), "the resulting call keeps the held call's ConnID");
+    assert_eq!(changed.attrs.previous_conn_id, Some(consult));
+    // In the simulated SfB the customer now talks to agent02.
+    let (_, v) = server.admin_json("GET", &format!("/sim/users/{customer}"), "").await;
+    let hears: Vec<&str> =
+        v["calls"][0]["hears"].as_array().map(|h| h.iter().filter_map(|x| x.as_str()).collect()).unwrap_or_default();
+    assert_eq!(hears, vec![AGENT02], "{v}");
+}
