@@ -104,3 +104,27 @@ async fn two_step_transfer_of_a_customer_call() {
         v["calls"][0]["hears"].as_array().map(|h| h.iter().filter_map(|x| x.as_str()).collect()).unwrap_or_default();
     assert_eq!(hears, vec![AGENT02], "{v}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_survive_a_call_manager_restart() {
+    let server = TestServer::start().await;
+    let mut desk = server.client().await;
+    desk.register(AGENT01).await.unwrap();
+    let customer = "tel:+14155550122";
+    server.admin_json("POST", "/sim/calls", &format!(r#"{{"from":"{customer}","to":"{AGENT01}"}}"#)).await;
+    let conn = desk.wait_for(STEP, |e| e.kind == EventKind::Ringing).await.unwrap().attrs.conn_id.unwrap();
+    server.admin_json("POST", &format!("/sim/users/{AGENT01}/answer"), "").await;
+    assert!(desk.wait_for(STEP, |e| e.kind == EventKind::Established).await.is_some());
+
+    let (status, body) = server.admin("POST", "/restart/call-manager").await;
+    assert_eq!(status, 200, "{body}");
+    // The rebuilt call model still knows the call: a hold request on it works...
+    let mut hold = req(RequestKind::HoldCall, AGENT01);
+    hold.attrs.conn_id = Some(conn);
+    let ev = desk.request(hold).await.unwrap();
+    assert_eq!(ev.kind, EventKind::Held, "{ev:?}");
+    // ...and the customer's hang-up still reaches the desktop with the same ConnID.
+    server.admin_json("POST", &format!("/sim/users/{customer}/hangup"), "").await;
+    let rel = desk.wait_for(STEP, |e| e.kind == EventKind::Released).await.expect("EventReleased");
+    assert_eq!(rel.attrs.conn_id, Some(conn));
+}
