@@ -175,38 +175,3 @@ proptest! {
         check_final(&r)?;
     }
 }
-
-/// Replays one step list with full event output (paste a minimal failing input here).
-#[test]
-fn replay_case() {
-    const RESPOND_FIRST: bool = false;
-    let steps = vec![
-        Step::Request { kind: 13, this: 3, conn: 0, other: 4, transfer: 0, flags: 0 },
-        Step::Request { kind: 5, this: 3, conn: 0, other: 0, transfer: 0, flags: 0 },
-        Step::Silent(true),
-        Step::Request { kind: 1, this: 4, conn: 0, other: 0, transfer: 0, flags: 0 },
-        Step::Request { kind: 0, this: 1, conn: 0, other: 0, transfer: 0, flags: 0 },
-        Step::Expire,
-        Step::Request { kind: 0, this: 1, conn: 0, other: 0, transfer: 0, flags: 0 },
-        Step::Request { kind: 6, this: 3, conn: 2, other: 0, transfer: 0, flags: 0 },
-        Step::Request { kind: 0, this: 1, conn: 0, other: 0, transfer: 0, flags: 0 },
-    ];
-    let mut r = Rig::new();
-    r.respond_first = RESPOND_FIRST;
-    for agent in ["agent01", "agent03"] {
-        r.person(|w, now| drop(w.start_call(now, CUSTOMER, &uri(agent), sim::Media::Voice, None)));
-        r.person(|w, now| drop(w.answer(now, &uri(agent), None)));
-    }
-    r.log.take();
-    for s in &steps {
-        run(&mut r, s);
-        if std::env::var("CALLMODEL_STATS").is_ok() {
-            println!("-- {s:?}\n{}", r.log.take().join("\n"));
-        }
-    }
-    r.release_silence();
-    println!("-- released\n{}", r.log.take().join("\n"));
-    quiesce(&mut r);
-    println!("-- quiesced\n{}", r.log.take().join("\n"));
-    check_final(&r).unwrap();
-}

@@ -300,3 +300,123 @@ fn effects_tell_the_actor_which_calls_to_persist() {
     assert!(out.effects.contains(&Effect::CallEnded(c1)) && !out.effects.contains(&Effect::CallChanged(c1)));
     assert_eq!(out.events.len(), 1, "agent01 released as the call ends: {out:?}");
 }
+
+/// agent01 talks to the customer on call 7 and consults agent02 on call 8 (answered): (c1, c2).
+fn consulting(s: &mut Script) -> (ConnId, ConnId) {
+    let c1 = connected(s);
+    s.request(K::InitiateTransfer, "agent01", |a| {
+        a.conn_id = Some(c1);
+        a.other_dn = dn("agent02");
+    });
+    assert!(matches!(s.sent.last().unwrap().msg, Mltp::HoldCall { call: 7, .. }));
+    s.state(7, "agent01", S::Held);
+    assert!(matches!(s.sent.last().unwrap().msg, Mltp::MakeCall { .. }), "dials once held");
+    s.created(8, "agent01", "agent02", Direction::Internal);
+    s.party(8, "agent01", S::Dialing);
+    s.party(8, "agent02", S::Alerting);
+    s.state(8, "agent02", S::Connected);
+    s.state(8, "agent01", S::Connected);
+    s.log.take();
+    (c1, s.log.conns[1])
+}
+
+/// Found by the property test: a party that leaves the consultation on its own while a
+/// completion dismantles it is released, not taken for a party moving into the main call.
+#[test]
+fn a_party_leaving_a_consultation_being_completed_is_released() {
+    let mut s = Script::new();
+    let (c1, c2) = consulting(&mut s);
+    s.request(K::SingleStepConference, "agent01", |a| {
+        a.conn_id = Some(c2);
+        a.other_dn = dn("agent03");
+    });
+    s.party(8, "agent03", S::Alerting);
+    s.request(K::CompleteTransfer, "agent01", |a| {
+        a.conn_id = Some(c1);
+        a.transfer_conn_id = Some(c2);
+    });
+    s.log.take();
+    s.gone(8, "agent03", "rejected");
+    s.gone(8, "agent01", "transferred");
+    s.gone(8, "agent02", "transferred");
+    s.sw(Mltp::CallDeleted { call: 8, cause: None });
+    assert!(!s.log.ended.contains(&c2), "kept until its moving party arrived");
+    s.party(7, "agent02", S::Connected);
+    s.gone(7, "agent01", "transferred");
+    golden(s.log.take(), &[
+        "agent03 EventReleased ConnID=c2 ThisDN=agent03 ThisDNRole=ConferenceMember OtherDN=agent01 OtherDNRole=Origination CallState=Ok CallType=Consult MediaType=0 TransferConnID=c1",
+        "agent01 EventReleased ConnID=c2 ThisDN=agent01 ThisDNRole=Origination OtherDN=agent02 OtherDNRole=Destination CallState=Ok CallType=Consult MediaType=0 TransferConnID=c1",
+        "agent02 EventPartyChanged ConnID=c1 ThisDN=agent02 ThisDNRole=Destination OtherDN=customer OtherDNRole=Origination ThirdPartyDN=agent01 ThirdPartyDNRole=TransferredBy CallState=Ok CallType=Inbound MediaType=0 PreviousConnID=c2",
+        "agent01 EventReleased ConnID=c1 ThisDN=agent01 ThisDNRole=Destination OtherDN=customer OtherDNRole=Origination CallState=Transferred CallType=Inbound MediaType=0 ReferenceID=3",
+    ]);
+    assert!(s.log.ended.contains(&c2) && s.table.call(c2).is_none());
+    assert!(s.table.call(c1).unwrap().op.is_none());
+}
+
+/// A completion whose moving party never shows up in the main call: released on the
+/// consultation when the operation times out, before the consultation ends.
+#[test]
+fn a_moving_party_the_connector_never_reports_is_released_on_the_consultation() {
+    let mut s = Script::new();
+    let (c1, c2) = consulting(&mut s);
+    s.request(K::CompleteTransfer, "agent01", |a| {
+        a.conn_id = Some(c1);
+        a.transfer_conn_id = Some(c2);
+    });
+    let corr = s.sent.last().unwrap().corr;
+    s.gone(8, "agent01", "transferred");
+    s.gone(8, "agent02", "transferred");
+    s.sw(Mltp::CallDeleted { call: 8, cause: None });
+    s.gone(7, "agent01", "transferred");
+    s.respond(corr, Ok(Vec::new()));
+    s.log.take();
+    s.apply(Input::SwitchTimeout { corr });
+    golden(s.log.take(), &[
+        "agent02 EventReleased ConnID=c2 ThisDN=agent02 ThisDNRole=Destination CallState=Ok CallType=Consult MediaType=0",
+    ]);
+    assert!(s.log.ended.contains(&c2));
+}
+
+/// Found by the property test: TDeleteFromConference asked by a party still ringing is answered.
+#[test]
+fn delete_from_conference_by_a_ringing_party_is_answered() {
+    let mut s = Script::new();
+    s.created(7, "agent01", "agent02", Direction::Internal);
+    s.party(7, "agent01", S::Dialing);
+    s.party(7, "agent02", S::Alerting);
+    s.party(7, "customer", S::Alerting);
+    let c1 = s.log.conns[0];
+    s.log.take();
+    s.request(K::DeleteFromConference, "agent02", |a| {
+        a.conn_id = Some(c1);
+        a.other_dn = dn("agent01");
+    });
+    assert!(matches!(&s.sent.last().unwrap().msg, Mltp::DeleteParty { call: 7, party } if *party == uri("agent01")));
+    s.gone(7, "agent01", "deleted");
+    golden(s.log.take(), &[
+        "agent01 EventReleased ConnID=c1 ThisDN=agent01 ThisDNRole=Origination OtherDN=customer OtherDNRole=Destination CallState=Ok CallType=Internal MediaType=0",
+        "agent02 EventPartyDeleted ConnID=c1 ThisDN=agent02 ThisDNRole=Destination OtherDN=agent01 OtherDNRole=DeletedParty ThirdPartyDN=agent02 ThirdPartyDNRole=DeletedBy CallState=Ok CallType=Internal MediaType=0 ReferenceID=1",
+    ]);
+}
+
+/// Found by the property test: two identical TMakeCalls in flight are bound in order (a
+/// Connector executes requests in order) when CALL_CREATED carries no conn-id.
+#[test]
+fn two_identical_make_calls_in_flight_are_bound_in_order() {
+    let mut s = Script::new();
+    s.request(K::MakeCall, "agent01", |a| a.other_dn = dn("agent02"));
+    s.request(K::MakeCall, "agent01", |a| a.other_dn = dn("agent02"));
+    let (c1, c2) = (s.log.conns[0], s.log.conns[1]);
+    for call in [9, 10] {
+        s.created(call, "agent01", "agent02", Direction::Internal);
+        s.party(call, "agent01", S::Dialing);
+    }
+    s.respond(s.sent[0].corr, Ok(vec![("call".into(), "9".into())]));
+    s.respond(s.sent[1].corr, Ok(vec![("call".into(), "10".into())]));
+    golden(s.log.take(), &[
+        "agent01 EventDialing ConnID=c1 ThisDN=agent01 ThisDNRole=Origination OtherDN=agent02 OtherDNRole=Destination CallState=Ok CallType=Internal MediaType=0 ReferenceID=1",
+        "agent01 EventDialing ConnID=c2 ThisDN=agent01 ThisDNRole=Origination OtherDN=agent02 OtherDNRole=Destination CallState=Ok CallType=Internal MediaType=0 ReferenceID=2",
+    ]);
+    assert_eq!(s.table.call(c1).unwrap().switch.as_ref().unwrap().call, 9);
+    assert_eq!(s.table.call(c2).unwrap().switch.as_ref().unwrap().call, 10);
+}
