@@ -302,7 +302,11 @@ async fn tserver_gives_ha_data_back_to_a_connector_that_lost_its_own() {
     let av = answered_call(&pool, "tel:+14155550160", AGENT03).await;
     let snapshots = &server.h().ctx.snapshots;
     assert!(
-        wait_until(STEP, || async { !snapshots.with_prefix(&format!("ha:ha2:{av}:")).is_empty() }).await,
+        wait_until(STEP, || async {
+            // Mirrored after the answer: the record held shows the call connected.
+            sfb_tserver::store::ha::records(snapshots, "ha2").iter().any(|r| r.contains("Connected"))
+        })
+        .await,
         "the T-Server mirrors the connector's HA data (HA_DATA)"
     );
     pool.shutdown().await;
@@ -311,10 +315,16 @@ async fn tserver_gives_ha_data_back_to_a_connector_that_lost_its_own() {
     let fresh = tempfile::tempdir().unwrap();
     let pool = start_pool(&["ha2"], fresh.path(), Some(&[addr])).await;
     // The T-Server reconnects with backoff (up to 5 s between attempts), then restores.
-    assert!(
-        wait_until(STEP * 2, || async { has_connected_call(&pool, AGENT03, av).await }).await,
-        "the call is restored from the T-Server's HA_RESTORE"
-    );
+    let restored = wait_until(STEP * 2, || async { has_connected_call(&pool, AGENT03, av).await }).await;
+    if !restored {
+        let link = sfb_tserver::actors::connector_link::link_ref(&server.h().ctx, 1).unwrap();
+        let view = ractor::call_t!(link, sfb_tserver::actors::connector_link::LinkMsg::GetView, 1000);
+        let (_, user) = control(&pool, "GET", &format!("/sim/users/{AGENT03}"), "").await;
+        panic!(
+            "the call is not restored from the T-Server's HA_RESTORE: link {view:?}; records {}; sim {user}",
+            snapshots.with_prefix(&format!("ha:ha2:{av}:")).len()
+        );
+    }
     let (status, _) =
         control(&pool, "POST", &format!("/sim/users/{AGENT03}/hangup"), &format!(r#"{{"call":{av}}}"#)).await;
     assert_eq!(status, 200);

@@ -44,6 +44,8 @@ pub enum ConnectorMsg {
     Suspend,
     /// MAKE_CALL from a link: anchor the call in a pool conference, answer the link.
     MakeCall {
+        /// The T-Server's ConnID, echoed in the call's CALL_CREATED.
+        conn_id: crate::model::ConnId,
         from: String,
         to: String,
         media: crate::sim::Media,
@@ -84,6 +86,8 @@ pub struct ConnectorState_ {
     calls: BTreeSet<CallId>,
     conferences: HashMap<CallId, crate::conference_pool::Conference>,
     facts: HashMap<CallId, crate::actors::connector::events::CallFacts>,
+    /// ConnIDs of calls placed by MAKE_CALL whose CALL_CREATED has not been sent yet.
+    conn_ids: HashMap<CallId, crate::model::ConnId>,
 }
 
 pub fn ha_key(connector: &str) -> String {
@@ -120,6 +124,7 @@ impl Actor for Connector {
             calls: BTreeSet::new(),
             conferences: HashMap::new(),
             facts: HashMap::new(),
+            conn_ids: HashMap::new(),
         })
     }
 
@@ -173,8 +178,8 @@ impl Actor for Connector {
                     st.maybe_finish_suspend(&me);
                 }
             }
-            ConnectorMsg::MakeCall { from, to, media, text, tx, session } => {
-                let response = st.make_call(from, to, media, text).await;
+            ConnectorMsg::MakeCall { conn_id, from, to, media, text, tx, session } => {
+                let response = st.make_call(conn_id, from, to, media, text).await;
                 let _ = session.cast(SessionMsg::Reply(tx, Box::new(response)));
             }
             ConnectorMsg::PoolTick => st.refill_pool().await,
@@ -267,8 +272,13 @@ impl ConnectorState_ {
     async fn on_sim_event(&mut self, ev: SimEvent) {
         if let SimEvent::CallCreated { call, media, from, to, .. } = &ev {
             self.calls.insert(*call);
-            let facts =
-                crate::actors::connector::events::CallFacts { media: *media, from: from.clone(), to: to.clone() };
+            let conn_id = self.conn_ids.remove(call);
+            let facts = crate::actors::connector::events::CallFacts {
+                media: *media,
+                from: from.clone(),
+                to: to.clone(),
+                conn_id,
+            };
             self.facts.insert(*call, facts);
         }
         let call = ev.call();
@@ -360,6 +370,7 @@ impl ConnectorState_ {
     /// guide's conference pooling), else by an ad-hoc conference.
     async fn make_call(
         &mut self,
+        conn_id: crate::model::ConnId,
         from: String,
         to: String,
         media: crate::sim::Media,
@@ -386,6 +397,8 @@ impl ConnectorState_ {
         }) {
             Ok(started) => {
                 self.calls.insert(started.call);
+                // Its CALL_CREATED (queued behind this request) carries the T-Server's ConnID.
+                self.conn_ids.insert(started.call, conn_id);
                 if let Some(c) = conf {
                     self.conferences.insert(started.call, c);
                 }

@@ -12,6 +12,8 @@ pub struct CallFacts {
     pub media: Media,
     pub from: String,
     pub to: String,
+    /// The T-Server's ConnID when the call was placed by MAKE_CALL.
+    pub conn_id: Option<crate::model::ConnId>,
 }
 
 pub fn media(m: Media) -> MMedia {

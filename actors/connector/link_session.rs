@@ -147,8 +147,8 @@ impl SessionState {
             return; // events from the T-Server side are not expected; ignore them
         }
         let bye = matches!(typed, Mltp::Bye { .. });
-        if let Mltp::MakeCall { from, to, media, text, .. } = typed {
-            return self.make_call(id, from, to, media, text);
+        if let Mltp::MakeCall { conn_id, from, to, media, text, .. } = typed {
+            return self.make_call(id, conn_id, from, to, media, text);
         }
         let response = self.execute(typed).await;
         self.send(&Mltp::Response(response).to_message(id));
@@ -159,13 +159,29 @@ impl SessionState {
 
     /// MAKE_CALL goes to the Connector, which anchors the call in a pool conference and answers
     /// through [`SessionMsg::Reply`].
-    fn make_call(&self, tx: TxId, from: String, to: String, media: crate::mltp::Media, text: String) {
+    fn make_call(
+        &self,
+        tx: TxId,
+        conn_id: crate::model::ConnId,
+        from: String,
+        to: String,
+        media: crate::mltp::Media,
+        text: String,
+    ) {
         if self.state == ConnectorState::Suspending {
             let r = Response::error(ErrorCode::OutOfService, "connector is suspending (graceful shutdown)");
             return self.send(&Mltp::Response(r).to_message(tx));
         }
         let text = Some(text).filter(|t| !t.is_empty());
-        let msg = ConnectorMsg::MakeCall { from, to, media: to_sim_media(media), text, tx, session: self.me.clone() };
+        let msg = ConnectorMsg::MakeCall {
+            conn_id,
+            from,
+            to,
+            media: to_sim_media(media),
+            text,
+            tx,
+            session: self.me.clone(),
+        };
         if self.owner.cast(msg).is_err() {
             self.send(
                 &Mltp::Response(Response::error(ErrorCode::OutOfService, "connector is stopping")).to_message(tx),
