@@ -32,3 +32,18 @@ async fn dn_state_survives_a_process_restart() {
     again.attrs.agent_id = Some(AgentId::new("1001"));
     assert_eq!(error_code(&c.request(again).await.unwrap()), Some(1706));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_stopped_during_a_call_starts_again_with_the_call() {
+    let server = TestServer::start().await;
+    let mut desk = server.client().await;
+    desk.register(AGENT01).await.unwrap();
+    server.admin_json("POST", "/sim/calls", r#"{"from":"tel:+14155550190","to":"sip:agent01@skype.lab"}"#).await;
+    let conn = desk.wait_for(STEP, |e| e.kind == EventKind::Ringing).await.unwrap().attrs.conn_id.unwrap();
+    drop(desk);
+    let dir = server.shutdown().await;
+    // Every snapshot kind written during a call (DN, call, HA mirror) must load again.
+    let server = TestServer::start_in(dir, |_| {}).await;
+    assert!(server.h().ctx.snapshots.get(&format!("call:{conn}")).is_some(), "the call's snapshot is back");
+    assert!(!server.h().ctx.snapshots.with_prefix("ha:").is_empty(), "the HA mirror is back");
+}

@@ -13,7 +13,7 @@ fn prefix(link: &str) -> String {
 /// Stores (replaces) one record of a call.
 pub fn put(table: &SnapshotTable, link: &str, call: u64, kind: &str, key: Option<&str>, data: String) {
     let k = format!("ha:{link}:{call}:{kind}:{}", key.unwrap_or(""));
-    let rec = HaRecordSnapshot::V1 { link: link.to_string(), call, kind: kind.to_string(), data };
+    let rec = HaRecordSnapshot::V1 { link: link.to_string(), call, record_kind: kind.to_string(), data };
     table.put(&k, Snapshot::HaRecord(rec));
 }
 

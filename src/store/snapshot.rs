@@ -69,7 +69,8 @@ pub struct DnSnapshotV1 {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "version")]
 pub enum HaRecordSnapshot {
-    V1 { link: String, call: u64, kind: String, data: String },
+    /// `record_kind`, not `kind`: the enclosing [`Snapshot`] is tagged with `kind`.
+    V1 { link: String, call: u64, record_kind: String, data: String },
 }
 
 /// The HA call data one Connector keeps so its AV (and IM) calls survive its restart.
@@ -113,6 +114,25 @@ mod tests {
         assert!(json.contains("\"version\":\"V1\""), "{json}");
         assert!(json.contains("\"kind\":\"Dn\""), "{json}");
         assert_eq!(Snapshot::from_bytes(json.as_bytes()).unwrap(), s);
+    }
+
+    #[test]
+    fn every_snapshot_variant_round_trips() {
+        let ha = Snapshot::HaRecord(HaRecordSnapshot::V1 {
+            link: "connector1".into(),
+            call: 7,
+            record_kind: "call".into(),
+            data: "{}".into(),
+        });
+        let conn = Snapshot::ConnectorCalls(ConnectorCallsSnapshot::V1(ConnectorCallsV1 {
+            connector: "c1".into(),
+            calls: vec![serde_json::json!({"call": 1})],
+        }));
+        for s in [ha, conn] {
+            assert_eq!(Snapshot::from_bytes(&s.to_bytes()).unwrap(), s);
+        }
+        let golden = include_str!("../../tests/fixtures/snapshots/ha_record_v1.json");
+        assert!(matches!(Snapshot::from_bytes(golden.as_bytes()).unwrap(), Snapshot::HaRecord(_)));
     }
 
     #[test]
