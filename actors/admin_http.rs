@@ -95,8 +95,8 @@ pub fn router(ctx: Arc<ServerContext>) -> Router {
 async fn bearer(State(ctx): State<Arc<ServerContext>>, req: Request, next: Next) -> Response {
     let token = ctx.config.server.admin_token.as_deref().unwrap_or("");
     if !token.is_empty() {
-        let given = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        if given != Some(format!("Bearer {token}").as_str()) {
+        let given = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !constant_time_eq(given.as_bytes(), format!("Bearer {token}").as_bytes()) {
             return (
                 StatusCode::UNAUTHORIZED,
                 [(header::WWW_AUTHENTICATE, "Bearer")],
@@ -106,6 +106,12 @@ async fn bearer(State(ctx): State<Arc<ServerContext>>, req: Request, next: Next)
         }
     }
     next.run(req).await
+}
+
+/// Compares without an early exit, so response timing does not reveal how much of a guessed
+/// token was right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn ready(State(ctx): State<Arc<ServerContext>>) -> Response {

@@ -10,7 +10,7 @@ use crate::actors::task::AbortOnDrop;
 use parking_lot::Mutex;
 use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -23,7 +23,6 @@ pub struct ListenerState {
     ctx: Arc<ServerContext>,
     children: Children,
     accept: Option<AbortOnDrop<()>>,
-    next_id: Arc<AtomicU64>,
 }
 
 pub enum ListenerMsg {
@@ -64,7 +63,7 @@ impl Actor for ClientListener {
         ctx: Arc<ServerContext>,
     ) -> Result<ListenerState, ActorProcessingErr> {
         let children = Children::new(NAME, &me, ctx.board.clone());
-        Ok(ListenerState { ctx, children, accept: None, next_id: Arc::new(AtomicU64::new(1)) })
+        Ok(ListenerState { ctx, children, accept: None })
     }
 
     async fn post_start(&self, me: ActorRef<ListenerMsg>, st: &mut ListenerState) -> Result<(), ActorProcessingErr> {
@@ -103,7 +102,7 @@ impl Actor for ClientListener {
     ) -> Result<(), ActorProcessingErr> {
         match msg {
             ListenerMsg::Accepted(tcp, peer) => {
-                let id = st.next_id.fetch_add(1, Ordering::Relaxed);
+                let id = st.ctx.next_client_id();
                 st.ctx.metrics.clients_accepted.fetch_add(1, Ordering::Relaxed);
                 // A TcpStream cannot be cloned: the spec hands it to the one and only incarnation.
                 let slot = Arc::new(Mutex::new(Some(tcp)));

@@ -115,10 +115,9 @@ impl Actor for ClientSession {
     ) -> Result<(), ActorProcessingErr> {
         match msg {
             SessionMsg::Inbound(req) => st.on_request(*req).await,
+            // The I/O task sends Closed once it has flushed what must reach the client (the
+            // EventError of a refused handshake, EventServerDisconnected) or dropped a slow one.
             SessionMsg::Closed => me.stop(None),
-        }
-        if st.handle.is_closing() {
-            me.stop(None);
         }
         Ok(())
     }
@@ -355,16 +354,23 @@ async fn run_io(
     };
     // Held in an AbortOnDrop: if this task is cancelled, the writer goes with it.
     let mut writer = AbortOnDrop::spawn(write_loop(wr, rx, kill.clone(), codec));
-    tokio::select! {
-        _ = reader => {}
-        _ = &mut writer.0 => handle.disconnect(CloseReason::ClientClosed),
-        _ = kill.wait_for(|k| *k) => {}
-    }
+    let writer_done = tokio::select! {
+        _ = reader => false,
+        _ = &mut writer.0 => {
+            // The writer returns on its own once the connection is closing and its queue is
+            // written (or a write failed).
+            handle.disconnect(CloseReason::ClientClosed);
+            true
+        }
+        _ = kill.wait_for(|k| *k) => false,
+    };
     // After a protocol error or TCloseServer the client is still reading: let the answers already
     // queued (the EventError, EventServerDisconnected) reach it, briefly. A slow client, or one
     // that has gone, is dropped at once.
-    if let Some(CloseReason::Protocol(_) | CloseReason::CloseRequested) = handle.close_reason() {
-        let _ = tokio::time::timeout(Duration::from_millis(500), &mut writer.0).await;
+    if !writer_done {
+        if let Some(CloseReason::Protocol(_) | CloseReason::CloseRequested) = handle.close_reason() {
+            let _ = tokio::time::timeout(Duration::from_millis(500), &mut writer.0).await;
+        }
     }
     drop(writer);
     let _ = session.cast(SessionMsg::Closed);

@@ -81,7 +81,10 @@ pub struct LinkState {
 }
 
 pub enum LinkMsg {
-    Connect,
+    /// Connect now; ignored when a newer connection attempt has superseded it.
+    Connect {
+        generation: u64,
+    },
     Connected {
         generation: u64,
         stream: crate::transport::Stream,
@@ -158,8 +161,11 @@ impl Actor for ConnectorLink {
         })
     }
 
-    async fn post_start(&self, me: ActorRef<LinkMsg>, _st: &mut LinkState) -> Result<(), ActorProcessingErr> {
-        me.cast(LinkMsg::Connect)?;
+    async fn post_start(&self, me: ActorRef<LinkMsg>, st: &mut LinkState) -> Result<(), ActorProcessingErr> {
+        // A new incarnation has nothing registered: LinkSup moves this link's DNs away until it
+        // is up again, then re-registers them here.
+        let _ = st.sup.cast(LinkSupMsg::LinkDown { link: st.cfg.n, cause: "link (re)started".into() });
+        me.cast(LinkMsg::Connect { generation: st.generation })?;
         me.send_interval(PING_INTERVAL, || LinkMsg::PingTick);
         Ok(())
     }
@@ -171,7 +177,8 @@ impl Actor for ConnectorLink {
 
     async fn handle(&self, me: ActorRef<LinkMsg>, msg: LinkMsg, st: &mut LinkState) -> Result<(), ActorProcessingErr> {
         match msg {
-            LinkMsg::Connect => st.connect(&me),
+            LinkMsg::Connect { generation } if generation == st.generation => st.connect(&me),
+            LinkMsg::Connect { .. } => {}
             LinkMsg::Connected { generation, stream } if generation == st.generation => {
                 st.start_io(&me, stream);
                 let hello = Mltp::Hello {
@@ -261,6 +268,7 @@ impl Actor for ConnectorLink {
 impl LinkState {
     fn connect(&mut self, me: &ActorRef<LinkMsg>) {
         self.drop_connection("reconnecting");
+        self.status = LinkStatus::Disconnected;
         self.generation += 1;
         let generation = self.generation;
         let addr = format!("{}:{}", self.cfg.hostname, self.cfg.port);
@@ -290,7 +298,8 @@ impl LinkState {
     fn retry_later(&mut self, me: &ActorRef<LinkMsg>) {
         self.attempts += 1;
         let salt = self.cfg.n as u64 ^ self.generation ^ std::process::id() as u64;
-        me.send_after(crate::links::reconnect_backoff(self.attempts, salt), || LinkMsg::Connect);
+        let generation = self.generation;
+        me.send_after(crate::links::reconnect_backoff(self.attempts, salt), move || LinkMsg::Connect { generation });
     }
 
     fn start_io(&mut self, me: &ActorRef<LinkMsg>, stream: crate::transport::Stream) {
@@ -305,10 +314,16 @@ impl LinkState {
         }));
     }
 
-    fn drop_connection(&mut self, _why: &str) {
+    fn drop_connection(&mut self, why: &str) {
         self.out = None;
         self.io = None;
-        self.pending.clear();
+        // Registrations that were in flight will never be answered: say so, so LinkSup does not
+        // count those DNs as served.
+        for (_, p) in self.pending.drain() {
+            if let Pending::Register(dn) = p {
+                let _ = self.sup.cast(LinkSupMsg::RegisterFailed { link: self.cfg.n, dn, reason: why.to_string() });
+            }
+        }
         self.missed_pings = 0;
     }
 
@@ -451,6 +466,8 @@ impl LinkState {
         let was_up = matches!(self.status, LinkStatus::Active | LinkStatus::Suspending);
         self.drop_connection(reason);
         self.status = LinkStatus::Disconnected;
+        // Whatever the old connection still has queued (Closed, Inbound) is now stale.
+        self.generation += 1;
         self.registered.clear();
         if was_up {
             tracing::warn!(link = self.cfg.n, %reason, "connector link lost");

@@ -22,6 +22,9 @@ pub struct ServerContext {
     pub config: Arc<ServerConfig>,
     pub start_time: Timestamp,
     event_seq: AtomicU64,
+    /// Client ids are unique for the server's life (not per listener incarnation): they key
+    /// subscriptions and the requester of pending call operations.
+    client_seq: AtomicU64,
     pub conn_ids: Arc<ConnIdGenerator>,
     pub snapshots: SnapshotTable,
     pub durable: Arc<DurableStore>,
@@ -39,6 +42,8 @@ pub struct ServerContext {
     pub admin_listener: TcpListener,
     /// Readiness (`GET /ready`): every listener bound and every DN registered; cleared first on stop.
     pub ready: AtomicBool,
+    /// False while the durable store refuses writes (readiness and metrics report it).
+    pub persistence_ok: AtomicBool,
     /// Test hooks (panic a DN on request) are only honoured when enabled.
     pub test_hooks: bool,
     /// The simulation control API, served under the admin endpoint in embedded mode.
@@ -66,6 +71,7 @@ impl ServerContext {
             config,
             start_time,
             event_seq: AtomicU64::new(0),
+            client_seq: AtomicU64::new(0),
             conn_ids: Arc::new(ConnIdGenerator::new(start_time.seconds)),
             snapshots: SnapshotTable::new(),
             durable,
@@ -78,6 +84,7 @@ impl ServerContext {
             link_tls,
             admin_listener,
             ready: AtomicBool::new(false),
+            persistence_ok: AtomicBool::new(true),
             test_hooks,
             registry: parking_lot::RwLock::new(None),
             call_manager: parking_lot::RwLock::new(None),
@@ -116,7 +123,11 @@ impl ServerContext {
         tokio::net::TcpListener::from_std(std)
     }
 
+    pub fn next_client_id(&self) -> u64 {
+        self.client_seq.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
     pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Acquire)
+        self.ready.load(Ordering::Acquire) && self.persistence_ok.load(Ordering::Relaxed)
     }
 }

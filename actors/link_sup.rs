@@ -26,6 +26,8 @@ pub struct LinkSupState {
     assignment: Assignment,
     /// DNs whose registration on their assigned link is acknowledged.
     registered: BTreeSet<DnName>,
+    /// The link whose LinkUp is being handled (it registers all its DNs itself).
+    registering: Option<LinkId>,
 }
 
 pub enum LinkSupMsg {
@@ -87,7 +89,7 @@ impl Actor for LinkSup {
         let links = cfg.links.iter().map(|l| (l.n, l.pool_name.clone()));
         let assignment = Assignment::new(dns, links);
         let children = Children::new(NAME, &me, ctx.board.clone());
-        Ok(LinkSupState { ctx, children, assignment, registered: BTreeSet::new() })
+        Ok(LinkSupState { ctx, children, assignment, registered: BTreeSet::new(), registering: None })
     }
 
     async fn post_start(&self, me: ActorRef<LinkSupMsg>, st: &mut LinkSupState) -> Result<(), ActorProcessingErr> {
@@ -128,7 +130,14 @@ impl Actor for LinkSup {
             LinkSupMsg::LinkUp(link) => {
                 tracing::info!(link, "connector link up");
                 let moves = st.assignment.link_up(link);
+                st.registering = Some(link);
                 st.apply(moves);
+                st.registering = None;
+                // A (re)connected link registers every DN assigned to it, not only those that just
+                // moved: its connector may have lost them (restart, new incarnation of the link).
+                for dn in st.assignment.dns_of(link) {
+                    st.register(link, &dn);
+                }
             }
             LinkSupMsg::LinkDown { link, cause } => {
                 if st.assignment.is_usable(link) {
@@ -177,14 +186,10 @@ impl LinkSupState {
                 let _ = from.cast(LinkMsg::Unregister { dn: m.dn.clone(), cause: "moved to another connector".into() });
             }
             match m.to {
-                Some(to) => match link_ref(&self.ctx, to) {
-                    Some(link) => {
-                        if let Some(dn_type) = self.ctx.config.dns.get(&m.dn).map(|d| d.dn_type) {
-                            let _ = link.cast(LinkMsg::Register { dn: m.dn.clone(), dn_type });
-                        }
-                    }
-                    None => tracing::error!(link = to, dn = %m.dn, "assigned link has no actor"),
-                },
+                // A DN moving to a link that is (re)registering everything is sent there by the
+                // LinkUp handler.
+                Some(to) if self.assignment.is_usable(to) && Some(to) != self.registering => self.register(to, &m.dn),
+                Some(_) => {}
                 None => {
                     // No usable link left in the pool: the DN is out of service.
                     self.ctx.directory.set_serving(&m.dn, None);
@@ -193,6 +198,16 @@ impl LinkSupState {
                     }
                 }
             }
+        }
+    }
+
+    fn register(&self, link: LinkId, dn: &DnName) {
+        let Some(dn_type) = self.ctx.config.dns.get(dn).map(|d| d.dn_type) else { return };
+        match link_ref(&self.ctx, link) {
+            Some(l) => {
+                let _ = l.cast(LinkMsg::Register { dn: dn.clone(), dn_type });
+            }
+            None => tracing::error!(link, %dn, "assigned link has no actor"),
         }
     }
 

@@ -110,7 +110,12 @@ impl ClientHandle {
                 self.disconnect(CloseReason::SlowClient);
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                // The session is gone (even one that died without post_stop): mark it so
+                // subscriber lists drop it.
+                self.closing.store(true, Ordering::Relaxed);
+                false
+            }
         }
     }
 

@@ -17,6 +17,8 @@ pub struct PersisterState {
     ctx: Arc<ServerContext>,
     pub commits: u64,
     pub written: u64,
+    failures: u32,
+    retry_at: Option<std::time::Instant>,
 }
 
 pub enum PersisterMsg {
@@ -26,27 +28,55 @@ pub enum PersisterMsg {
 }
 
 impl Persister {
-    async fn flush(st: &mut PersisterState) -> Result<usize, ActorProcessingErr> {
+    /// Writes every dirty snapshot in one transaction. A failed write never fails the actor
+    /// (a parked Persister would silently stop persisting): the batch is marked dirty again,
+    /// retried on a later tick with backoff, and reported through metrics and readiness.
+    async fn flush(st: &mut PersisterState) -> usize {
+        if st.retry_at.is_some_and(|t| std::time::Instant::now() < t) {
+            return 0;
+        }
         let batch = st.ctx.snapshots.take_dirty();
         if batch.is_empty() {
-            return Ok(0);
+            return 0;
         }
         let n = batch.len();
+        let keys: Vec<String> = batch.iter().map(|(k, _)| k.clone()).collect();
         let store = st.ctx.durable.clone();
-        match tokio::task::spawn_blocking(move || store.write_batch(&batch).map(|_| ()).map_err(|e| (e, batch))).await?
-        {
-            Ok(()) => {
+        let result = tokio::task::spawn_blocking(move || store.write_batch(&batch)).await;
+        match result {
+            Ok(Ok(())) => {
                 st.commits += 1;
                 st.written += n as u64;
-                Ok(n)
+                st.failures = 0;
+                st.retry_at = None;
+                st.ctx.persistence_ok.store(true, std::sync::atomic::Ordering::Relaxed);
+                n
             }
-            Err((e, batch)) => {
-                // Mark the batch dirty again so the next incarnation retries it; fail so the
-                // supervisor sees (and counts) the disk problem.
-                st.ctx.snapshots.mark_dirty(batch.into_iter().map(|(k, _)| k));
-                Err(e.into())
+            Ok(Err(e)) => {
+                st.failed(keys, &e.to_string());
+                0
+            }
+            Err(e) => {
+                st.failed(keys, &format!("write task failed: {e}"));
+                0
             }
         }
+    }
+}
+
+impl PersisterState {
+    fn failed(&mut self, keys: Vec<String>, error: &str) {
+        self.ctx.snapshots.mark_dirty(keys);
+        self.failures += 1;
+        let backoff = Duration::from_millis(10u64 << self.failures.min(9)).min(Duration::from_secs(5));
+        self.retry_at = Some(std::time::Instant::now() + backoff);
+        self.ctx.persistence_ok.store(false, std::sync::atomic::Ordering::Relaxed);
+        tracing::error!(
+            error,
+            failures = self.failures,
+            retry_in_ms = backoff.as_millis() as u64,
+            "snapshot store write failed"
+        );
     }
 }
 
@@ -60,7 +90,7 @@ impl Actor for Persister {
         _me: ActorRef<PersisterMsg>,
         ctx: Arc<ServerContext>,
     ) -> Result<PersisterState, ActorProcessingErr> {
-        Ok(PersisterState { ctx, commits: 0, written: 0 })
+        Ok(PersisterState { ctx, commits: 0, written: 0, failures: 0, retry_at: None })
     }
 
     async fn post_start(&self, me: ActorRef<PersisterMsg>, _st: &mut PersisterState) -> Result<(), ActorProcessingErr> {
@@ -70,7 +100,8 @@ impl Actor for Persister {
     }
 
     async fn post_stop(&self, _me: ActorRef<PersisterMsg>, st: &mut PersisterState) -> Result<(), ActorProcessingErr> {
-        let n = Self::flush(st).await?;
+        st.retry_at = None;
+        let n = Self::flush(st).await;
         tracing::info!(written = n, commits = st.commits, "persister stopped after final flush");
         Ok(())
     }
@@ -83,10 +114,11 @@ impl Actor for Persister {
     ) -> Result<(), ActorProcessingErr> {
         match msg {
             PersisterMsg::Tick => {
-                Self::flush(st).await?;
+                Self::flush(st).await;
             }
             PersisterMsg::Flush(reply) => {
-                let n = Self::flush(st).await?;
+                st.retry_at = None;
+                let n = Self::flush(st).await;
                 let _ = reply.send(n);
             }
         }

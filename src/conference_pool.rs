@@ -136,12 +136,18 @@ impl ConferencePool {
         Conference { id, endpoint, expires_at, uses: 1, av_leg_uses: 1 }
     }
 
-    /// A call ended: with caching the conference goes back to the pool (unless expired).
+    /// A call ended: with caching the conference goes back to the pool (unless expired, or the
+    /// pool is already full).
     pub fn release(&mut self, conf: Conference, now: u64) {
         self.in_use = self.in_use.saturating_sub(1);
-        if self.cfg.caching && conf.expires_at > now {
+        if self.cfg.caching && conf.expires_at > now && self.ready.len() < self.cfg.size.max(1) {
             self.ready.push_back(conf);
         }
+    }
+
+    /// A conference found unusable: dropped for good (`want` schedules a replacement).
+    pub fn discard(&mut self, _conf: Conference) {
+        self.in_use = self.in_use.saturating_sub(1);
     }
 
     /// Drops expired ready conferences; `want` then schedules replacements.

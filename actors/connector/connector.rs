@@ -136,9 +136,18 @@ impl Actor for Connector {
         let listener = ServerContext::clone_listener(&st.args.listener)?;
         let me2 = me.clone();
         st.accept = Some(crate::actors::task::AbortOnDrop::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                if me2.cast(ConnectorMsg::Accepted(tcp)).is_err() {
-                    return;
+            loop {
+                match listener.accept().await {
+                    Ok((tcp, _)) => {
+                        if me2.cast(ConnectorMsg::Accepted(tcp)).is_err() {
+                            return;
+                        }
+                    }
+                    // EMFILE, ECONNABORTED...: keep the CTI port open, try again shortly.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed on the CTI port");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
                 }
             }
         }));
@@ -288,6 +297,7 @@ impl ConnectorState_ {
         if let SimEvent::CallDeleted { call, .. } = ev {
             self.calls.remove(&call);
             self.facts.remove(&call);
+            self.conn_ids.remove(&call);
             if let Some(conf) = self.conferences.remove(&call) {
                 self.pool.release(conf, self.args.sim.shared.now());
             }
@@ -387,8 +397,13 @@ impl ConnectorState_ {
             None => AppCmd::MakeCall { from: from.clone(), to: to.clone(), media, text: text.clone() },
         };
         let mut result = self.args.sim.app(&self.args.name, cmd).await;
+        let mut conf = conf;
         if result.is_err() && hosted.is_some() {
-            // The pooled conference was not usable (not ready yet, expired): go ad hoc.
+            // The pooled conference is not usable (not ready yet, expired): discard it — it must
+            // not go back to the pool — and host the call ad hoc.
+            if let Some(c) = conf.take() {
+                self.pool.discard(c);
+            }
             result = self.args.sim.app(&self.args.name, AppCmd::MakeCall { from, to, media, text }).await;
         }
         match result.and_then(|v| {
