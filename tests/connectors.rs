@@ -366,3 +366,21 @@ async fn links_run_over_tls_through_the_same_transport_adapter() {
     drop(server);
     pool.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_link_registers_its_dns_again() {
+    let server = TestServer::start().await; // embedded connector on link-1
+    assert!(all_served(&server).await);
+    let (status, body) = server.admin("POST", "/restart/link-1").await;
+    assert_eq!(status, 200, "{body}");
+    let link = sfb_tserver::actors::connector_link::link_ref(&server.h().ctx, 1).unwrap();
+    let registered = || async {
+        ractor::call_t!(link, sfb_tserver::actors::connector_link::LinkMsg::GetView, 1000)
+            .is_ok_and(|v| v.registered.len() == registered_dns(&server))
+    };
+    assert!(wait_until(STEP, registered).await, "the new link incarnation registered every DN");
+    assert!(all_served(&server).await);
+    let c = server.client().await;
+    let ev = c.register(AGENT01).await.unwrap();
+    assert_eq!(ev.attrs.service_state, Some(DnServiceState::InService));
+}
