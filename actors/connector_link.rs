@@ -365,7 +365,13 @@ impl LinkState {
                         self.attempts = 0;
                         self.connector = resp.get("connector").map(str::to_string);
                         let suspending = resp.get("state") == Some("suspending");
-                        self.restore_ha(me);
+                        if resp.get("ha-data") == Some("present") {
+                            // The connector kept its own HA data and re-mirrors its live calls now:
+                            // our copy may hold calls that ended while we were apart.
+                            ha::drop_link(&self.ctx.snapshots, &self.cfg.name);
+                        } else {
+                            self.restore_ha(me);
+                        }
                         self.set_status(if suspending { LinkStatus::Suspending } else { LinkStatus::Active });
                     }
                     Pending::Register(dn) => {

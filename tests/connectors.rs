@@ -384,3 +384,31 @@ async fn a_restarted_link_registers_its_dns_again() {
     let ev = c.register(AGENT01).await.unwrap();
     assert_eq!(ev.attrs.service_state, Some(DnServiceState::InService));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_ended_while_the_tserver_was_down_is_not_resurrected() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = start_pool(&["hz"], dir.path(), None).await;
+    let server = TestServer::start_with(external(&pool)).await;
+    assert!(all_served(&server).await);
+    let customer = "tel:+14155550170";
+    let call = answered_call(&pool, customer, AGENT04).await;
+    let snapshots = &server.h().ctx.snapshots;
+    assert!(wait_until(STEP, || async { !sfb_tserver::store::ha::records(snapshots, "hz").is_empty() }).await);
+    let ts_dir = server.shutdown().await;
+    // The customer hangs up while the T-Server is away.
+    let (status, _) =
+        control(&pool, "POST", &format!("/sim/users/{customer}/hangup"), &format!(r#"{{"call":{call}}}"#)).await;
+    assert_eq!(status, 200);
+    let server = TestServer::start_in(ts_dir, external(&pool)).await;
+    assert!(all_served(&server).await);
+    let snapshots = &server.h().ctx.snapshots;
+    assert!(
+        wait_until(STEP, || async { sfb_tserver::store::ha::records(snapshots, "hz").is_empty() }).await,
+        "the T-Server drops its stale copy when the connector kept its own HA data"
+    );
+    let (_, v) = control(&pool, "GET", &format!("/sim/users/{AGENT04}"), "").await;
+    assert!(v["calls"].as_array().is_some_and(|c| c.is_empty()), "the ended call stays ended: {v}");
+    drop(server);
+    pool.shutdown().await;
+}

@@ -54,6 +54,10 @@ pub enum ConnectorMsg {
         session: ActorRef<SessionMsg>,
     },
     PoolTick,
+    /// Write the HA records if they changed.
+    HaTick,
+    /// A T-Server link said HELLO: mirror every call to it.
+    Resync(ActorRef<SessionMsg>),
     Cmd(SupervisorCmd),
     GetView(RpcReplyPort<ConnectorView>),
 }
@@ -88,6 +92,21 @@ pub struct ConnectorState_ {
     facts: HashMap<CallId, crate::actors::connector::events::CallFacts>,
     /// ConnIDs of calls placed by MAKE_CALL whose CALL_CREATED has not been sent yet.
     conn_ids: HashMap<CallId, crate::model::ConnId>,
+    /// HA records of this connector's calls (what is written to its store and mirrored).
+    ha: std::collections::BTreeMap<CallId, serde_json::Value>,
+    ha_dirty: bool,
+    /// Whether this connector started with its own HA data (told to the T-Server in HELLO).
+    ha_present: Arc<std::sync::atomic::AtomicBool>,
+}
+
+fn ha_put(call: CallId, value: &serde_json::Value) -> Mltp {
+    Mltp::HaData {
+        call: call.0,
+        kind: crate::mltp::HaKind::Call,
+        op: crate::mltp::HaOp::Put,
+        key: None,
+        data: value.to_string(),
+    }
 }
 
 pub fn ha_key(connector: &str) -> String {
@@ -125,6 +144,9 @@ impl Actor for Connector {
             conferences: HashMap::new(),
             facts: HashMap::new(),
             conn_ids: HashMap::new(),
+            ha: Default::default(),
+            ha_dirty: false,
+            ha_present: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         })
     }
 
@@ -152,12 +174,14 @@ impl Actor for Connector {
             }
         }));
         me.send_interval(Duration::from_millis(200), || ConnectorMsg::PoolTick);
+        me.send_interval(Duration::from_millis(20), || ConnectorMsg::HaTick);
         tracing::info!(connector = %st.args.name, addr = ?st.args.listener.local_addr().ok(), "connector listening");
         Ok(())
     }
 
     async fn post_stop(&self, _me: ActorRef<ConnectorMsg>, st: &mut Self::State) -> Result<(), ActorProcessingErr> {
         st.accept = None;
+        st.flush_ha().await;
         if let Some(sim) = st.args.sim.actor.read().clone() {
             let _ = sim.cast(SfbMsg::Detach { connector: st.args.name.clone() });
         }
@@ -192,6 +216,8 @@ impl Actor for Connector {
                 let _ = session.cast(SessionMsg::Reply(tx, Box::new(response)));
             }
             ConnectorMsg::PoolTick => st.refill_pool().await,
+            ConnectorMsg::HaTick => st.flush_ha().await,
+            ConnectorMsg::Resync(session) => st.resync_ha(&session),
             ConnectorMsg::Cmd(cmd) => st.children.on_cmd(cmd, &me.get_cell()).await,
             ConnectorMsg::GetView(reply) => {
                 let _ = reply.send(st.view());
@@ -237,6 +263,7 @@ impl ConnectorState_ {
             self.args.hide_sensitive_data,
             self.args.config.switch.log.hide_header.clone(),
             self.args.acceptor.clone(),
+            self.ha_present.clone(),
         ));
         let state = self.state;
         let spec = ChildSpec {
@@ -258,6 +285,7 @@ impl ConnectorState_ {
                         hide_sensitive_data: a.3,
                         hide_header: a.4.clone(),
                         acceptor: a.5.clone(),
+                        ha_present: a.6.clone(),
                     };
                     Ok(Actor::spawn_linked(None, LinkSession, session, sup).await?.0.get_cell())
                 })
@@ -301,7 +329,9 @@ impl ConnectorState_ {
             if let Some(conf) = self.conferences.remove(&call) {
                 self.pool.release(conf, self.args.sim.shared.now());
             }
-            self.persist_ha().await;
+            if self.ha.remove(&call).is_some() {
+                self.ha_dirty = true;
+            }
             self.broadcast(Mltp::HaData {
                 call: call.0,
                 kind: crate::mltp::HaKind::Call,
@@ -314,42 +344,54 @@ impl ConnectorState_ {
         }
     }
 
-    /// Persists the HA records of every call this connector owns (durable, survives a restart),
-    /// and mirrors the changed call's record to the T-Server.
+    /// Takes the changed call's HA record from the simulated SfB (that call only), keeps it in
+    /// memory for the next batched write, and mirrors it to the T-Server.
     async fn mirror_ha(&mut self, call: CallId) {
-        let records = self.persist_ha().await;
-        if let Some(rec) = records.into_iter().find(|r| r.call == call) {
-            let data = serde_json::to_string(&rec).unwrap_or_default();
-            self.broadcast(Mltp::HaData {
-                call: call.0,
-                kind: crate::mltp::HaKind::Call,
-                op: crate::mltp::HaOp::Put,
-                key: None,
-                data,
-            });
+        let records: Vec<crate::sim::CallRecord> =
+            match self.args.sim.app(&self.args.name, AppCmd::ExportCalls(Some(vec![call]))).await {
+                Ok(v) => serde_json::from_value(v).unwrap_or_default(),
+                Err(e) => return tracing::warn!(connector = %self.args.name, error = %e, "cannot export HA call data"),
+            };
+        for rec in records {
+            let value = serde_json::to_value(&rec).unwrap_or_default();
+            self.broadcast(ha_put(rec.call, &value));
+            self.ha.insert(rec.call, value);
+            self.ha_dirty = true;
         }
     }
 
-    async fn persist_ha(&mut self) -> Vec<crate::sim::CallRecord> {
-        let records: Vec<crate::sim::CallRecord> =
-            match self.args.sim.app(&self.args.name, AppCmd::ExportCalls(None)).await {
-                Ok(v) => serde_json::from_value(v).unwrap_or_default(),
-                Err(e) => {
-                    tracing::warn!(connector = %self.args.name, error = %e, "cannot export HA call data");
-                    return Vec::new();
-                }
-            };
+    /// Writes the HA records if they changed: one write (one fsync) per tick, whatever the burst.
+    async fn flush_ha(&mut self) {
+        if !self.ha_dirty {
+            return;
+        }
+        self.ha_dirty = false;
         let snap = Snapshot::ConnectorCalls(crate::store::ConnectorCallsSnapshot::V1(crate::store::ConnectorCallsV1 {
             connector: self.args.name.clone(),
-            calls: records.iter().map(|r| serde_json::to_value(r).unwrap_or_default()).collect(),
+            calls: self.ha.values().cloned().collect(),
         }));
         let store = self.args.store.clone();
-        let key = ha_key(&self.args.name);
-        let batch = vec![(key, Some(snap))];
-        if let Err(e) = tokio::task::spawn_blocking(move || store.write_batch(&batch)).await.unwrap_or(Ok(())) {
-            tracing::error!(connector = %self.args.name, error = %e, "cannot persist HA call data");
+        let batch = vec![(ha_key(&self.args.name), Some(snap))];
+        match tokio::task::spawn_blocking(move || store.write_batch(&batch)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                self.ha_dirty = true;
+                tracing::error!(connector = %self.args.name, error = %e, "cannot persist HA call data; will retry");
+            }
+            Err(e) => {
+                self.ha_dirty = true;
+                tracing::error!(connector = %self.args.name, error = %e, "HA write task failed; will retry");
+            }
         }
-        records
+    }
+
+    /// A T-Server link (re)connected: mirror every call this connector holds to it, so the
+    /// T-Server's copy is exact (it drops what it held for this connector when HELLO says the
+    /// connector kept its own HA data).
+    fn resync_ha(&self, session: &ActorRef<SessionMsg>) {
+        for (call, value) in &self.ha {
+            let _ = session.cast(SessionMsg::Event(Box::new(ha_put(*call, value))));
+        }
     }
 
     /// After a restart: give the simulated SfB back the calls this connector owned (the guide:
@@ -359,7 +401,15 @@ impl ConnectorState_ {
         let key = ha_key(&self.args.name);
         let loaded =
             tokio::task::spawn_blocking(move || store.load_all()).await.ok().and_then(|r| r.ok()).unwrap_or_default();
-        let Some((_, Snapshot::ConnectorCalls(snap))) = loaded.into_iter().find(|(k, _)| *k == key) else { return };
+        let Some((_, Snapshot::ConnectorCalls(snap))) = loaded.into_iter().find(|(k, _)| *k == key) else {
+            // A new connector (or one that lost its disk): start an HA store now, so that the
+            // next start knows it has its own data, and ask the T-Server for its copy (HELLO).
+            self.ha_present.store(false, std::sync::atomic::Ordering::Relaxed);
+            self.ha_dirty = true;
+            self.flush_ha().await;
+            return;
+        };
+        self.ha_present.store(true, std::sync::atomic::Ordering::Relaxed);
         let v = snap.current();
         let records: Vec<crate::sim::CallRecord> =
             v.calls.into_iter().filter_map(|c| serde_json::from_value(c).ok()).collect();
@@ -367,6 +417,9 @@ impl ConnectorState_ {
             return;
         }
         let ids: Vec<CallId> = records.iter().map(|r| r.call).collect();
+        for r in &records {
+            self.ha.insert(r.call, serde_json::to_value(r).unwrap_or_default());
+        }
         match self.args.sim.app(&self.args.name, AppCmd::ImportCalls(records)).await {
             Ok(n) => {
                 tracing::info!(connector = %self.args.name, recovered = %n, "calls recovered from HA data");

@@ -27,6 +27,8 @@ pub struct SessionArgs {
     pub hide_header: Vec<String>,
     /// TLS on the CTI port when the Connector has a certificate.
     pub acceptor: crate::transport::Acceptor,
+    /// Whether the Connector started with its own HA data (HELLO's `ha-data`).
+    pub ha_present: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 pub struct SessionState {
@@ -39,6 +41,7 @@ pub struct SessionState {
     pending: Option<(TcpStream, mpsc::UnboundedReceiver<BytesMut>, crate::transport::Acceptor)>,
     hide: HideHeaders,
     me: ActorRef<SessionMsg>,
+    ha_present: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 pub enum SessionMsg {
@@ -67,6 +70,7 @@ impl Actor for LinkSession {
             pending: Some((a.tcp, rx, a.acceptor)),
             hide: HideHeaders::new(&a.hide_header, a.hide_sensitive_data),
             me,
+            ha_present: a.ha_present,
         })
     }
 
@@ -203,10 +207,18 @@ impl SessionState {
         let ok = Response::ok();
         let call = |c: u64| CallId(c);
         Ok(match m {
-            Mltp::Hello { .. } => ok
-                .with("connector", self.connector.clone())
-                .with("state", self.state)
-                .with("version", "1.0".to_string()),
+            Mltp::Hello { .. } => {
+                // The T-Server keeps a copy of our HA data: with our own, it drops its copy and we
+                // re-mirror every call; without (a new host), it gives its copy back (HA_RESTORE).
+                // Only the first HELLO after a start without HA data asks for the T-Server's copy:
+                // from then on this connector's own records are the truth.
+                let present = self.ha_present.swap(true, std::sync::atomic::Ordering::Relaxed);
+                let _ = self.owner.cast(ConnectorMsg::Resync(self.me.clone()));
+                ok.with("connector", self.connector.clone())
+                    .with("state", self.state)
+                    .with("version", "1.0".to_string())
+                    .with("ha-data", if present { "present".to_string() } else { "none".to_string() })
+            }
             Mltp::Ping {} => ok,
             Mltp::Bye { .. } => ok,
             Mltp::RegisterDn { dn, dn_type } => {

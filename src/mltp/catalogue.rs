@@ -373,6 +373,9 @@ impl MessageName {
                 spec("connector", String::syntax()),
                 spec("state", ConnectorState::syntax()),
                 spec("version", String::syntax()),
+                // `present`: the Connector kept its own HA data (the T-Server drops its copy and
+                // receives fresh HA_DATA); `none`: a new Connector asks for HA_RESTORE.
+                spec("ha-data", "present|none".to_string()),
             ],
             MessageName::RegisterDn => vec![spec("presence-type", PresenceType::syntax())],
             MessageName::MakeCall => vec![spec("call", u64::syntax()), spec("conversation-id", String::syntax())],

@@ -23,6 +23,12 @@ pub fn delete_call(table: &SnapshotTable, link: &str, call: u64) -> usize {
     keys.iter().filter(|(k, _)| table.remove(k)).count()
 }
 
+/// Forgets every record held for a link (its connector re-mirrors its live calls).
+pub fn drop_link(table: &SnapshotTable, link: &str) -> usize {
+    let keys = table.with_prefix(&prefix(link));
+    keys.iter().filter(|(k, _)| table.remove(k)).count()
+}
+
 /// The record bodies held for a link, for HA_RESTORE.
 pub fn records(table: &SnapshotTable, link: &str) -> Vec<String> {
     table
@@ -49,5 +55,7 @@ mod tests {
         assert_eq!(records(&t, "c1").len(), 3, "link c10 is not a prefix match of c1");
         assert_eq!(delete_call(&t, "c1", 7), 2);
         assert_eq!(records(&t, "c1"), vec!["{\"c\":3}".to_string()]);
+        assert_eq!(drop_link(&t, "c1"), 1);
+        assert_eq!(records(&t, "c10").len(), 1, "other links keep theirs");
     }
 }

@@ -18,6 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 pub const AGENT01: &str = "sip:agent01@skype.lab";
 pub const AGENT02: &str = "sip:agent02@skype.lab";
 pub const AGENT03: &str = "sip:agent03@skype.lab";
+pub const AGENT04: &str = "sip:agent04@skype.lab";
 pub const STEP: Duration = Duration::from_secs(10);
 
 pub struct TestServer {
