@@ -25,6 +25,8 @@ use tokio::net::TcpStream;
 
 /// How long a request waits for a DN that is being restarted before it is answered with an error.
 const DN_RESTART_WAIT: Duration = Duration::from_secs(2);
+/// How long a connecting client has to complete its TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// At most this many queued events go into one socket write.
 const WRITE_BURST: usize = 256;
 
@@ -308,7 +310,11 @@ async fn run_io(
     session: ActorRef<SessionMsg>,
 ) {
     let ClientQueue { rx, mut kill } = queue;
-    let stream = match ctx.tlib_acceptor.accept(tcp).await {
+    // A peer that never finishes its TLS handshake must not hold a session forever.
+    let accepted = tokio::time::timeout(HANDSHAKE_TIMEOUT, ctx.tlib_acceptor.accept(tcp))
+        .await
+        .unwrap_or_else(|_| Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake timed out")));
+    let stream = match accepted {
         Ok(s) => s,
         Err(e) => {
             handle.disconnect(CloseReason::Protocol(format!("TLS handshake failed: {e}")));

@@ -388,7 +388,9 @@ impl LinkState {
                             None => Ok(resp.results.clone()),
                             Some((code, reason)) => Err((code, reason.to_string())),
                         };
-                        let _ = reply.cast(CallMsg::SwitchResponse { corr, link: self.cfg.name.clone(), result });
+                        // The CallManager may have been restarted since: answer the current one.
+                        let cm = self.ctx.call_manager().unwrap_or(reply);
+                        let _ = cm.cast(CallMsg::SwitchResponse { corr, link: self.cfg.name.clone(), result });
                     }
                     Pending::HaRestore => {
                         tracing::info!(link = self.cfg.n, restored = ?resp.get("restored"), ok = resp.is_ok(), "HA_RESTORE answered");

@@ -257,11 +257,19 @@ impl Children {
 
     async fn restart_in_place(&mut self, name: &str, sup: &ActorCell) -> Result<(), String> {
         let entry = self.entries.get_mut(name).ok_or_else(|| format!("{name} is not a child of {}", self.sup_name))?;
+        if entry.spec.policy.restart == Restart::Temporary {
+            return Err(format!("{name} is temporary (a client connection): it is never restarted"));
+        }
         entry.generation += 1; // cancels any pending backoff timer
         if let Some(cell) = entry.cell.take() {
             self.by_id.remove(&cell.get_id());
-            // Graceful: its post_stop runs (a supervisor stops its own children in order).
-            let _ = cell.stop_and_wait(Some("restart in place".into()), Some(Duration::from_secs(10))).await;
+            // Drain, not stop: what is already queued (client requests) is handled first, then
+            // post_stop runs (a supervisor stops its own children in order). Never start a second
+            // incarnation beside a first one that would not stop.
+            if cell.drain_and_wait(Some(Duration::from_secs(10))).await.is_err() {
+                tracing::warn!(supervisor = %self.sup_name, child = %name, "did not drain in time; killing");
+                let _ = cell.kill_and_wait(Some(Duration::from_secs(5))).await;
+            }
         }
         self.respawn(name, sup).await
     }
