@@ -13,7 +13,7 @@ use crate::conference_pool::{ConferencePool, PoolConfig};
 use crate::config::ServerConfig;
 use crate::mltp::{ConnectorState, Mltp};
 use crate::sim::{CallId, SimEvent};
-use crate::store::{DurableStore, Snapshot};
+use crate::store::DurableStore;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
@@ -22,6 +22,11 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 
 pub struct Connector;
+
+// The Connector's HA call data lives in its own file (same actor, separate responsibility).
+#[path = "connector_ha.rs"]
+mod ha;
+pub use ha::ha_key;
 
 /// How long a scheduled conference stays usable ("typically, in the region of 8 hours").
 const CONFERENCE_LIFETIME_MS: u64 = 8 * 3600 * 1000;
@@ -79,7 +84,7 @@ pub struct ConnectorView {
     pub pool: crate::conference_pool::PoolStats,
 }
 
-pub struct ConnectorState_ {
+pub struct ConnectorActorState {
     args: ConnectorArgs,
     children: Children,
     state: ConnectorState,
@@ -99,23 +104,9 @@ pub struct ConnectorState_ {
     ha_present: Arc<std::sync::atomic::AtomicBool>,
 }
 
-fn ha_put(call: CallId, value: &serde_json::Value) -> Mltp {
-    Mltp::HaData {
-        call: call.0,
-        kind: crate::mltp::HaKind::Call,
-        op: crate::mltp::HaOp::Put,
-        key: None,
-        data: value.to_string(),
-    }
-}
-
-pub fn ha_key(connector: &str) -> String {
-    format!("connector-ha:{connector}")
-}
-
 impl Actor for Connector {
     type Msg = ConnectorMsg;
-    type State = ConnectorState_;
+    type State = ConnectorActorState;
     type Arguments = ConnectorArgs;
 
     async fn pre_start(
@@ -132,7 +123,7 @@ impl Actor for Connector {
             reuse_avcall: cfg.switch.connector.reuse_avcall,
             endpoints: cfg.switch.conference_services.as_ref().map(|c| c.endpoint_uris()).unwrap_or_default(),
         });
-        Ok(ConnectorState_ {
+        Ok(ConnectorActorState {
             args,
             children,
             state: ConnectorState::Active,
@@ -239,7 +230,7 @@ impl Actor for Connector {
     }
 }
 
-impl ConnectorState_ {
+impl ConnectorActorState {
     fn view(&self) -> ConnectorView {
         ConnectorView {
             name: self.args.name.clone(),
@@ -341,91 +332,6 @@ impl ConnectorState_ {
             });
         } else if let Some(call) = call {
             self.mirror_ha(call).await;
-        }
-    }
-
-    /// Takes the changed call's HA record from the simulated SfB (that call only), keeps it in
-    /// memory for the next batched write, and mirrors it to the T-Server.
-    async fn mirror_ha(&mut self, call: CallId) {
-        let records: Vec<crate::sim::CallRecord> =
-            match self.args.sim.app(&self.args.name, AppCmd::ExportCalls(Some(vec![call]))).await {
-                Ok(v) => serde_json::from_value(v).unwrap_or_default(),
-                Err(e) => return tracing::warn!(connector = %self.args.name, error = %e, "cannot export HA call data"),
-            };
-        for rec in records {
-            let value = serde_json::to_value(&rec).unwrap_or_default();
-            self.broadcast(ha_put(rec.call, &value));
-            self.ha.insert(rec.call, value);
-            self.ha_dirty = true;
-        }
-    }
-
-    /// Writes the HA records if they changed: one write (one fsync) per tick, whatever the burst.
-    async fn flush_ha(&mut self) {
-        if !self.ha_dirty {
-            return;
-        }
-        self.ha_dirty = false;
-        let snap = Snapshot::ConnectorCalls(crate::store::ConnectorCallsSnapshot::V1(crate::store::ConnectorCallsV1 {
-            connector: self.args.name.clone(),
-            calls: self.ha.values().cloned().collect(),
-        }));
-        let store = self.args.store.clone();
-        let batch = vec![(ha_key(&self.args.name), Some(snap))];
-        match tokio::task::spawn_blocking(move || store.write_batch(&batch)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                self.ha_dirty = true;
-                tracing::error!(connector = %self.args.name, error = %e, "cannot persist HA call data; will retry");
-            }
-            Err(e) => {
-                self.ha_dirty = true;
-                tracing::error!(connector = %self.args.name, error = %e, "HA write task failed; will retry");
-            }
-        }
-    }
-
-    /// A T-Server link (re)connected: mirror every call this connector holds to it, so the
-    /// T-Server's copy is exact (it drops what it held for this connector when HELLO says the
-    /// connector kept its own HA data).
-    fn resync_ha(&self, session: &ActorRef<SessionMsg>) {
-        for (call, value) in &self.ha {
-            let _ = session.cast(SessionMsg::Event(Box::new(ha_put(*call, value))));
-        }
-    }
-
-    /// After a restart: give the simulated SfB back the calls this connector owned (the guide:
-    /// calls are recovered on the connector where they were created).
-    async fn recover_calls(&mut self) {
-        let store = self.args.store.clone();
-        let key = ha_key(&self.args.name);
-        let loaded =
-            tokio::task::spawn_blocking(move || store.load_all()).await.ok().and_then(|r| r.ok()).unwrap_or_default();
-        let Some((_, Snapshot::ConnectorCalls(snap))) = loaded.into_iter().find(|(k, _)| *k == key) else {
-            // A new connector (or one that lost its disk): start an HA store now, so that the
-            // next start knows it has its own data, and ask the T-Server for its copy (HELLO).
-            self.ha_present.store(false, std::sync::atomic::Ordering::Relaxed);
-            self.ha_dirty = true;
-            self.flush_ha().await;
-            return;
-        };
-        self.ha_present.store(true, std::sync::atomic::Ordering::Relaxed);
-        let v = snap.current();
-        let records: Vec<crate::sim::CallRecord> =
-            v.calls.into_iter().filter_map(|c| serde_json::from_value(c).ok()).collect();
-        if records.is_empty() {
-            return;
-        }
-        let ids: Vec<CallId> = records.iter().map(|r| r.call).collect();
-        for r in &records {
-            self.ha.insert(r.call, serde_json::to_value(r).unwrap_or_default());
-        }
-        match self.args.sim.app(&self.args.name, AppCmd::ImportCalls(records)).await {
-            Ok(n) => {
-                tracing::info!(connector = %self.args.name, recovered = %n, "calls recovered from HA data");
-                self.calls.extend(ids);
-            }
-            Err(e) => tracing::error!(connector = %self.args.name, error = %e, "HA recovery failed"),
         }
     }
 
