@@ -7,7 +7,7 @@
 use crate::actors::board::{ChildInfo, ChildStatus};
 use crate::actors::context::ServerContext;
 use crate::actors::dn::DnMsg;
-use crate::actors::supervision::{ChildSpec, RestartPolicy};
+use crate::actors::supervision::{child, ChildSpec, RestartPolicy};
 use crate::actors::task::AbortOnDrop;
 use crate::metrics::ActorStats;
 use crate::model::DnName;
@@ -32,18 +32,7 @@ pub struct AdminState {
 }
 
 pub fn spec(ctx: Arc<ServerContext>) -> ChildSpec {
-    ChildSpec {
-        name: NAME.into(),
-        kind: "AdminHttp",
-        policy: RestartPolicy::permanent(),
-        spawn: Arc::new(move |sup| {
-            let ctx = ctx.clone();
-            Box::pin(async move {
-                let (actor, _) = Actor::spawn_linked(None, AdminHttp, ctx, sup).await?;
-                Ok(actor.get_cell())
-            })
-        }),
-    }
+    child(NAME, "AdminHttp", RestartPolicy::permanent(), move || (AdminHttp, ctx.clone()))
 }
 
 impl Actor for AdminHttp {

@@ -13,7 +13,7 @@
 use crate::actors::connector_link::{link_ref, LinkMsg};
 use crate::actors::context::ServerContext;
 use crate::actors::outbound::{ClientHandle, SharedEvent};
-use crate::actors::supervision::{ChildSpec, RestartPolicy};
+use crate::actors::supervision::{child, ChildSpec, RestartPolicy};
 use crate::callmodel::{CallModelOptions, CallTable, ClientRef, DnInfo, Effect, Input, Recipient, SwitchRoute};
 use crate::mltp::Mltp;
 use crate::model::{DnName, ErrorCode};
@@ -78,15 +78,7 @@ pub fn snapshot_key(conn: crate::model::ConnId) -> String {
 }
 
 pub fn spec(ctx: Arc<ServerContext>) -> ChildSpec {
-    ChildSpec {
-        name: NAME.into(),
-        kind: "CallManager",
-        policy: RestartPolicy::permanent(),
-        spawn: Arc::new(move |sup| {
-            let ctx = ctx.clone();
-            Box::pin(async move { Ok(Actor::spawn_linked(None, CallManager, ctx, sup).await?.0.get_cell()) })
-        }),
-    }
+    child(NAME, "CallManager", RestartPolicy::permanent(), move || (CallManager, ctx.clone()))
 }
 
 impl Actor for CallManager {

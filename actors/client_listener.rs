@@ -5,7 +5,7 @@
 
 use crate::actors::client_session::{ClientSession, SessionArgs};
 use crate::actors::context::ServerContext;
-use crate::actors::supervision::{ChildSpec, Children, RestartPolicy, SupervisorCmd};
+use crate::actors::supervision::{child, ChildSpec, Children, RestartPolicy, SupervisorCmd};
 use crate::actors::task::AbortOnDrop;
 use parking_lot::Mutex;
 use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
@@ -38,18 +38,7 @@ impl From<SupervisorCmd> for ListenerMsg {
 
 /// The ClientListener child spec, as Root declares it.
 pub fn spec(ctx: Arc<ServerContext>) -> ChildSpec {
-    ChildSpec {
-        name: NAME.into(),
-        kind: "ClientListener",
-        policy: RestartPolicy::permanent(),
-        spawn: Arc::new(move |sup| {
-            let ctx = ctx.clone();
-            Box::pin(async move {
-                let (actor, _) = Actor::spawn_linked(None, ClientListener, ctx, sup).await?;
-                Ok(actor.get_cell())
-            })
-        }),
-    }
+    child(NAME, "ClientListener", RestartPolicy::permanent(), move || (ClientListener, ctx.clone()))
 }
 
 impl Actor for ClientListener {

@@ -4,9 +4,8 @@
 
 use crate::actors::context::ServerContext;
 use crate::actors::dn::{snapshot_key, DnActor, DnArgs};
-use crate::actors::supervision::{ChildSpec, RestartPolicy};
+use crate::actors::supervision::{child, ChildSpec, RestartPolicy};
 use crate::actors::supervisor::{Supervisor, SupervisorArgs};
-use ractor::Actor;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,24 +13,15 @@ pub const NAME: &str = "dn-sup";
 
 /// The DnSup child spec, as Root declares it.
 pub fn spec(ctx: Arc<ServerContext>) -> ChildSpec {
-    ChildSpec {
-        name: NAME.into(),
-        kind: "DnSup",
-        policy: RestartPolicy::permanent(),
-        spawn: Arc::new(move |sup| {
-            let ctx = ctx.clone();
-            Box::pin(async move {
-                let args = SupervisorArgs {
-                    name: NAME.into(),
-                    board: ctx.board.clone(),
-                    children: dn_children(&ctx),
-                    stop_timeout: Duration::from_secs(5),
-                };
-                let (actor, _) = Actor::spawn_linked(None, Supervisor, args, sup).await?;
-                Ok(actor.get_cell())
-            })
-        }),
-    }
+    child(NAME, "DnSup", RestartPolicy::permanent(), move || {
+        let args = SupervisorArgs {
+            name: NAME.into(),
+            board: ctx.board.clone(),
+            children: dn_children(&ctx),
+            stop_timeout: Duration::from_secs(5),
+        };
+        (Supervisor, args)
+    })
 }
 
 fn dn_children(ctx: &Arc<ServerContext>) -> Vec<ChildSpec> {
@@ -40,18 +30,9 @@ fn dn_children(ctx: &Arc<ServerContext>) -> Vec<ChildSpec> {
         .keys()
         .map(|dn| {
             let (ctx, dn) = (ctx.clone(), dn.clone());
-            ChildSpec {
-                name: snapshot_key(&dn),
-                kind: "Dn",
-                policy: RestartPolicy::permanent(),
-                spawn: Arc::new(move |sup| {
-                    let args = DnArgs { ctx: ctx.clone(), dn: dn.clone() };
-                    Box::pin(async move {
-                        let (actor, _) = Actor::spawn_linked(None, DnActor, args, sup).await?;
-                        Ok(actor.get_cell())
-                    })
-                }),
-            }
+            child(snapshot_key(&dn), "Dn", RestartPolicy::permanent(), move || {
+                (DnActor, DnArgs { ctx: ctx.clone(), dn: dn.clone() })
+            })
         })
         .collect()
 }

@@ -8,7 +8,7 @@
 use crate::actors::connector_link::{link_ref, ConnectorLink, LinkArgs, LinkMsg};
 use crate::actors::context::ServerContext;
 use crate::actors::dn::DnMsg;
-use crate::actors::supervision::{ChildSpec, Children, RestartPolicy, SupervisorCmd};
+use crate::actors::supervision::{child, ChildSpec, Children, RestartPolicy, SupervisorCmd};
 use crate::links::{Assignment, LinkId, Move};
 use crate::model::DnName;
 use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
@@ -59,15 +59,7 @@ impl From<SupervisorCmd> for LinkSupMsg {
 }
 
 pub fn spec(ctx: Arc<ServerContext>) -> ChildSpec {
-    ChildSpec {
-        name: NAME.into(),
-        kind: "LinkSup",
-        policy: RestartPolicy::permanent(),
-        spawn: Arc::new(move |sup| {
-            let ctx = ctx.clone();
-            Box::pin(async move { Ok(Actor::spawn_linked(None, LinkSup, ctx, sup).await?.0.get_cell()) })
-        }),
-    }
+    child(NAME, "LinkSup", RestartPolicy::permanent(), move || (LinkSup, ctx.clone()))
 }
 
 pub fn link_name(n: LinkId) -> String {
@@ -99,17 +91,9 @@ impl Actor for LinkSup {
         }
         for link in st.ctx.config.links.clone() {
             let (ctx, sup) = (st.ctx.clone(), me.clone());
-            let spec = ChildSpec {
-                name: link_name(link.n),
-                kind: "ConnectorLink",
-                policy: RestartPolicy::permanent(),
-                spawn: Arc::new(move |cell| {
-                    let args = LinkArgs { ctx: ctx.clone(), link: link.clone(), sup: sup.clone() };
-                    Box::pin(
-                        async move { Ok(Actor::spawn_linked(None, ConnectorLink, args, cell).await?.0.get_cell()) },
-                    )
-                }),
-            };
+            let spec = child(link_name(link.n), "ConnectorLink", RestartPolicy::permanent(), move || {
+                (ConnectorLink, LinkArgs { ctx: ctx.clone(), link: link.clone(), sup: sup.clone() })
+            });
             st.children.start(spec, &me.get_cell()).await?;
         }
         Ok(())

@@ -15,41 +15,26 @@
 use crate::actors::context::ServerContext;
 use crate::actors::persister::Persister;
 use crate::actors::registry::Registry;
-use crate::actors::supervision::{ChildSpec, RestartPolicy};
+use crate::actors::supervision::{child, ChildSpec, RestartPolicy};
 use crate::actors::{admin_http, call_manager, client_listener, dn_sup, link_sup};
-use ractor::Actor;
 use std::sync::Arc;
 
 pub const NAME: &str = "root";
 
 pub fn children(ctx: &Arc<ServerContext>) -> Vec<ChildSpec> {
     vec![
-        simple("persister", "Persister", ctx, |ctx, sup| {
-            Box::pin(async move { Ok(Actor::spawn_linked(None, Persister, ctx, sup).await?.0.get_cell()) })
-        }),
-        simple("registry", "Registry", ctx, |ctx, sup| {
-            Box::pin(async move { Ok(Actor::spawn_linked(None, Registry, ctx, sup).await?.0.get_cell()) })
-        }),
+        {
+            let ctx = ctx.clone();
+            child("persister", "Persister", RestartPolicy::permanent(), move || (Persister, ctx.clone()))
+        },
+        {
+            let ctx = ctx.clone();
+            child("registry", "Registry", RestartPolicy::permanent(), move || (Registry, ctx.clone()))
+        },
         dn_sup::spec(ctx.clone()),
         link_sup::spec(ctx.clone()),
         call_manager::spec(ctx.clone()),
         client_listener::spec(ctx.clone()),
         admin_http::spec(ctx.clone()),
     ]
-}
-
-/// A permanent leaf whose only argument is the context.
-fn simple(
-    name: &str,
-    kind: &'static str,
-    ctx: &Arc<ServerContext>,
-    spawn: fn(Arc<ServerContext>, ractor::ActorCell) -> crate::actors::supervision::SpawnFuture,
-) -> ChildSpec {
-    let ctx = ctx.clone();
-    ChildSpec {
-        name: name.into(),
-        kind,
-        policy: RestartPolicy::permanent(),
-        spawn: Arc::new(move |sup| spawn(ctx.clone(), sup)),
-    }
 }

@@ -73,6 +73,24 @@ pub struct ChildSpec {
     pub spawn: SpawnFn,
 }
 
+/// A child spec whose every incarnation is `make()`'s actor and arguments, spawned linked to the
+/// supervisor (the arguments are made afresh for each restart).
+pub fn child<A, F>(name: impl Into<String>, kind: &'static str, policy: RestartPolicy, make: F) -> ChildSpec
+where
+    A: ractor::Actor,
+    F: Fn() -> (A, A::Arguments) + Send + Sync + 'static,
+{
+    ChildSpec {
+        name: name.into(),
+        kind,
+        policy,
+        spawn: Arc::new(move |sup| {
+            let (actor, args) = make();
+            Box::pin(async move { Ok(ractor::Actor::spawn_linked(None, actor, args, sup).await?.0.get_cell()) })
+        }),
+    }
+}
+
 /// The commands every supervisor accepts; its own message type embeds them via `From`.
 pub enum SupervisorCmd {
     /// A backoff timer fired: spawn the child again.

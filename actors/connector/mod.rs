@@ -21,7 +21,7 @@ pub mod link_session;
 pub mod sfb_sim;
 
 use crate::actors::board::Board;
-use crate::actors::supervision::{ChildSpec, Restart, RestartPolicy};
+use crate::actors::supervision::{child, ChildSpec, Restart, RestartPolicy};
 use crate::actors::supervisor::{Supervisor, SupervisorArgs, SupervisorMsg};
 use crate::config::ServerConfig;
 use crate::sim::{SimConfig, SimSection, World};
@@ -102,17 +102,9 @@ pub async fn start(config: Arc<ServerConfig>, opts: ConnectorOptions) -> Result<
     let directory = Arc::new(ConnectorDirectory::default());
     let control = ControlState { sim: sim.clone(), connectors: directory.clone() };
 
-    let mut children = vec![ChildSpec {
-        name: "sfb-sim".into(),
-        kind: "SfbSim",
-        policy: RestartPolicy::permanent(),
-        spawn: {
-            let sim = sim.clone();
-            Arc::new(move |sup| {
-                let sim = sim.clone();
-                Box::pin(async move { Ok(Actor::spawn_linked(None, SfbSim, sim, sup).await?.0.get_cell()) })
-            })
-        },
+    let mut children = vec![{
+        let sim = sim.clone();
+        child("sfb-sim", "SfbSim", RestartPolicy::permanent(), move || (SfbSim, sim.clone()))
     }];
     let mut bound = Vec::new();
     for (name, addr) in &opts.connectors {
@@ -131,11 +123,12 @@ pub async fn start(config: Arc<ServerConfig>, opts: ConnectorOptions) -> Result<
             acceptor.clone(),
         );
         let hide = config.tserver.hide_sensitive_data;
+        // A stop (normal or after a graceful shutdown) is final; only a failure restarts it.
+        let policy = RestartPolicy { restart: Restart::Transient, ..RestartPolicy::permanent() };
         children.push(ChildSpec {
             name: format!("connector:{name}"),
             kind: "Connector",
-            // A stop (normal or after a graceful shutdown) is final; only a failure restarts it.
-            policy: RestartPolicy { restart: Restart::Transient, ..RestartPolicy::permanent() },
+            policy,
             spawn: Arc::new(move |sup| {
                 let args = ConnectorArgs {
                     name: name.clone(),
@@ -147,6 +140,7 @@ pub async fn start(config: Arc<ServerConfig>, opts: ConnectorOptions) -> Result<
                     board: board.clone(),
                     acceptor: acceptor.clone(),
                 };
+                // Published once spawned, so `start` (and the control API) can find it.
                 let (directory, name) = (directory.clone(), name.clone());
                 Box::pin(async move {
                     let (actor, _) = Actor::spawn_linked(None, Connector, args, sup).await?;
@@ -161,15 +155,9 @@ pub async fn start(config: Arc<ServerConfig>, opts: ConnectorOptions) -> Result<
         let listener = bind(addr)?;
         control_addr = listener.local_addr().ok();
         let state = control.clone();
-        children.push(ChildSpec {
-            name: "control-http".into(),
-            kind: "ControlHttp",
-            policy: RestartPolicy::permanent(),
-            spawn: Arc::new(move |sup| {
-                let args = ControlArgs { state: state.clone(), listener: listener.clone() };
-                Box::pin(async move { Ok(Actor::spawn_linked(None, ControlHttp, args, sup).await?.0.get_cell()) })
-            }),
-        });
+        children.push(child("control-http", "ControlHttp", RestartPolicy::permanent(), move || {
+            (ControlHttp, ControlArgs { state: state.clone(), listener: listener.clone() })
+        }));
     }
     let args = SupervisorArgs {
         name: "connector-root".into(),
