@@ -412,3 +412,34 @@ async fn a_call_that_ended_while_the_tserver_was_down_is_not_resurrected() {
     drop(server);
     pool.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drawn_connector_tree_matches_the_spawned_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = start_pool(&["d1"], dir.path(), None).await;
+    let mut peer = crate::util::mltp_peer::MltpPeer::connect(&pool.connectors[0].1.to_string()).await;
+    let hello = sfb_tserver::mltp::Mltp::Hello { version: "1.0".into(), tserver: "t".into(), pool: "default".into() };
+    assert!(peer.request(hello).await.is_ok());
+    let board = pool.board.children();
+    let matches = |pattern: &str, name: &str| match pattern.split_once('<') {
+        Some((prefix, _)) => name.starts_with(prefix),
+        None => pattern == name,
+    };
+    let drawn = sfb_tserver::actors::connector::DRAWN_TREE;
+    for c in &board {
+        assert!(
+            drawn.iter().any(|(p, kind, sup)| matches(p, &c.name) && *kind == c.kind && matches(sup, &c.supervisor)),
+            "{} ({} under {}) is spawned but not drawn",
+            c.name,
+            c.kind,
+            c.supervisor
+        );
+    }
+    for (p, kind, sup) in drawn {
+        assert!(
+            board.iter().any(|c| matches(p, &c.name) && c.kind == *kind && matches(sup, &c.supervisor)),
+            "{p} is drawn but not spawned"
+        );
+    }
+    pool.shutdown().await;
+}
