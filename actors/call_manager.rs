@@ -57,6 +57,8 @@ pub enum CallMsg {
     SwitchTimeout {
         corr: u64,
     },
+    /// Test hook: panic inside the handler, to exercise rebuilding calls from snapshots.
+    Crash,
 }
 
 /// The call model's view of configured DNs and their service state.
@@ -120,6 +122,12 @@ impl Actor for CallManager {
             CallMsg::Switch { link, msg } => Input::Switch { link, msg: *msg },
             CallMsg::SwitchResponse { corr, link, result } => Input::SwitchResponse { corr, link, result },
             CallMsg::SwitchTimeout { corr } => Input::SwitchTimeout { corr },
+            CallMsg::Crash => {
+                if st.ctx.test_hooks {
+                    panic!("test hook: the call manager crashed on request");
+                }
+                return Ok(());
+            }
         };
         let out = st.table.apply(input, now);
         // Snapshots first: nothing a client is told can be lost by a crash after this point.

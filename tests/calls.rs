@@ -128,3 +128,29 @@ async fn calls_survive_a_call_manager_restart() {
     let rel = desk.wait_for(STEP, |e| e.kind == EventKind::Released).await.expect("EventReleased");
     assert_eq!(rel.attrs.conn_id, Some(conn));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_survive_a_call_manager_crash() {
+    let server = TestServer::start().await;
+    let mut desk = server.client().await;
+    desk.register(AGENT01).await.unwrap();
+    let customer = "tel:+14155550133";
+    server.admin_json("POST", "/sim/calls", &format!(r#"{{"from":"{customer}","to":"{AGENT01}"}}"#)).await;
+    let conn = desk.wait_for(STEP, |e| e.kind == EventKind::Ringing).await.unwrap().attrs.conn_id.unwrap();
+    server.admin_json("POST", &format!("/sim/users/{AGENT01}/answer"), "").await;
+    assert!(desk.wait_for(STEP, |e| e.kind == EventKind::Established).await.is_some());
+
+    let ctx = &server.h().ctx;
+    let old = ctx.call_manager().unwrap();
+    old.cast(sfb_tserver::actors::call_manager::CallMsg::Crash).unwrap();
+    let restarted = || async { ctx.board.child("call-manager").is_some_and(|c| c.restarts == 1) };
+    assert!(wait_until(STEP, restarted).await, "the supervisor restarted it");
+    assert!(wait_until(STEP, || async { ctx.call_manager().is_some_and(|c| c.get_id() != old.get_id()) }).await);
+    let mut hold = req(RequestKind::HoldCall, AGENT01);
+    hold.attrs.conn_id = Some(conn);
+    let ev = desk.request(hold).await.unwrap();
+    assert_eq!(ev.kind, EventKind::Held, "the call survived the crash: {ev:?}");
+    server.admin_json("POST", &format!("/sim/users/{customer}/hangup"), "").await;
+    let rel = desk.wait_for(STEP, |e| e.kind == EventKind::Released).await.expect("EventReleased");
+    assert_eq!(rel.attrs.conn_id, Some(conn));
+}
