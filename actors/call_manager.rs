@@ -73,6 +73,16 @@ impl crate::callmodel::Directory for DnDirectory {
     fn in_service(&self, dn: &DnName) -> bool {
         self.0.directory.serving_link(dn).is_some()
     }
+
+    /// `allow-pass-through-calls` set on the DN itself (the Application value is the default).
+    fn pass_through(&self, dn: &DnName) -> Option<crate::callmodel::PassThroughPolicy> {
+        let ctx = crate::config::OptionContext::for_dn(dn);
+        match self.0.config.resolve_enum::<crate::config::PassThroughCalls>("TServer", "allow-pass-through-calls", &ctx)
+        {
+            Some((v, crate::config::Level::Dn)) => Some(v.into()),
+            _ => None,
+        }
+    }
 }
 
 pub fn snapshot_key(conn: crate::model::ConnId) -> String {

@@ -154,3 +154,22 @@ async fn calls_survive_a_call_manager_crash() {
     let rel = desk.wait_for(STEP, |e| e.kind == EventKind::Released).await.expect("EventReleased");
     assert_eq!(rel.attrs.conn_id, Some(conn));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pass_through_refusal_when_not_allowed() {
+    let server =
+        TestServer::start_with(|c| c.tserver.allow_pass_through_calls = sfb_tserver::config::PassThroughCalls::None)
+            .await;
+    let mut desk = server.client().await;
+    desk.register(AGENT01).await.unwrap();
+    server.admin_json("POST", "/sim/calls", r#"{"from":"tel:+14155550144","to":"sip:agent01@skype.lab"}"#).await;
+    let conn = desk.wait_for(STEP, |e| e.kind == EventKind::Ringing).await.unwrap().attrs.conn_id.unwrap();
+    server.admin_json("POST", &format!("/sim/users/{AGENT01}/answer"), "").await;
+    assert!(desk.wait_for(STEP, |e| e.kind == EventKind::Established).await.is_some());
+    // Transferring the customer to another external number would leave no configured DN.
+    let mut sst = req(RequestKind::SingleStepTransfer, AGENT01);
+    sst.attrs.conn_id = Some(conn);
+    sst.attrs.other_dn = Some(DnName::new("tel:+14155550999"));
+    let ev = desk.request(sst).await.unwrap();
+    assert_eq!(error_code(&ev), Some(1148), "{ev:?}");
+}

@@ -41,6 +41,10 @@ pub enum CallError {
     /// 237: the call went away before the request could be carried out.
     #[error("the call has disconnected")]
     Disconnected,
+    /// 98 (TCompleteTransfer), 1148 (TSingleStepTransfer), 705 (TRouteCall): pass-through calls
+    /// are not allowed and the request would leave no configured DN in the call.
+    #[error("{}: the call would be left with no T-Server controlled party", .0.symbol())]
+    PassThrough(ErrorCode),
     /// 52: the Connector reported the call under another id than the one it answered.
     #[error("{0}")]
     Internal(String),
@@ -62,6 +66,7 @@ impl CallError {
             CallError::Switch { code, .. } => *code,
             CallError::Timeout => ErrorCode::ConnectorTimeout,
             CallError::Disconnected => ErrorCode::CallDisconnected,
+            CallError::PassThrough(code) => *code,
             CallError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -86,6 +91,9 @@ mod tests {
             (CallError::InvalidDestination("x".into()), 415),
             (CallError::InvalidAttribute("OtherDN"), 53),
             (CallError::Unsupported("x".into()), 51),
+            (CallError::PassThrough(ErrorCode::CannotCompleteTransfer), 98),
+            (CallError::PassThrough(ErrorCode::PrivilegeViolationOnCalledDevice), 1148),
+            (CallError::PassThrough(ErrorCode::ProhibitedRouteCallToExternal), 705),
         ];
         for (e, code) in cases {
             assert_eq!(e.code().code(), code, "{e}");

@@ -14,6 +14,7 @@ mod error;
 mod events;
 mod io;
 mod ops;
+mod pass_through;
 mod requests;
 mod responses;
 mod switch;
@@ -30,6 +31,6 @@ pub use events::CONVERSATION_ID;
 pub use io::{Delivery, Effect, Input, Output, Recipient, SwitchRequest, SwitchRoute};
 pub use table::{CallModelOptions, CallTable, Corr, TableSnapshot};
 pub use types::{
-    uri_key, Call, CallSnapshot, ClientRef, Deferred, Directory, DnInfo, Link, LinkKind, Party, PartyState, PendingOp,
-    Stage, StaticDirectory, SwitchCall,
+    uri_key, Call, CallSnapshot, ClientRef, Deferred, Directory, DnInfo, Link, LinkKind, Party, PartyState,
+    PassThroughPolicy, PendingOp, Stage, StaticDirectory, SwitchCall,
 };

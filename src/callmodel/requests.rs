@@ -200,6 +200,9 @@ impl CallTable {
         }
         let ok = [PartyState::Connected, PartyState::Held];
         self.need_state(t.conn, &t.dn, &ok, "Connected or Held")?;
+        if req.kind == K::SingleStepTransfer {
+            self.check_single_step_transfer(t.conn, &t.dn, &to)?;
+        }
         let known: Vec<String> = self.calls[&t.conn].parties.iter().map(|p| uri_key(&p.uri)).collect();
         let op = self.start_op(t.conn, client, req, Stage::Effect);
         op.target = Some(uri_key(&to));

@@ -28,13 +28,19 @@ impl CallTable {
                     self.flush_deferred(c, None, out);
                     match state_of(party_state) {
                         Some(s) => self.party_changed(c, &party, s, out),
-                        None => self.party_deleted(c, &party, "", out),
+                        None => {
+                            let departed = self.dn_of_party(c, &party);
+                            self.party_deleted(c, &party, "", out);
+                            self.departed.extend(departed.map(|d| (c, d)));
+                        }
                     }
                 }
             }
             Mltp::PartyDeleted { call, party, cause } => {
                 if let Some(c) = call_of(self, call) {
+                    let departed = self.dn_of_party(c, &party);
                     self.party_deleted(c, &party, &cause_key(cause.as_deref()), out);
+                    self.departed.extend(departed.map(|d| (c, d)));
                 }
             }
             Mltp::CallDeleted { call, .. } => {

@@ -5,7 +5,7 @@
 //! No I/O, no clock, no actors: time comes in as `now_ms`.
 
 use super::io::{Effect, Input, Output, SwitchRoute};
-use super::types::{Call, CallSnapshot, ClientRef, Directory, Party, PendingOp, Stage, SwitchCall};
+use super::types::{Call, CallSnapshot, ClientRef, Directory, Party, PassThroughPolicy, PendingOp, Stage, SwitchCall};
 use super::CallError;
 use crate::mltp::Mltp;
 use crate::model::{ConnId, ConnIdGenerator};
@@ -21,11 +21,19 @@ pub struct CallModelOptions {
     pub escalation_user_data_inherited: bool,
     /// Copy the main call's user data to a consultation call (GenEM's default behaviour).
     pub consult_user_data: bool,
+    /// `allow-pass-through-calls` of the Application (a DN's own value, from
+    /// [`super::Directory::pass_through`], takes precedence).
+    #[serde(default)]
+    pub allow_pass_through: PassThroughPolicy,
 }
 
 impl Default for CallModelOptions {
     fn default() -> Self {
-        CallModelOptions { escalation_user_data_inherited: true, consult_user_data: true }
+        CallModelOptions {
+            escalation_user_data_inherited: true,
+            consult_user_data: true,
+            allow_pass_through: PassThroughPolicy::All,
+        }
     }
 }
 
@@ -34,6 +42,7 @@ impl CallModelOptions {
         use crate::config::values::EscalationUserData;
         CallModelOptions {
             escalation_user_data_inherited: o.escalation_user_data == EscalationUserData::Inherited,
+            allow_pass_through: o.allow_pass_through_calls.into(),
             ..CallModelOptions::default()
         }
     }
@@ -66,6 +75,8 @@ pub struct CallTable {
     pub(super) next_corr: u64,
     /// Calls changed by the current input (CallChanged effects).
     pub(super) touched: BTreeSet<ConnId>,
+    /// Configured DNs that left a call during the current input (pass-through check).
+    pub(super) departed: Vec<(ConnId, crate::model::DnName)>,
 }
 
 impl CallTable {
@@ -79,6 +90,7 @@ impl CallTable {
             corrs: BTreeMap::new(),
             next_corr: 1,
             touched: BTreeSet::new(),
+            departed: Vec::new(),
         }
     }
 
@@ -93,6 +105,9 @@ impl CallTable {
             Input::SwitchTimeout { corr } => self.on_timeout(corr, &mut out),
         }
         self.sweep(&mut out);
+        for (conn, dn) in std::mem::take(&mut self.departed) {
+            self.guard_pass_through(conn, dn, &mut out);
+        }
         let touched = std::mem::take(&mut self.touched);
         out.changed(touched, |c| self.calls.contains_key(&c));
         out

@@ -109,6 +109,9 @@ impl CallTable {
         if self.calls[&main].media == MediaType::CHAT || self.calls[&consult].media == MediaType::CHAT {
             return Err(CallError::Unsupported("merge of IM calls".into()));
         }
+        if req.kind == K::CompleteTransfer {
+            self.check_complete_transfer(main, consult, &dn)?;
+        }
         let op = self.start_op(main, client, req, Stage::Effect);
         op.partner = Some(consult);
         self.call_mut(consult).expect("consult").locked_by = Some(main);

@@ -36,6 +36,40 @@ pub trait Directory: Send + Sync {
     fn in_service(&self, _dn: &DnName) -> bool {
         true
     }
+    /// The DN's own `allow-pass-through-calls` (DN-level option), if it has one; None: the
+    /// Application's value ([`crate::callmodel::CallModelOptions`]) applies.
+    fn pass_through(&self, _dn: &DnName) -> Option<PassThroughPolicy> {
+        None
+    }
+}
+
+/// `allow-pass-through-calls`: whether a call may be left with no configured DN in it (guide,
+/// "Handling Pass-Through Calls"). `Iscc` keeps multi-site calls to SIP Server DNs; there is no
+/// ISCC in this T-Server, so it behaves as `All`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PassThroughPolicy {
+    #[default]
+    All,
+    None,
+    Iscc,
+}
+
+impl PassThroughPolicy {
+    /// Whether a call may go on without any configured DN.
+    pub fn allows(self) -> bool {
+        !matches!(self, PassThroughPolicy::None)
+    }
+}
+
+impl From<crate::config::values::PassThroughCalls> for PassThroughPolicy {
+    fn from(v: crate::config::values::PassThroughCalls) -> Self {
+        use crate::config::values::PassThroughCalls as P;
+        match v {
+            P::All => PassThroughPolicy::All,
+            P::None => PassThroughPolicy::None,
+            P::Iscc => PassThroughPolicy::Iscc,
+        }
+    }
 }
 
 /// A fixed set of DNs, all in service.

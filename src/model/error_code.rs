@@ -1,5 +1,6 @@
 //! The complete set of error codes the guide's "Error Messages" table says T-Server distributes in
-//! EventError. Nothing else may appear in an EventError's ErrorCode.
+//! EventError, plus the three refusals of its "Handling Pass-Through Calls" section (98, 705,
+//! 1148, named as the guide words them). Nothing else may appear in an EventError's ErrorCode.
 
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +40,7 @@ error_codes! {
     InvCallDn = 61, "TERR_INV_CALL_DN", "DN in request is invalid.";
     InvCaldDn = 71, "TERR_INV_CALD_DN", "Invalid called DN.";
     DestInvState = 93, "TERR_DEST_INV_STATE", "Destination Invalid State.";
+    CannotCompleteTransfer = 98, "Cannot Complete Transfer", "Pass-through calls are not allowed: the transfer would leave no T-Server controlled party in the call.";
     TooManyReq = 111, "TERR_TOO_MANY_REQ", "Too many outstanding requests.";
     DnNotExist = 123, "TERR_DN_NOT_EXIST", "DN for association does not exist.";
     TargDnInv = 177, "TERR_TARG_DN_INV", "Target DN Invalid.";
@@ -53,7 +55,9 @@ error_codes! {
     InvCallState = 496, "TERR_INV_CALL_STATE", "Party in request is in the call state.";
     NoCall = 563, "TERR_NO_CALL", "No call.";
     InvalidState = 565, "TERR_INVALID_STATE", "Invalid State.";
+    ProhibitedRouteCallToExternal = 705, "Prohibited Route Call To External", "Pass-through calls are not allowed: routing would leave no T-Server controlled party in the call.";
     CstaOperReqIncompat = 1140, "TERR_CSTA_OPER_REQ_INCOMPAT", "Request incompatible with object.";
+    PrivilegeViolationOnCalledDevice = 1148, "Privilege violation on called device", "Pass-through calls are not allowed: the single-step transfer would leave no T-Server controlled party in the call.";
     SoftAgentWrongId = 1703, "TERR_SOFT_AGENT_WRONG_ID", "Agent has a wrong ID.";
     SoftAgentAlreadyLoggedIn = 1706, "TERR_SOFT_AGENT_ALREADY_LOGGED_IN", "Agent has already logged in.";
     SoftAgentNotLoggedIn = 1707, "TERR_SOFT_AGENT_NOT_LOGGED_IN", "Agent has not logged in.";
@@ -90,7 +94,11 @@ mod tests {
             assert_eq!(ErrorCode::from_code(c.code()), Some(*c));
         }
         assert_eq!(ErrorCode::UnsupOper.code(), 51);
-        assert_eq!(ErrorCode::ALL.len(), 34);
+        assert_eq!(ErrorCode::ALL.len(), 37);
+        assert_eq!(ErrorCode::CannotCompleteTransfer.code(), 98);
+        assert_eq!(ErrorCode::ProhibitedRouteCallToExternal.code(), 705);
+        assert_eq!(ErrorCode::PrivilegeViolationOnCalledDevice.code(), 1148);
+        assert_eq!(ErrorCode::from_code(1148).unwrap().symbol(), "Privilege violation on called device");
         assert_eq!(serde_json::to_string(&ErrorCode::InvConnId).unwrap(), "56");
     }
 }

@@ -7,6 +7,7 @@
 
 mod golden;
 mod guide_tables;
+mod pass_through;
 mod proptests;
 mod requests;
 
