@@ -134,9 +134,10 @@ impl Actor for LinkSup {
                 // Only an acknowledgement from the link currently assigned counts (moves race).
                 if st.assignment.link_of(&dn) == Some(link) {
                     st.ctx.directory.set_serving(&dn, Some(link));
-                    if st.registered.insert(dn.clone()) {
-                        st.switch_state(&dn, true, "");
-                    }
+                    st.registered.insert(dn.clone());
+                    // Always told (the Dn ignores a state it already has): a Dn restarted while
+                    // the DN was between links read "not served" and must learn it is again.
+                    st.switch_state(&dn, true, "");
                 }
             }
             LinkSupMsg::RegisterFailed { link, dn, reason } => {
@@ -166,6 +167,12 @@ impl Actor for LinkSup {
 impl LinkSupState {
     fn apply(&mut self, moves: Vec<Move>) {
         for m in moves {
+            // Between links the DN is served by neither: requests must not go to the old link,
+            // and nobody may read the old link as serving it. No event: it stays in service for
+            // clients unless no link is left (below).
+            if m.from.is_some() {
+                self.ctx.directory.set_serving(&m.dn, None);
+            }
             if let Some(from) = m.from.and_then(|l| link_ref(&self.ctx, l)) {
                 let _ = from.cast(LinkMsg::Unregister { dn: m.dn.clone(), cause: "moved to another connector".into() });
             }
