@@ -181,8 +181,9 @@ async fn standalone_connector_next_to_a_tserver_and_graceful_sigterm() {
         .unwrap()
         .to_string();
     let mut c = sfb_tserver::client::Client::connect(&tlib).await.unwrap();
-    // The DN comes into service once the link has registered it on the standalone connector.
-    let in_service = wait_until(STEP, || async {
+    // The DN comes into service once the link has registered it on the standalone connector
+    // (two debug processes on a loaded 2-core machine: allow the link's reconnect backoff).
+    let in_service = wait_until(STEP * 2, || async {
         let ev = c.register(AGENT01).await.unwrap();
         ev.attrs.service_state == Some(sfb_tserver::model::DnServiceState::InService)
     })
