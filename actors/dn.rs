@@ -240,11 +240,12 @@ impl DnState {
             | RequestKind::AgentLogout
             | RequestKind::AgentSetReady
             | RequestKind::AgentSetNotReady => self.on_agent_request(client, req),
+            // ClientSession sends only DN-scoped requests here; call requests go to the CallManager.
             other => self.error(
                 &client,
                 reference_id,
-                ErrorCode::UnsupOper,
-                &format!("{} is not available in this build of the T-Server", other.name()),
+                ErrorCode::Internal,
+                &format!("{} is not a DN request (routing error in the T-Server)", other.name()),
             ),
         }
     }

@@ -26,7 +26,6 @@ pub struct Connector;
 // The Connector's HA call data lives in its own file (same actor, separate responsibility).
 #[path = "connector_ha.rs"]
 mod ha;
-pub use ha::ha_key;
 
 /// How long a scheduled conference stays usable ("typically, in the region of 8 hours").
 const CONFERENCE_LIFETIME_MS: u64 = 8 * 3600 * 1000;

@@ -20,7 +20,7 @@ pub(super) fn ha_put(call: CallId, value: &serde_json::Value) -> Mltp {
     }
 }
 
-pub fn ha_key(connector: &str) -> String {
+fn ha_key(connector: &str) -> String {
     format!("connector-ha:{connector}")
 }
 

@@ -235,6 +235,16 @@ impl Attributes {
     }
 }
 
+/// The GenEM enumerations the protocol carries, listed once: `with_genem_enums!(m, Extra...)`
+/// invokes `m!(Extra..., DnRole, CallState, ...)`, so the log rendering, the wire codec and the
+/// generated docs and tests cannot disagree on which enums exist.
+macro_rules! with_genem_enums {
+    ($m:ident $(, $extra:ident)*) => {
+        $m!($($extra,)* DnRole, CallState, CallType, AgentWorkMode, TreatmentType, RouteType, MakeCallType, AddressInfoType, CallInfoType, MonitorNextCallType, RegisterMode, ControlMode, DnType, AgentStatus, DnServiceState);
+    };
+}
+pub(crate) use with_genem_enums;
+
 macro_rules! display_value {
     ($($ty:ty),+) => {$(
         impl AttrValue for $ty {
@@ -245,32 +255,7 @@ macro_rules! display_value {
     )+};
 }
 
-display_value!(
-    DnName,
-    ConnId,
-    u64,
-    u32,
-    i32,
-    AgentId,
-    ErrorCode,
-    EventKind,
-    Timestamp,
-    DnRole,
-    CallState,
-    CallType,
-    AgentWorkMode,
-    TreatmentType,
-    RouteType,
-    MakeCallType,
-    AddressInfoType,
-    CallInfoType,
-    MonitorNextCallType,
-    RegisterMode,
-    ControlMode,
-    DnType,
-    AgentStatus,
-    DnServiceState
-);
+with_genem_enums!(display_value, DnName, ConnId, u64, u32, i32, AgentId, ErrorCode, EventKind, Timestamp);
 
 impl AttrValue for MediaType {
     fn log_fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

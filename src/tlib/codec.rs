@@ -235,24 +235,7 @@ macro_rules! wire_code {
     )+};
 }
 
-wire_code!(
-    DnRole,
-    CallState,
-    CallType,
-    AgentWorkMode,
-    TreatmentType,
-    RouteType,
-    MakeCallType,
-    AddressInfoType,
-    CallInfoType,
-    MonitorNextCallType,
-    RegisterMode,
-    ControlMode,
-    DnType,
-    AgentStatus,
-    DnServiceState,
-    ErrorCode
-);
+super::attributes::with_genem_enums!(wire_code, ErrorCode);
 
 /// Newtypes written as their inner value: `Type: |v| inner-ref, InnerType => constructor;`.
 macro_rules! wire_via {

@@ -81,23 +81,7 @@ mod tests {
         Vec<DnName> => |s, i| (0..s.nums[i] % 4).map(|j| DnName::new(format!("{}{j}", s.dns[i]))).collect();
     }
 
-    arb_genem!(
-        DnRole,
-        CallState,
-        CallType,
-        AgentWorkMode,
-        TreatmentType,
-        RouteType,
-        MakeCallType,
-        AddressInfoType,
-        CallInfoType,
-        MonitorNextCallType,
-        RegisterMode,
-        ControlMode,
-        DnType,
-        AgentStatus,
-        DnServiceState
-    );
+    super::attributes::with_genem_enums!(arb_genem);
 
     macro_rules! build_attrs {
         ($($tag:literal $field:ident : $ty:ty => $key:literal, $vis:ident, $doc:literal;)+) => {
@@ -295,23 +279,7 @@ mod tests {
                 writeln!(out, "| `{}` | {} |", stringify!($ty), values.join(", ")).unwrap();
             )+};
         }
-        enum_rows!(
-            DnRole,
-            CallState,
-            CallType,
-            AgentWorkMode,
-            TreatmentType,
-            RouteType,
-            MakeCallType,
-            AddressInfoType,
-            CallInfoType,
-            MonitorNextCallType,
-            RegisterMode,
-            ControlMode,
-            DnType,
-            AgentStatus,
-            DnServiceState
-        );
+        super::attributes::with_genem_enums!(enum_rows);
         out
     }
 
