@@ -10,6 +10,7 @@ pub mod cli;
 pub mod client;
 pub mod conference_pool;
 pub mod config;
+pub mod dialplan;
 pub mod links;
 pub mod metrics;
 pub mod mltp;
