@@ -86,7 +86,7 @@ pub const TSERVER: &[OptionSpec] = &[
     OptionSpec::new("calling-method", Kind::Enum(CallingMethod::VALUES), Some("dialout"), D, B2B)
         .ext(&["calling-method"])
         .service("dialplan"),
-    OptionSpec::new("dial-plan-rule-<n>", Kind::Text, None, D, B2B).service("dialplan"),
+    OptionSpec::new("dial-plan-rule-<n>", Kind::DialPlanRule, None, D, B2B).service("dialplan"),
     OptionSpec::new("conn-certificate", Kind::Text, None, A, POOLS).pools(PoolScope::AllPools),
     OptionSpec::new("im-joining-timeout", secs(None), Some("30"), A, POOLS).pools(PoolScope::AllPools),
     OptionSpec::new("av-joining-timeout", secs(None), Some("30"), A, POOLS).pools(PoolScope::AllPools),

@@ -8,6 +8,7 @@
 //! Layout and every option: docs/configuration.md.
 
 mod annex;
+mod calling;
 mod catalogue;
 mod error;
 mod hierarchy;

@@ -37,6 +37,8 @@ pub enum Kind {
     ServiceDn(&'static str),
     /// A conference endpoint pattern with a `{D...}` digit placeholder.
     UriPattern,
+    /// A B2BUA dial-plan rule (`crate::dialplan::Rule`: `<pattern>[=><target>][;<parameter>=<value>]`).
+    DialPlanRule,
 }
 
 /// Where in the option hierarchy an option may be configured (bit set over [`Scope`]s).
@@ -207,6 +209,10 @@ impl OptionSpec {
             Kind::UriPattern => match placeholder_digits(t) {
                 Some(_) => v(t.to_string(), Typed::Text(t.to_string())),
                 None => Err("expected a pattern with a digit placeholder like \"sip:conf{DD}@skype.lab\"".into()),
+            },
+            Kind::DialPlanRule => match crate::dialplan::Rule::parse(t) {
+                Ok(rule) => v(rule.as_str().to_string(), Typed::Text(rule.as_str().to_string())),
+                Err(e) => Err(format!("not a dial-plan rule: {e}")),
             },
         }
     }

@@ -30,6 +30,7 @@ pub(crate) fn build(raw: RawConfig) -> Result<ServerConfig, ConfigError> {
     let switch = switch(&raw, &mut p);
     let folders = folders(&raw.folder, &mut p);
     let dns = dns(&raw.dn, &folders, &mut p);
+    super::calling::check(&dns, &mut p);
     let agent_logins = agent_logins(&raw.agent_login, &mut p);
     check_service_references(&application, &switch.annex, &folders, &dns, &agent_logins, &mut p);
     for f in &folders {
