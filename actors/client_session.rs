@@ -6,7 +6,7 @@
 //! event sent by a client, no handshake) closes this connection only; a client that cannot keep
 //! up is disconnected. Sessions are never restarted: the client reconnects and re-registers.
 
-use crate::actors::call_manager::CallMsg;
+use crate::actors::call_sup::CallSupMsg;
 use crate::actors::context::ServerContext;
 use crate::actors::dn::DnMsg;
 use crate::actors::outbound::{ClientHandle, ClientQueue, CloseReason, SharedEvent};
@@ -230,12 +230,12 @@ impl SessionState {
                 return self.error(&req, ErrorCode::NotRegistered, format!("client has not registered for {dn}"));
             }
         }
-        match self.ctx.call_manager() {
+        match self.ctx.call_sup() {
             Some(cm)
                 if cm
-                    .cast(CallMsg::Request { client: self.handle.clone(), request: Box::new(req.clone()) })
+                    .cast(CallSupMsg::Request { client: self.handle.clone(), request: Box::new(req.clone()) })
                     .is_ok() => {}
-            _ => self.error(&req, ErrorCode::Internal, "the call manager is restarting; retry".into()),
+            _ => self.error(&req, ErrorCode::Internal, "call handling is restarting; retry".into()),
         }
     }
 
@@ -276,6 +276,8 @@ async fn write_loop(
     codec: FrameCodec,
 ) {
     let mut out = Vec::with_capacity(64 * 1024);
+    // EventSequenceNumber: contiguous per connection, 1 for the first event.
+    let mut seq = 0u64;
     loop {
         let first = tokio::select! {
             biased;
@@ -286,8 +288,9 @@ async fn write_loop(
         let mut next = first;
         let mut n = 0;
         while let Some(ev) = next {
-            if let Some(frame) = ev.frame(&codec) {
-                out.extend_from_slice(frame);
+            if let Some(frame) = ev.frame(codec.max_frame()) {
+                seq += 1;
+                frame.write(seq, &mut out);
             }
             n += 1;
             next = if n < WRITE_BURST || *kill.borrow() { rx.try_recv().ok() } else { None };

@@ -4,7 +4,7 @@
 //! link (socket closed, PING unanswered, connector suspending) is reported at once so its DNs move
 //! to the surviving links of the pool. Requests time out with the guide's error 236.
 
-use crate::actors::call_manager::CallMsg;
+use crate::actors::call_sup::CallSupMsg;
 use crate::actors::context::ServerContext;
 use crate::actors::link_sup::LinkSupMsg;
 use crate::actors::task::AbortOnDrop;
@@ -55,10 +55,11 @@ enum Pending {
     Register(DnName),
     Unregister,
     HaRestore,
-    /// Call control for the CallManager, answered back to it.
+    /// Call control for a call family, answered through CallSup (which knows the family's
+    /// current actor, even after a restart).
     Call {
+        family: u64,
         corr: u64,
-        reply: ActorRef<CallMsg>,
     },
 }
 
@@ -110,11 +111,11 @@ pub enum LinkMsg {
         cause: String,
     },
     PingTick,
-    /// A call-control request of the CallManager (it runs its own timeout).
+    /// A call-control request of call family `family` (its Call actor runs the timeout).
     CallRequest {
+        family: u64,
         corr: u64,
         msg: Box<Mltp>,
-        reply: ActorRef<CallMsg>,
     },
     RequestTimeout {
         generation: u64,
@@ -220,11 +221,11 @@ impl Actor for ConnectorLink {
                     st.request(&me, Mltp::UnregisterDn { dn: dn.clone(), cause: Some(cause) }, Pending::Unregister);
                 }
             }
-            LinkMsg::CallRequest { corr, msg, reply } => {
+            LinkMsg::CallRequest { family, corr, msg } => {
                 if matches!(st.status, LinkStatus::Active | LinkStatus::Suspending) {
-                    st.request(&me, *msg, Pending::Call { corr, reply });
+                    st.request(&me, *msg, Pending::Call { family, corr });
                 }
-                // Otherwise nothing is sent: the CallManager's own timeout answers the client.
+                // Otherwise nothing is sent: the Call actor's own timeout answers the client.
             }
             LinkMsg::PingTick => {
                 if matches!(st.status, LinkStatus::Active | LinkStatus::Suspending) {
@@ -383,14 +384,15 @@ impl LinkState {
                             let _ = self.sup.cast(LinkSupMsg::RegisterFailed { link: self.cfg.n, dn, reason });
                         }
                     }
-                    Pending::Call { corr, reply } => {
+                    Pending::Call { family, corr } => {
                         let result = match resp.failure() {
                             None => Ok(resp.results.clone()),
                             Some((code, reason)) => Err((code, reason.to_string())),
                         };
-                        // The CallManager may have been restarted since: answer the current one.
-                        let cm = self.ctx.call_manager().unwrap_or(reply);
-                        let _ = cm.cast(CallMsg::SwitchResponse { corr, link: self.cfg.name.clone(), result });
+                        if let Some(sup) = self.ctx.call_sup() {
+                            let link = self.cfg.name.clone();
+                            let _ = sup.cast(CallSupMsg::SwitchResponse { family, corr, link, result });
+                        }
                     }
                     Pending::HaRestore => {
                         tracing::info!(link = self.cfg.n, restored = ?resp.get("restored"), ok = resp.is_ok(), "HA_RESTORE answered");
@@ -420,11 +422,11 @@ impl LinkState {
                 | Mltp::TreatmentEnded { .. }
                 | Mltp::Error { .. }),
                 _,
-            ) => match self.ctx.call_manager() {
+            ) => match self.ctx.call_sup() {
                 Some(cm) => {
-                    let _ = cm.cast(CallMsg::Switch { link: self.cfg.name.clone(), msg: Box::new(m) });
+                    let _ = cm.cast(CallSupMsg::Switch { link: self.cfg.name.clone(), msg: Box::new(m) });
                 }
-                None => tracing::warn!(link = self.cfg.n, "call event with no CallManager running"),
+                None => tracing::warn!(link = self.cfg.n, "call event with no CallSup running"),
             },
             (other, _) => {
                 // Presence is consumed by the DN layer with issue #6.

@@ -21,7 +21,6 @@ use std::sync::Arc;
 pub struct ServerContext {
     pub config: Arc<ServerConfig>,
     pub start_time: Timestamp,
-    event_seq: AtomicU64,
     /// Client ids are unique for the server's life (not per listener incarnation): they key
     /// subscriptions and the requester of pending call operations.
     client_seq: AtomicU64,
@@ -50,8 +49,8 @@ pub struct ServerContext {
     pub sim_control: Option<crate::actors::connector::control_http::ControlState>,
     /// The current Registry incarnation (set by the Registry itself when it starts).
     registry: parking_lot::RwLock<Option<ActorRef<RegistryMsg>>>,
-    /// The current CallManager incarnation (set by itself when it starts).
-    call_manager: parking_lot::RwLock<Option<ActorRef<crate::actors::call_manager::CallMsg>>>,
+    /// The current CallSup incarnation (set by itself when it starts).
+    call_sup: parking_lot::RwLock<Option<ActorRef<crate::actors::call_sup::CallSupMsg>>>,
 }
 
 impl ServerContext {
@@ -70,7 +69,6 @@ impl ServerContext {
         ServerContext {
             config,
             start_time,
-            event_seq: AtomicU64::new(0),
             client_seq: AtomicU64::new(0),
             conn_ids: Arc::new(ConnIdGenerator::new(start_time.seconds)),
             snapshots: SnapshotTable::new(),
@@ -87,17 +85,17 @@ impl ServerContext {
             persistence_ok: AtomicBool::new(true),
             test_hooks,
             registry: parking_lot::RwLock::new(None),
-            call_manager: parking_lot::RwLock::new(None),
+            call_sup: parking_lot::RwLock::new(None),
             sim_control: None,
         }
     }
 
-    pub fn call_manager(&self) -> Option<ActorRef<crate::actors::call_manager::CallMsg>> {
-        self.call_manager.read().clone()
+    pub fn call_sup(&self) -> Option<ActorRef<crate::actors::call_sup::CallSupMsg>> {
+        self.call_sup.read().clone()
     }
 
-    pub(crate) fn set_call_manager(&self, m: ActorRef<crate::actors::call_manager::CallMsg>) {
-        *self.call_manager.write() = Some(m);
+    pub(crate) fn set_call_sup(&self, m: ActorRef<crate::actors::call_sup::CallSupMsg>) {
+        *self.call_sup.write() = Some(m);
     }
 
     pub fn registry(&self) -> Option<ActorRef<RegistryMsg>> {
@@ -108,10 +106,9 @@ impl ServerContext {
         *self.registry.write() = Some(registry);
     }
 
-    /// Gives an outgoing event its identity: EventSequenceNumber, ServerStartTime and Time.
-    /// Sequence numbers are unique per server run, so a client detects gaps after a reconnect.
+    /// Gives an outgoing event its identity: ServerStartTime and Time. The EventSequenceNumber
+    /// is written by each connection's writer (contiguous per client, see `outbound`).
     pub fn stamp(&self, event: &mut Event) {
-        event.attrs.event_sequence_number = Some(self.event_seq.fetch_add(1, Ordering::Relaxed) + 1);
         event.attrs.server_start_time = Some(self.start_time);
         event.attrs.time = Some(Timestamp::now());
     }

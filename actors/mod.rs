@@ -9,7 +9,8 @@
 //! │  └─ dn:<number>         Dn                     permanent   one per configured DN
 //! ├─ link-sup               LinkSup                permanent   DN-to-link assignment across each pool
 //! │  └─ link-<n>            ConnectorLink          permanent   one MLTP link per link-n-name section
-//! ├─ call-manager           CallManager            permanent   the call model; every call rebuilt from its snapshot
+//! ├─ call-sup               CallSup                permanent   routes call inputs by ConnID / Connector call
+//! │  └─ call-<n>            Call                   transient   one per call (with its consultations); rebuilt from its snapshot
 //! ├─ client-listener        ClientListener         permanent   accepts T-Library clients
 //! │  └─ client:<n>          ClientSession          temporary   one per connection, never restarted
 //! └─ admin-http             AdminHttp              permanent   health, ready, tree, restart, metrics
@@ -22,7 +23,8 @@
 
 pub mod admin_http;
 pub mod board;
-pub mod call_manager;
+pub mod call;
+pub mod call_sup;
 pub mod client_listener;
 pub mod client_session;
 pub mod connector;
@@ -51,7 +53,8 @@ pub const DRAWN_TREE: &[(&str, &str, &str)] = &[
     ("dn:<number>", "Dn", "dn-sup"),
     ("link-sup", "LinkSup", "root"),
     ("link-<n>", "ConnectorLink", "link-sup"),
-    ("call-manager", "CallManager", "root"),
+    ("call-sup", "CallSup", "root"),
+    ("call-<n>", "Call", "call-sup"),
     ("client-listener", "ClientListener", "root"),
     ("client:<n>", "ClientSession", "client-listener"),
     ("admin-http", "AdminHttp", "root"),

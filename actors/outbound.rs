@@ -2,20 +2,21 @@
 //! client's bounded outbound queue. Whoever produces an event (a Dn actor, the session itself)
 //! pushes with `try_send`: a client that cannot keep up is marked for disconnection and its
 //! session closes it, so a slow desktop never stalls a DN or any other client. An event fanned out
-//! to many clients is encoded once ([`SharedEvent`]) and the same bytes are written to each.
+//! to many clients is encoded once ([`SharedEvent`]) and the same bytes are written to each, after
+//! the connection's own EventSequenceNumber.
 
-use crate::tlib::{Event, EventKind, FrameCodec};
-use bytes::Bytes;
+use crate::tlib::{Event, EventKind, SequencedFrame};
 use parking_lot::RwLock;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use tokio::sync::{mpsc, watch};
 
-/// An event shared by every recipient, with its frame encoded at most once.
+/// An event shared by every recipient, encoded at most once. Its EventSequenceNumber is not part
+/// of the shared bytes: each connection's writer numbers its own events (contiguous per client).
 pub struct SharedEvent {
     pub event: Event,
-    frame: OnceLock<Option<Bytes>>,
+    frame: OnceLock<Option<SequencedFrame>>,
 }
 
 impl SharedEvent {
@@ -23,18 +24,15 @@ impl SharedEvent {
         Arc::new(SharedEvent { event, frame: OnceLock::new() })
     }
 
-    /// The encoded frame; `None` if the event cannot be encoded within the frame limit (logged by
-    /// the writer; the event is dropped for that client rather than breaking its connection).
-    pub fn frame(&self, codec: &FrameCodec) -> Option<&Bytes> {
+    /// The encoded event; `None` if it cannot be encoded within the frame limit (logged once; the
+    /// event is dropped for every client rather than breaking their connections).
+    pub fn frame(&self, max_frame: usize) -> Option<&SequencedFrame> {
         self.frame
-            .get_or_init(|| {
-                let mut buf = bytes::BytesMut::new();
-                match codec.encode(&crate::tlib::Message::Event(self.event.clone()), &mut buf) {
-                    Ok(()) => Some(buf.freeze()),
-                    Err(e) => {
-                        tracing::error!(event = %self.event.kind.name(), error = %e, "event cannot be encoded");
-                        None
-                    }
+            .get_or_init(|| match SequencedFrame::encode(&self.event, max_frame) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    tracing::error!(event = %self.event.kind.name(), error = %e, "event cannot be encoded");
+                    None
                 }
             })
             .as_ref()

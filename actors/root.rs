@@ -16,7 +16,7 @@ use crate::actors::context::ServerContext;
 use crate::actors::persister::Persister;
 use crate::actors::registry::Registry;
 use crate::actors::supervision::{child, ChildSpec, RestartPolicy};
-use crate::actors::{admin_http, call_manager, client_listener, dn_sup, link_sup};
+use crate::actors::{admin_http, call_sup, client_listener, dn_sup, link_sup};
 use std::sync::Arc;
 
 pub const NAME: &str = "root";
@@ -33,7 +33,7 @@ pub fn children(ctx: &Arc<ServerContext>) -> Vec<ChildSpec> {
         },
         dn_sup::spec(ctx.clone()),
         link_sup::spec(ctx.clone()),
-        call_manager::spec(ctx.clone()),
+        call_sup::spec(ctx.clone()),
         client_listener::spec(ctx.clone()),
         admin_http::spec(ctx.clone()),
     ]

@@ -55,7 +55,7 @@ async fn make_call_between_agents_and_release() {
     assert!(b.wait_for(STEP, |e| e.kind == EventKind::Released).await.is_some());
     // Once the call is over (its snapshot is gone), a request on it gets TERR_INV_CONNID.
     let snaps = &server.h().ctx.snapshots;
-    assert!(wait_until(STEP, || async { snaps.get(&format!("call:{conn}")).is_none() }).await, "the call ended");
+    assert!(wait_until(STEP, || async { snaps.with_prefix("calls:").is_empty() }).await, "the call ended");
     let mut again = req(RequestKind::HoldCall, AGENT01);
     again.attrs.conn_id = Some(conn);
     assert_eq!(error_code(&a.request(again).await.unwrap()), Some(56));
@@ -106,7 +106,7 @@ async fn two_step_transfer_of_a_customer_call() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn calls_survive_a_call_manager_restart() {
+async fn calls_survive_a_call_sup_restart() {
     let server = TestServer::start().await;
     let mut desk = server.client().await;
     desk.register(AGENT01).await.unwrap();
@@ -116,7 +116,7 @@ async fn calls_survive_a_call_manager_restart() {
     server.admin_json("POST", &format!("/sim/users/{AGENT01}/answer"), "").await;
     assert!(desk.wait_for(STEP, |e| e.kind == EventKind::Established).await.is_some());
 
-    let (status, body) = server.admin("POST", "/restart/call-manager").await;
+    let (status, body) = server.admin("POST", "/restart/call-sup").await;
     assert_eq!(status, 200, "{body}");
     // The rebuilt call model still knows the call: a hold request on it works...
     let mut hold = req(RequestKind::HoldCall, AGENT01);
@@ -129,30 +129,61 @@ async fn calls_survive_a_call_manager_restart() {
     assert_eq!(rel.attrs.conn_id, Some(conn));
 }
 
+/// A Call actor panics mid-call: only that call's actor restarts (from its snapshot), the call
+/// goes on, and a desktop watching the DN sees every event exactly once, numbered without a gap.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn calls_survive_a_call_manager_crash() {
+async fn a_crashed_call_actor_is_rebuilt_without_touching_its_neighbour() {
     let server = TestServer::start().await;
     let mut desk = server.client().await;
+    let mut watch = server.client().await;
+    let mut other = server.client().await;
     desk.register(AGENT01).await.unwrap();
-    let customer = "tel:+14155550133";
+    watch.register(AGENT01).await.unwrap();
+    other.register(AGENT02).await.unwrap();
+    let (customer, neighbour) = ("tel:+14155550133", "tel:+14155550134");
     server.admin_json("POST", "/sim/calls", &format!(r#"{{"from":"{customer}","to":"{AGENT01}"}}"#)).await;
+    server.admin_json("POST", "/sim/calls", &format!(r#"{{"from":"{neighbour}","to":"{AGENT02}"}}"#)).await;
     let conn = desk.wait_for(STEP, |e| e.kind == EventKind::Ringing).await.unwrap().attrs.conn_id.unwrap();
+    let conn2 = other.wait_for(STEP, |e| e.kind == EventKind::Ringing).await.unwrap().attrs.conn_id.unwrap();
     server.admin_json("POST", &format!("/sim/users/{AGENT01}/answer"), "").await;
     assert!(desk.wait_for(STEP, |e| e.kind == EventKind::Established).await.is_some());
 
     let ctx = &server.h().ctx;
-    let old = ctx.call_manager().unwrap();
-    old.cast(sfb_tserver::actors::call_manager::CallMsg::Crash).unwrap();
-    let restarted = || async { ctx.board.child("call-manager").is_some_and(|c| c.restarts == 1) };
-    assert!(wait_until(STEP, restarted).await, "the supervisor restarted it");
-    assert!(wait_until(STEP, || async { ctx.call_manager().is_some_and(|c| c.get_id() != old.get_id()) }).await);
+    let families = || {
+        let all = ctx.board.children().into_iter().filter(|c| c.supervisor == "call-sup");
+        all.map(|c| (c.name, c.restarts)).collect::<Vec<_>>()
+    };
+    assert_eq!(families().len(), 2, "one Call actor per call: {:?}", families());
+    ctx.call_sup().unwrap().cast(sfb_tserver::actors::call_sup::CallSupMsg::Crash { conn }).unwrap();
+    // A request sent right behind the crash is held during the restart and replayed.
     let mut hold = req(RequestKind::HoldCall, AGENT01);
     hold.attrs.conn_id = Some(conn);
     let ev = desk.request(hold).await.unwrap();
     assert_eq!(ev.kind, EventKind::Held, "the call survived the crash: {ev:?}");
+    let restarts: Vec<u64> = families().into_iter().map(|(_, r)| r).collect();
+    assert_eq!({ let mut r = restarts.clone(); r.sort(); r }, vec![0, 1], "only the crashed call restarted");
+
+    // The neighbour's call was never touched: it is answered and released as usual.
+    server.admin_json("POST", &format!("/sim/users/{AGENT02}/answer"), "").await;
+    let est = other.wait_for(STEP, |e| e.kind == EventKind::Established).await.expect("neighbour established");
+    assert_eq!(est.attrs.conn_id, Some(conn2));
     server.admin_json("POST", &format!("/sim/users/{customer}/hangup"), "").await;
     let rel = desk.wait_for(STEP, |e| e.kind == EventKind::Released).await.expect("EventReleased");
     assert_eq!(rel.attrs.conn_id, Some(conn));
+
+    // Everything the watching desktop received: once each, sequence numbers without a gap.
+    let mut seen = Vec::new();
+    while let Some(ev) = watch.next_event_within(std::time::Duration::from_millis(300)).await {
+        seen.push((ev.kind, ev.attrs.event_sequence_number.unwrap()));
+    }
+    let kinds: Vec<EventKind> = seen.iter().map(|(k, _)| *k).collect();
+    assert_eq!(
+        kinds,
+        vec![EventKind::Ringing, EventKind::Established, EventKind::Held, EventKind::Released],
+        "{seen:?}"
+    );
+    let seqs: Vec<u64> = seen.iter().map(|(_, s)| *s).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "contiguous: {seqs:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

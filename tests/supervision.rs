@@ -112,8 +112,12 @@ async fn a_dn_that_keeps_failing_is_parked_alone() {
 async fn drawn_tree_matches_the_spawned_tree() {
     let server = TestServer::start().await;
     let _c = server.client().await; // so a ClientSession exists
+    // ...and a Call.
+    server.admin_json("POST", "/sim/calls", r#"{"from":"tel:+14155550177","to":"sip:agent01@skype.lab"}"#).await;
     let ctx = &server.h().ctx;
-    assert!(wait_until(STEP, || async { ctx.board.children().iter().any(|c| c.kind == "ClientSession") }).await);
+    let spawned = |kind: &'static str| move || async move { ctx.board.children().iter().any(|c| c.kind == kind) };
+    assert!(wait_until(STEP, spawned("ClientSession")).await);
+    assert!(wait_until(STEP, spawned("Call")).await);
     let board = ctx.board.children();
     let pattern_matches = |pattern: &str, name: &str| match pattern.split_once('<') {
         Some((prefix, _)) => name.starts_with(prefix),

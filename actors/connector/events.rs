@@ -62,7 +62,8 @@ pub fn to_mltp(ev: &SimEvent, facts: Option<&CallFacts>) -> Option<Mltp> {
                 to: to.clone(),
                 direction: direction(*d),
                 monitored: *monitored,
-                conn_id: None,
+                // The ConnID of the request that dialed it: how the T-Server finds its call.
+                conn_id: facts.and_then(|f| f.conn_id),
             }
         }
         SimEvent::PartyCreated { call, party, state } => Mltp::PartyCreated {

@@ -17,6 +17,7 @@ mod ops;
 mod pass_through;
 mod requests;
 mod responses;
+mod routes;
 mod switch;
 mod table;
 mod two_call;
@@ -28,6 +29,7 @@ mod tests;
 
 pub use error::CallError;
 pub use events::CONVERSATION_ID;
+pub use routes::{switch_key, CallRoutes, SwitchKey};
 pub use io::{Delivery, Effect, Input, Output, Recipient, SwitchRequest, SwitchRoute};
 pub use table::{CallModelOptions, CallTable, Corr, TableSnapshot};
 pub use types::{

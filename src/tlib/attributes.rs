@@ -63,7 +63,7 @@ macro_rules! for_each_attribute {
             44 server_version: String => "ServerVersion", plain, "EventServerConnected / EventServerInfo: server version.";
             45 error_code: ErrorCode => "ErrorCode", plain, "EventError: the guide's error code.";
             46 error_message: String => "ErrorMessage", plain, "EventError: human-readable reason.";
-            47 event_sequence_number: u64 => "EventSequenceNumber", plain, "Per-server-run event number, to detect gaps.";
+            47 event_sequence_number: u64 => "EventSequenceNumber", plain, "Per-connection event number (1, 2, 3, ... no gap), to detect a lost event.";
             48 server_start_time: Timestamp => "ServerStartTime", plain, "When this server run started.";
             49 time: Timestamp => "Time", plain, "When the event was generated.";
             50 user_data: KvList => "UserData", secret, "Business data attached to the call.";

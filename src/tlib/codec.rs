@@ -82,11 +82,19 @@ fn en_err(e: EncodeError) -> CodecError {
 /// Appends the payload of `msg` (no frame header) to `out`. On error `out` may hold a partial
 /// payload; the frame layer truncates it.
 pub fn encode(msg: &Message, out: &mut BytesMut) -> Result<(), CodecError> {
+    match msg {
+        Message::Request(r) => encode_parts(MESSAGE_TYPE_REQUEST, r.kind.code(), &r.attrs, out),
+        Message::Event(ev) => encode_event(ev, out),
+    }
+}
+
+/// [`encode`] for an event the caller does not own.
+pub fn encode_event(ev: &Event, out: &mut BytesMut) -> Result<(), CodecError> {
+    encode_parts(MESSAGE_TYPE_EVENT, ev.kind.code(), &ev.attrs, out)
+}
+
+fn encode_parts(ty: u32, code: u32, attrs: &Attributes, out: &mut BytesMut) -> Result<(), CodecError> {
     let mut e = EncoderImpl::new(BufWriter(out), bincode::config::standard());
-    let (ty, code, attrs) = match msg {
-        Message::Request(r) => (MESSAGE_TYPE_REQUEST, r.kind.code(), &r.attrs),
-        Message::Event(ev) => (MESSAGE_TYPE_EVENT, ev.kind.code(), &ev.attrs),
-    };
     put(&mut e, &ty)?;
     put(&mut e, &code)?;
     encode_attrs(attrs, &mut e)

@@ -11,6 +11,7 @@ pub mod codec;
 pub mod frame;
 pub mod json;
 mod message;
+pub mod sequenced;
 
 pub use attributes::{kv_depth, AttributeInfo, Attributes, AttrsLog, Timestamp, ATTRIBUTES, MAX_KV_DEPTH};
 pub use catalogue::{EventKind, RequestKind, Support, SUPPORTED_TREATMENTS};
@@ -18,6 +19,7 @@ pub use codec::CodecError;
 pub use frame::{check_open_server, FrameCodec, FrameError, DEFAULT_MAX_FRAME};
 pub use json::{from_json, to_json, JsonError};
 pub use message::{Event, Message, MessageLog, Request};
+pub use sequenced::SequencedFrame;
 
 /// The protocol version a client announces in OpenServer (ProtocolVersion; absent means 1).
 pub const PROTOCOL_VERSION: u32 = 1;
