@@ -4,8 +4,9 @@
 //! character is literal (the guide's `sip:SSS{DDDD}@domain.com` is "a user part containing
 //! 'SSS' followed by 4 digits"). Literals compare ignoring case, a pattern matches a whole
 //! destination, and whitespace in a pattern is layout, not content (the guide writes
-//! `tel: + {#}`). Matching never allocates for patterns with at most one `#`/`*` and is
-//! memoised otherwise, so no pattern can make it exponential; it never panics on any input.
+//! `tel: + {#}`). A destination whose ends do not fit the pattern's literal ends is rejected
+//! before matching proper; matching with two or more `#`/`*` is memoised, so no pattern can make
+//! it exponential. It never panics on any input.
 
 use super::rule::RuleError;
 use std::collections::HashSet;
@@ -42,6 +43,10 @@ pub struct Pattern {
     tokens: Vec<Token>,
     areas: usize,
     runs: usize,
+    /// How many tokens at the start / at the end are literals: a cheap necessary condition
+    /// checked before matching proper, which rejects most non-matching rules of a plan.
+    lead: usize,
+    trail: usize,
 }
 
 impl fmt::Debug for Pattern {
@@ -122,7 +127,9 @@ impl Pattern {
         if let Some((_, at)) = open {
             return Err(RuleError::UnclosedBrace { at });
         }
-        Ok(Pattern { text: compact, tokens, areas, runs })
+        let lead = tokens.iter().take_while(|t| matches!(t, Token::Lit(_))).count();
+        let trail = tokens.iter().rev().take_while(|t| matches!(t, Token::Lit(_))).count();
+        Ok(Pattern { text: compact, tokens, areas, runs, lead, trail })
     }
 
     /// The pattern text (whitespace removed).
@@ -154,6 +161,9 @@ impl Pattern {
     /// `#` or `*` could take more or fewer characters, the earlier one takes as few as it can
     /// (`sip:{*}@{*}` splits `sip:a@b@c` after `a`).
     pub fn captures<'s>(&self, destination: &'s str) -> Option<Captures<'s>> {
+        if !self.literal_ends_fit(destination) {
+            return None;
+        }
         let mut m = Matcher {
             tokens: &self.tokens,
             s: destination,
@@ -166,6 +176,21 @@ impl Pattern {
         let areas = m.bounds.chunks(2).map(|b| b[0]..b[1]).collect();
         Some(Captures { destination, areas })
     }
+}
+
+impl Pattern {
+    /// Whether `s` starts with the pattern's leading literals and ends with its trailing ones.
+    fn literal_ends_fit(&self, s: &str) -> bool {
+        let tail = &self.tokens[self.tokens.len() - self.trail..];
+        literals_fit(self.tokens[..self.lead].iter(), s.chars()) && literals_fit(tail.iter().rev(), s.chars().rev())
+    }
+}
+
+fn literals_fit<'t>(tokens: impl Iterator<Item = &'t Token>, mut chars: impl Iterator<Item = char>) -> bool {
+    tokens.into_iter().all(|t| match (t, chars.next()) {
+        (Token::Lit(want), Some(c)) => same_char(*want, c),
+        _ => false,
+    })
 }
 
 /// Case-insensitive character equality (ASCII fast path).
