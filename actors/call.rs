@@ -264,6 +264,15 @@ pub fn deliver(ctx: &ServerContext, clients: &HashMap<u64, ClientHandle>, to: Re
             let n = ctx.directory.fan_out(&dn, &SharedEvent::new(event));
             ctx.metrics.events(n as u64);
         }
+        Recipient::DnAndRequester(dn, ClientRef(id)) => {
+            let shared = SharedEvent::new(event);
+            let n = ctx.directory.fan_out(&dn, &shared);
+            ctx.metrics.events(n as u64);
+            let requester = clients.get(&id).filter(|c| !ctx.directory.is_subscribed(&dn, c.id));
+            if requester.is_some_and(|c| c.deliver_answer(&shared)) {
+                ctx.metrics.events(1);
+            }
+        }
         Recipient::Client(ClientRef(id)) => {
             if let Some(code) = event.attrs.error_code {
                 ctx.metrics.error(code.code());

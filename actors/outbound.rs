@@ -98,6 +98,11 @@ impl ClientHandle {
         self.send(&SharedEvent::new(event))
     }
 
+    /// [`ClientHandle::reply`] with an event also fanned out to others (encoded once).
+    pub fn deliver_answer(&self, ev: &Arc<SharedEvent>) -> bool {
+        self.send(ev)
+    }
+
     fn send(&self, ev: &Arc<SharedEvent>) -> bool {
         if self.closing.load(Ordering::Relaxed) {
             return false;

@@ -5,6 +5,7 @@ mod util;
 mod admin;
 mod architecture;
 mod binary;
+mod call_property;
 mod calls;
 mod connector_media;
 mod connectors;

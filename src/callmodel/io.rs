@@ -33,6 +33,20 @@ pub enum Recipient {
     Dn(DnName),
     /// Only the client that sent the request (EventError, requester-only answers).
     Client(ClientRef),
+    /// Every client registered on the DN, and the requesting client if it is not one of them:
+    /// the answer to a request that is an event of another DN (TSingleStepConference's
+    /// EventRinging of the new party), so the requester always gets its answer.
+    DnAndRequester(DnName, ClientRef),
+}
+
+impl Recipient {
+    /// The DN whose clients receive the event, if any.
+    pub fn dn(&self) -> Option<&DnName> {
+        match self {
+            Recipient::Dn(dn) | Recipient::DnAndRequester(dn, _) => Some(dn),
+            Recipient::Client(_) => None,
+        }
+    }
 }
 
 /// One T-Library event and its recipient.
@@ -104,6 +118,6 @@ impl Output {
 
     /// The events delivered to `dn`, in order (tests, tools).
     pub fn events_for<'a>(&'a self, dn: &'a DnName) -> impl Iterator<Item = &'a Event> + 'a {
-        self.events.iter().filter(move |d| d.to == Recipient::Dn(dn.clone())).map(|d| &d.event)
+        self.events.iter().filter(move |d| d.to.dn() == Some(dn)).map(|d| &d.event)
     }
 }

@@ -77,6 +77,8 @@ pub struct CallTable {
     pub(super) touched: BTreeSet<ConnId>,
     /// Configured DNs that left a call during the current input (pass-through check).
     pub(super) departed: Vec<(ConnId, crate::model::DnName)>,
+    /// Requests answered during the current input: (client, ReferenceID, ThisDN).
+    pub(super) answered: Vec<(ClientRef, u32, crate::model::DnName)>,
 }
 
 impl CallTable {
@@ -91,6 +93,7 @@ impl CallTable {
             next_corr: 1,
             touched: BTreeSet::new(),
             departed: Vec::new(),
+            answered: Vec::new(),
         }
     }
 
@@ -110,7 +113,21 @@ impl CallTable {
         }
         let touched = std::mem::take(&mut self.touched);
         out.changed(touched, |c| self.calls.contains_key(&c));
+        self.route_answers(&mut out);
         out
+    }
+
+    /// An answer that is an event of a DN other than the requester's also reaches the requester.
+    fn route_answers(&mut self, out: &mut Output) {
+        for (client, reference, requester) in std::mem::take(&mut self.answered) {
+            for d in out.events.iter_mut().filter(|d| d.event.attrs.reference_id == Some(reference)) {
+                if let super::io::Recipient::Dn(dn) = &d.to {
+                    if *dn != requester {
+                        d.to = super::io::Recipient::DnAndRequester(dn.clone(), client);
+                    }
+                }
+            }
+        }
     }
 
     pub fn call(&self, conn: ConnId) -> Option<&Call> {
@@ -198,7 +215,9 @@ impl CallTable {
             return None;
         }
         op.answered = true;
-        Some(op.reference_id)
+        let (client, reference, requester) = (op.client, op.reference_id, op.requester.clone());
+        self.answered.push((client, reference, requester));
+        Some(reference)
     }
 
     /// Queues a switch request for the operation at `home` about call `about`; with `stage` it

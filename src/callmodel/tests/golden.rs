@@ -283,7 +283,8 @@ fn single_step_conference() {
         a.other_dn = dn("agent03");
     });
     golden(r.log.take(), &[
-        "agent03 EventRinging ConnID=c1 ThisDN=agent03 ThisDNRole=ConferenceMember OtherDN=agent01 OtherDNRole=Origination ThirdPartyDN=agent02 ThirdPartyDNRole=ConferencedBy CallState=Ok CallType=Internal MediaType=0 ReferenceID=2",
+        // The new party's EventRinging answers; the requester (registered on agent02) gets it too.
+        "agent03+client1 EventRinging ConnID=c1 ThisDN=agent03 ThisDNRole=ConferenceMember OtherDN=agent01 OtherDNRole=Origination ThirdPartyDN=agent02 ThirdPartyDNRole=ConferencedBy CallState=Ok CallType=Internal MediaType=0 ReferenceID=2",
     ]);
     answers(&mut r, "agent03");
     golden(r.log.take(), &[

@@ -180,6 +180,7 @@ impl Log {
         let to = match &d.to {
             Recipient::Dn(dn) => short(dn.as_str()),
             Recipient::Client(c) => format!("client{}", c.0),
+            Recipient::DnAndRequester(dn, c) => format!("{}+client{}", short(dn.as_str()), c.0),
         };
         let json: serde_json::Value =
             serde_json::from_str(&crate::tlib::to_json(&Message::Event(d.event.clone()))).expect("events map to JSON");
