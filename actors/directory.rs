@@ -6,6 +6,7 @@
 
 use crate::actors::dn::DnMsg;
 use crate::actors::outbound::{ClientHandle, SharedEvent};
+use crate::callmodel::DirectCallsOverride;
 use crate::links::LinkId;
 use crate::model::{AgentId, DnName};
 use parking_lot::RwLock;
@@ -28,6 +29,10 @@ pub struct Directory {
     serving: RwLock<HashMap<DnName, LinkId>>,
     /// Connector link actors by link index (typed by their users: see `ConnectorLink`).
     links: RwLock<HashMap<LinkId, ractor::ActorCell>>,
+    /// Desktops' overrides of `handle-direct-calls` / `-media`, with the client that made each:
+    /// it lasts while that client stays registered on the DN (guide: "persists as long as WDE is
+    /// connected to T-Server"), so [`Directory::unsubscribe`] drops it.
+    direct_overrides: RwLock<HashMap<DnName, (u64, DirectCallsOverride)>>,
 }
 
 impl Directory {
@@ -125,13 +130,38 @@ impl Directory {
         true
     }
 
-    /// Removes a client from a DN; false if it was not registered there.
+    /// Removes a client from a DN (and its override of the DN's direct-call handling); false if
+    /// it was not registered there.
     pub fn unsubscribe(&self, dn: &DnName, client_id: u64) -> bool {
         let mut subs = self.subscribers.write();
+        let mut overrides = self.direct_overrides.write();
+        if overrides.get(dn).is_some_and(|(owner, _)| *owner == client_id) {
+            overrides.remove(dn);
+        }
         let Some(list) = subs.get_mut(dn) else { return false };
         let before = list.len();
         list.retain(|c| c.id != client_id);
         before != list.len()
+    }
+
+    /// Records a desktop's override of the DN's direct-call handling, replacing any other; refused
+    /// (false) when the client is no longer registered on the DN (it would never be dropped).
+    pub fn set_direct_override(&self, dn: &DnName, client_id: u64, o: DirectCallsOverride) -> bool {
+        let subs = self.subscribers.read();
+        if !subs.get(dn).is_some_and(|l| l.iter().any(|c| c.id == client_id)) {
+            return false;
+        }
+        self.direct_overrides.write().insert(dn.clone(), (client_id, o));
+        true
+    }
+
+    pub fn direct_override(&self, dn: &DnName) -> Option<DirectCallsOverride> {
+        self.direct_overrides.read().get(dn).map(|(_, o)| *o)
+    }
+
+    /// Whether an agent is logged in on the DN.
+    pub fn has_agent(&self, dn: &DnName) -> bool {
+        self.agents.read().values().any(|d| d == dn)
     }
 
     pub fn is_subscribed(&self, dn: &DnName, client_id: u64) -> bool {

@@ -9,6 +9,7 @@ use crate::actors::context::ServerContext;
 use crate::actors::outbound::{ClientHandle, SharedEvent};
 use crate::actors::registry::RegistryMsg;
 use crate::agent::{self, AgentEvent, AgentRequest, AgentSession, LoginContext};
+use crate::callmodel::{DirectCallPolicy, DirectCallsOverride};
 use crate::model::{AgentId, DnName, DnServiceState, DnType, ErrorCode, KvList};
 use crate::store::{DnSnapshot, DnSnapshotV1, Snapshot};
 use crate::tlib::{Attributes, Event, EventKind, Request, RequestKind};
@@ -75,6 +76,28 @@ pub struct DnView {
 
 pub fn snapshot_key(dn: &DnName) -> String {
     format!("dn:{dn}")
+}
+
+/// The DN's direct-call handling now: its options (DN level first) with a desktop's override on
+/// top. The call model reads it through its Directory; EventRegistered reports it.
+pub fn direct_calls(ctx: &ServerContext, dn: &DnName) -> DirectCallPolicy {
+    let policy = DirectCallPolicy::for_dn(&ctx.config, dn);
+    match ctx.directory.direct_override(dn) {
+        Some(o) => policy.with_override(&o),
+        None => policy,
+    }
+}
+
+/// TPrivateService (after the call model answered it): a desktop's override of the DN's
+/// direct-call handling, kept while that client stays registered on the DN.
+pub fn private_service(ctx: &ServerContext, dn: &DnName, client_id: u64, extensions: &KvList) {
+    if let Ok(Some(o)) = DirectCallsOverride::from_extensions(extensions) {
+        if ctx.directory.set_direct_override(dn, client_id, o) {
+            tracing::info!(%dn, client = client_id, policy = ?direct_calls(ctx, dn), "direct-call handling overridden");
+        } else {
+            tracing::warn!(%dn, client = client_id, "direct-call override ignored: the client is not registered on the DN");
+        }
+    }
 }
 
 impl Actor for DnActor {
@@ -219,6 +242,10 @@ impl DnState {
                 }
             }
             None => a.agent_status = Some(crate::model::AgentStatus::LoggedOut),
+        }
+        // Guide, "Handling Direct Calls": the desktop learns the setting at registration.
+        if matches!(kind, EventKind::Registered | EventKind::AddressInfo) && self.dn_type == DnType::Extension {
+            a.extensions = Some(direct_calls(&self.ctx, &self.dn).extensions());
         }
         ev
     }

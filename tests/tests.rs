@@ -9,6 +9,7 @@ mod call_property;
 mod calls;
 mod connector_media;
 mod connectors;
+mod direct_calls;
 mod durability;
 mod protocol;
 mod registration;

@@ -119,6 +119,8 @@ struct CallArg {
     call: Option<u64>,
     text: Option<String>,
     digits: Option<String>,
+    /// answer / reject on one endpoint of a user whose call forks to several.
+    endpoint: Option<u32>,
 }
 
 async fn action(State(s): State<ControlState>, Path((uri, action)): Path<(String, String)>, bytes: Bytes) -> Response {
@@ -128,8 +130,8 @@ async fn action(State(s): State<ControlState>, Path((uri, action)): Path<(String
     };
     let (user, call) = (uri, arg.call.map(CallId));
     let cmd = match action.as_str() {
-        "answer" => ControlCmd::Answer { user, call },
-        "reject" => ControlCmd::Reject { user, call },
+        "answer" => ControlCmd::Answer { user, call, endpoint: arg.endpoint },
+        "reject" => ControlCmd::Reject { user, call, endpoint: arg.endpoint },
         "hangup" => ControlCmd::Hangup { user, call },
         "hold" => ControlCmd::Hold { user, call },
         "retrieve" => ControlCmd::Retrieve { user, call },

@@ -72,12 +72,13 @@ impl SimLink {
     }
 }
 
-/// What people do (the control API).
+/// What people do (the control API). `endpoint` (1-based) answers or rejects on one endpoint of
+/// a user whose call forks to several; None acts on all of them.
 #[derive(Debug, Clone)]
 pub enum ControlCmd {
     StartCall { from: String, to: String, media: Media, text: Option<String> },
-    Answer { user: String, call: Option<CallId> },
-    Reject { user: String, call: Option<CallId> },
+    Answer { user: String, call: Option<CallId>, endpoint: Option<u32> },
+    Reject { user: String, call: Option<CallId>, endpoint: Option<u32> },
     Hangup { user: String, call: Option<CallId> },
     Hold { user: String, call: Option<CallId> },
     Retrieve { user: String, call: Option<CallId> },
@@ -257,8 +258,10 @@ impl SfbState {
         w.advance(now);
         match cmd {
             ControlCmd::StartCall { from, to, media, text } => json(w.start_call(now, &from, &to, media, text)?),
-            ControlCmd::Answer { user, call } => json(w.answer(now, &user, call)?),
-            ControlCmd::Reject { user, call } => json(w.reject(now, &user, call)?),
+            ControlCmd::Answer { user, call, endpoint: None } => json(w.answer(now, &user, call)?),
+            ControlCmd::Answer { user, call, endpoint: Some(e) } => json(w.answer_endpoint(now, &user, call, e)?),
+            ControlCmd::Reject { user, call, endpoint: None } => json(w.reject(now, &user, call)?),
+            ControlCmd::Reject { user, call, endpoint: Some(e) } => json(w.reject_endpoint(now, &user, call, e)?),
             ControlCmd::Hangup { user, call } => json(w.hangup(now, &user, call)?),
             ControlCmd::Hold { user, call } => json(w.hold(now, &user, call)?),
             ControlCmd::Retrieve { user, call } => json(w.retrieve(now, &user, call)?),

@@ -2,7 +2,8 @@
 //! `conn-id` the Connector echoes, else by origin and destination; the RESPONSE to MAKE_CALL binds
 //! it too), or starts a new call with a new ConnID — a direct (1pcc) call, a call to a Routing
 //! Point, an escalation (same Conversation-ID, new ConnID, user data inherited when
-//! `escalation-user-data = inherited`). Never emits an event: parties come with PARTY_CREATED.
+//! `escalation-user-data = inherited`) — unless it is a direct call its DN does not handle, which
+//! is ignored with all its later events. Never emits an event: parties come with PARTY_CREATED.
 
 use super::io::{Effect, Output};
 use super::types::{uri_key, Call, SwitchCall};
@@ -24,6 +25,12 @@ impl CallTable {
             return;
         }
         // Not dialed by a request: a direct (1pcc) call, a call to a Routing Point, an escalation.
+        // A direct call its DN does not handle is left alone (`direct.rs`); a `conn-id` the
+        // Connector echoes means a request of this T-Server dialed it (before a restart).
+        let dialed = conn_id.is_some_and(|c| c != ConnId::NONE);
+        if !dialed && !self.handles_new_call(&from, &to, media.media_type(), &conversation_id) {
+            return;
+        }
         let conn = match conn_id {
             Some(c) if !self.calls.contains_key(&c) && c != ConnId::NONE => {
                 self.conn_ids.resume_after(c);

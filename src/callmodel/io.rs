@@ -84,8 +84,10 @@ pub enum Effect {
     CallChanged(ConnId),
     /// The call is over: drop its snapshot and stop its actor. No event for it follows.
     CallEnded(ConnId),
-    /// TPrivateService, for the DN actor (e.g. the desktop overriding `handle-direct-calls`).
-    PrivateService { dn: DnName, msg_id: i32, extensions: KvList },
+    /// TPrivateService, for the DN actor: a desktop overriding its DN's `handle-direct-calls` /
+    /// `handle-direct-calls-media` (the Extensions parse as [`super::DirectCallsOverride`]) for as
+    /// long as `client` stays registered on the DN.
+    PrivateService { dn: DnName, client: ClientRef, msg_id: i32, extensions: KvList },
 }
 
 /// Everything one input produced, in order.

@@ -10,6 +10,7 @@
 //! in at the extension points that page names; this module must never import the actor layer.
 
 mod binding;
+mod direct;
 mod error;
 mod events;
 mod io;
@@ -27,6 +28,9 @@ mod userdata;
 #[cfg(test)]
 mod tests;
 
+pub use direct::{
+    DirectCallPolicy, DirectCallsOverride, HandleDirectCallsMode, HANDLE_DIRECT_CALLS, HANDLE_DIRECT_CALLS_MEDIA,
+};
 pub use error::CallError;
 pub use events::CONVERSATION_ID;
 pub use routes::{switch_key, CallRoutes, SwitchKey};

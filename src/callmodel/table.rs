@@ -4,6 +4,7 @@
 //! (complete transfer / conference, reconnect, alternate) see both calls here, so they stay pure.
 //! No I/O, no clock, no actors: time comes in as `now_ms`.
 
+use super::direct::DirectCallPolicy;
 use super::io::{Effect, Input, Output, SwitchRoute};
 use super::types::{Call, CallSnapshot, ClientRef, Directory, Party, PassThroughPolicy, PendingOp, Stage, SwitchCall};
 use super::CallError;
@@ -25,6 +26,10 @@ pub struct CallModelOptions {
     /// [`super::Directory::pass_through`], takes precedence).
     #[serde(default)]
     pub allow_pass_through: PassThroughPolicy,
+    /// `handle-direct-calls` / `handle-direct-calls-media` of the Application (a DN's own, from
+    /// [`super::Directory::direct_calls`], takes precedence).
+    #[serde(default)]
+    pub direct_calls: DirectCallPolicy,
 }
 
 impl Default for CallModelOptions {
@@ -33,6 +38,7 @@ impl Default for CallModelOptions {
             escalation_user_data_inherited: true,
             consult_user_data: true,
             allow_pass_through: PassThroughPolicy::All,
+            direct_calls: DirectCallPolicy::default(),
         }
     }
 }
@@ -43,6 +49,7 @@ impl CallModelOptions {
         CallModelOptions {
             escalation_user_data_inherited: o.escalation_user_data == EscalationUserData::Inherited,
             allow_pass_through: o.allow_pass_through_calls.into(),
+            direct_calls: DirectCallPolicy::new(o.handle_direct_calls, &o.handle_direct_calls_media),
             ..CallModelOptions::default()
         }
     }

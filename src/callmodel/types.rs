@@ -41,6 +41,15 @@ pub trait Directory: Send + Sync {
     fn pass_through(&self, _dn: &DnName) -> Option<PassThroughPolicy> {
         None
     }
+    /// The DN's direct-call handling (its options resolved down to the DN level, with a desktop's
+    /// override on top); None: the Application's value ([`crate::callmodel::CallModelOptions`]).
+    fn direct_calls(&self, _dn: &DnName) -> Option<super::DirectCallPolicy> {
+        None
+    }
+    /// Whether an agent is logged in on the DN (`handle-direct-calls = on-login`).
+    fn agent_logged_in(&self, _dn: &DnName) -> bool {
+        false
+    }
 }
 
 /// `allow-pass-through-calls`: whether a call may be left with no configured DN in it (guide,

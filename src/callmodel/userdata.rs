@@ -8,7 +8,7 @@ use super::events::EventExt;
 use super::io::{Effect, Output};
 use super::requests::state_name;
 use super::types::ClientRef;
-use super::{CallError, CallTable};
+use super::{CallError, CallTable, DirectCallsOverride};
 use crate::model::KvList;
 use crate::tlib::{Event, EventKind, Request, RequestKind as K};
 
@@ -104,6 +104,10 @@ impl CallTable {
     ) -> Result<(), CallError> {
         let dn = req.attrs.this_dn.clone().ok_or(CallError::InvalidAttribute("ThisDN"))?;
         let msg_id = req.attrs.private_msg_id.ok_or(CallError::InvalidAttribute("PrivateMsgID"))?;
+        // A desktop overriding its DN's direct-call handling: refuse a value the option would not take.
+        if let Some(ext) = &req.attrs.extensions {
+            DirectCallsOverride::from_extensions(ext).map_err(CallError::InvalidAttribute)?;
+        }
         let mut ev = Event::answering(EventKind::PrivateInfo, req);
         ev.attrs.this_dn = Some(dn.clone());
         ev.attrs.private_msg_id = Some(msg_id);
@@ -111,7 +115,7 @@ impl CallTable {
         ev.attrs.extensions = req.attrs.extensions.clone();
         out.deliver_to_client(client, ev);
         let extensions = req.attrs.extensions.clone().unwrap_or_default();
-        out.effects.push(Effect::PrivateService { dn, msg_id, extensions });
+        out.effects.push(Effect::PrivateService { dn, client, msg_id, extensions });
         Ok(())
     }
 }

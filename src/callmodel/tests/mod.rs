@@ -5,6 +5,7 @@
 //! Events are rendered one line each (URIs shortened, ConnIDs as c1, c2, ... in creation order)
 //! and compared with golden lines attribute by attribute.
 
+mod direct;
 mod golden;
 mod guide_tables;
 mod pass_through;

@@ -272,7 +272,12 @@ fn user_events_and_private_services() {
     );
     assert_eq!(
         out.effects,
-        vec![Effect::PrivateService { dn: DnName::new(uri("agent01")), msg_id: 4, extensions: ext }]
+        vec![Effect::PrivateService {
+            dn: DnName::new(uri("agent01")),
+            client: ClientRef(1),
+            msg_id: 4,
+            extensions: ext
+        }]
     );
 }
 
