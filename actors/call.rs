@@ -47,9 +47,19 @@ pub struct Progress {
 /// An input CallSup routes to a family, kept by CallSup until the actor has handled it.
 #[derive(Clone)]
 pub enum Routed {
-    Request { client: ClientHandle, request: Box<Request> },
-    Switch { link: String, msg: Box<Mltp> },
-    SwitchResponse { corr: u64, link: String, result: Result<Vec<(String, String)>, (ErrorCode, String)> },
+    Request {
+        client: ClientHandle,
+        request: Box<Request>,
+    },
+    Switch {
+        link: String,
+        msg: Box<Mltp>,
+    },
+    SwitchResponse {
+        corr: u64,
+        link: String,
+        result: Result<Vec<(String, String)>, (ErrorCode, String)>,
+    },
     /// Test hook: panic while handling this input.
     Crash,
 }

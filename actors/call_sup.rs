@@ -34,18 +34,38 @@ pub struct CallSup;
 
 pub enum CallSupMsg {
     /// A client's call request (its ThisDN registration already checked).
-    Request { client: ClientHandle, request: Box<Request> },
+    Request {
+        client: ClientHandle,
+        request: Box<Request>,
+    },
     /// A Connector event about a call, from the link named `link`.
-    Switch { link: String, msg: Box<Mltp> },
+    Switch {
+        link: String,
+        msg: Box<Mltp>,
+    },
     /// The Connector's answer to a request family `family` sent.
-    SwitchResponse { family: u64, corr: u64, link: String, result: Result<Vec<(String, String)>, (ErrorCode, String)> },
+    SwitchResponse {
+        family: u64,
+        corr: u64,
+        link: String,
+        result: Result<Vec<(String, String)>, (ErrorCode, String)>,
+    },
     /// A family's keys changed (`old` -> `new`).
-    Routes { family: u64, old: CallRoutes, new: CallRoutes },
+    Routes {
+        family: u64,
+        old: CallRoutes,
+        new: CallRoutes,
+    },
     /// A family had no call left after handling input `last` (CallSup drains it unless more
     /// inputs were routed to it since).
-    Done { family: u64, last: u64 },
+    Done {
+        family: u64,
+        last: u64,
+    },
     /// Test hook: make the Call actor owning `conn` panic.
-    Crash { conn: ConnId },
+    Crash {
+        conn: ConnId,
+    },
     Cmd(SupervisorCmd),
 }
 
@@ -97,7 +117,11 @@ impl Actor for CallSup {
     type State = CallSupState;
     type Arguments = Arc<ServerContext>;
 
-    async fn pre_start(&self, me: ActorRef<CallSupMsg>, ctx: Arc<ServerContext>) -> Result<CallSupState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        me: ActorRef<CallSupMsg>,
+        ctx: Arc<ServerContext>,
+    ) -> Result<CallSupState, ActorProcessingErr> {
         ctx.set_call_sup(me.clone());
         let children = Children::new(NAME, &me, ctx.board.clone());
         let lobby = call::new_table(&ctx);
@@ -136,7 +160,12 @@ impl Actor for CallSup {
         Ok(())
     }
 
-    async fn handle(&self, me: ActorRef<CallSupMsg>, msg: CallSupMsg, st: &mut CallSupState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        me: ActorRef<CallSupMsg>,
+        msg: CallSupMsg,
+        st: &mut CallSupState,
+    ) -> Result<(), ActorProcessingErr> {
         match msg {
             CallSupMsg::Request { client, request } => st.on_request(&me, client, request).await?,
             CallSupMsg::Switch { link, msg } => st.on_switch(&me, link, msg).await?,
@@ -153,7 +182,9 @@ impl Actor for CallSup {
             }
             CallSupMsg::Cmd(cmd) => {
                 let name = match &cmd {
-                    SupervisorCmd::RestartChild { name, .. } | SupervisorCmd::RestartInPlace { name, .. } => name.clone(),
+                    SupervisorCmd::RestartChild { name, .. } | SupervisorCmd::RestartInPlace { name, .. } => {
+                        name.clone()
+                    }
                 };
                 st.children.on_cmd(cmd, &me.get_cell()).await;
                 if let Some(family) = name.strip_prefix("call-").and_then(|n| n.parse().ok()) {
@@ -191,7 +222,12 @@ impl CallSupState {
         Ok(())
     }
 
-    async fn on_switch(&mut self, me: &ActorRef<CallSupMsg>, link: String, msg: Box<Mltp>) -> Result<(), ActorProcessingErr> {
+    async fn on_switch(
+        &mut self,
+        me: &ActorRef<CallSupMsg>,
+        link: String,
+        msg: Box<Mltp>,
+    ) -> Result<(), ActorProcessingErr> {
         let family = match switch_key(&link, &msg) {
             SwitchKey::Call(key) => self.by_switch.get(&key).copied(),
             SwitchKey::NewCall { call, conn_id, conversation_id } => {
@@ -207,13 +243,21 @@ impl CallSupState {
                 };
                 // Indexed now: the call's next events may arrive before the family confirms it.
                 let conversation = conversation_id.to_string();
-                self.index(family, |k| k.switch.push(call.clone()), |s| {
-                    s.by_switch.insert(call.clone(), family);
-                });
+                self.index(
+                    family,
+                    |k| k.switch.push(call.clone()),
+                    |s| {
+                        s.by_switch.insert(call.clone(), family);
+                    },
+                );
                 if !conversation.is_empty() && !self.by_conversation.contains_key(&conversation) {
-                    self.index(family, |k| k.conversations.push(conversation.clone()), |s| {
-                        s.by_conversation.insert(conversation.clone(), family);
-                    });
+                    self.index(
+                        family,
+                        |k| k.conversations.push(conversation.clone()),
+                        |s| {
+                            s.by_conversation.insert(conversation.clone(), family);
+                        },
+                    );
                 }
                 Some(family)
             }
@@ -234,15 +278,23 @@ impl CallSupState {
         let Some(call) = header("call").and_then(|c| c.parse::<u64>().ok()) else { return };
         let call = SwitchCall { link: link.to_string(), call };
         if !self.by_switch.contains_key(&call) {
-            self.index(family, |k| k.switch.push(call.clone()), |s| {
-                s.by_switch.insert(call.clone(), family);
-            });
+            self.index(
+                family,
+                |k| k.switch.push(call.clone()),
+                |s| {
+                    s.by_switch.insert(call.clone(), family);
+                },
+            );
         }
         if let Some(conv) = header("conversation-id").filter(|c| !c.is_empty()).map(str::to_string) {
             if !self.by_conversation.contains_key(&conv) {
-                self.index(family, |k| k.conversations.push(conv.clone()), |s| {
-                    s.by_conversation.insert(conv.clone(), family);
-                });
+                self.index(
+                    family,
+                    |k| k.conversations.push(conv.clone()),
+                    |s| {
+                        s.by_conversation.insert(conv.clone(), family);
+                    },
+                );
             }
         }
     }
@@ -261,15 +313,26 @@ impl CallSupState {
         Ok(family)
     }
 
-    async fn start_family(&mut self, me: &ActorRef<CallSupMsg>, family: u64, routes: CallRoutes) -> Result<(), ActorProcessingErr> {
+    async fn start_family(
+        &mut self,
+        me: &ActorRef<CallSupMsg>,
+        family: u64,
+        routes: CallRoutes,
+    ) -> Result<(), ActorProcessingErr> {
         let progress = Arc::new(Progress::default());
-        self.families.insert(family, Family { progress: progress.clone(), log: VecDeque::new(), next_seq: 1, keys: Keys::default() });
+        self.families.insert(
+            family,
+            Family { progress: progress.clone(), log: VecDeque::new(), next_seq: 1, keys: Keys::default() },
+        );
         self.update_routes(family, &CallRoutes::default(), &routes);
         let ctx = self.ctx.clone();
         let spec = child(call::child_name(family), "Call", call_policy(), move || {
             (CallActor, CallArgs { ctx: ctx.clone(), family, progress: progress.clone() })
         });
-        self.children.start(spec, &me.get_cell()).await.map_err(|e| format!("cannot start call family {family}: {e}"))?;
+        self.children
+            .start(spec, &me.get_cell())
+            .await
+            .map_err(|e| format!("cannot start call family {family}: {e}"))?;
         Ok(())
     }
 

@@ -137,8 +137,10 @@ async fn run_seed(seed: u64) {
                 // Disjoint ReferenceIDs per desk: another desk's answer is never mistaken for ours.
                 request.attrs.reference_id = Some((d as u32 + 1) * 100_000 + step as u32);
                 let kind = request.kind;
-                eprintln!("step {step}: {} {kind:?} {:?} {:?} {:?}", desks[d].dn, request.attrs.conn_id,
-                    request.attrs.transfer_conn_id, request.attrs.other_dn);
+                eprintln!(
+                    "step {step}: {} {kind:?} {:?} {:?} {:?}",
+                    desks[d].dn, request.attrs.conn_id, request.attrs.transfer_conn_id, request.attrs.other_dn
+                );
                 let ev = desks[d].client.request(request).await;
                 let ev = ev.unwrap_or_else(|e| panic!("seed {seed} step {step}: {kind:?} not answered: {e}"));
                 eprintln!("   -> {:?} {:?} {:?}", ev.kind, ev.attrs.error_code, ev.attrs.error_message);

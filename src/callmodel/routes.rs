@@ -66,7 +66,11 @@ impl TableSnapshot {
 /// the Conversation-ID (an escalation of a conversation already known).
 pub enum SwitchKey<'a> {
     Call(SwitchCall),
-    NewCall { call: SwitchCall, conn_id: Option<ConnId>, conversation_id: &'a str },
+    NewCall {
+        call: SwitchCall,
+        conn_id: Option<ConnId>,
+        conversation_id: &'a str,
+    },
     /// Not about a call (or an ERROR without a call): no table needs it.
     None,
 }

@@ -6,6 +6,7 @@
 //! and compared with golden lines attribute by attribute.
 
 mod direct;
+mod escalation;
 mod golden;
 mod guide_tables;
 mod pass_through;
