@@ -131,6 +131,11 @@ async fn a_direct_call_is_left_alone_when_the_application_does_not_handle_them()
     assert_eq!((c["state"].as_str(), &c["conference"]), (Some("Connected"), &serde_json::Value::Null), "{v}");
     assert_eq!(c["hears"], serde_json::json!([CUSTOMER]), "{v}");
     act(&server, CUSTOMER, "hangup", "").await;
+    // Nothing of the ignored call outlives it in the T-Server.
+    let ctx = &server.h().ctx;
+    let no_calls = || async { ctx.board.children().iter().all(|c| c.supervisor != "call-sup") };
+    assert!(wait_until(STEP, no_calls).await, "{:?}", ctx.board.children());
+    assert!(ctx.snapshots.with_prefix("calls:").is_empty());
     // A 3pcc call is handled as usual; it is the first thing agent02's desktop sees.
     barrier(&a, &mut b).await;
 }
