@@ -105,6 +105,14 @@ impl crate::callmodel::Directory for DnDirectory {
         self.0.directory.serving_link(dn).is_some()
     }
 
+    fn direct_calls(&self, dn: &DnName) -> Option<crate::callmodel::DirectCallPolicy> {
+        Some(crate::actors::dn::direct_calls(&self.0, dn))
+    }
+
+    fn agent_logged_in(&self, dn: &DnName) -> bool {
+        self.0.directory.has_agent(dn)
+    }
+
     /// `allow-pass-through-calls` set on the DN itself (the Application value is the default).
     fn pass_through(&self, dn: &DnName) -> Option<crate::callmodel::PassThroughPolicy> {
         let ctx = crate::config::OptionContext::for_dn(dn);
@@ -222,11 +230,7 @@ impl CallState {
     }
 
     fn carry_out(&mut self, me: &ActorRef<CallMsg>, out: Output) {
-        for effect in &out.effects {
-            if let Effect::PrivateService { dn, msg_id, .. } = effect {
-                tracing::debug!(%dn, msg_id, "TPrivateService");
-            }
-        }
+        private_services(&self.ctx, &out.effects);
         for d in out.events {
             deliver(&self.ctx, &self.clients, d.to, d.event);
         }
@@ -290,6 +294,15 @@ pub fn deliver(ctx: &ServerContext, clients: &HashMap<u64, ClientHandle>, to: Re
             if clients.get(&id).is_some_and(|c| c.reply(event)) {
                 ctx.metrics.events(1);
             }
+        }
+    }
+}
+
+/// TPrivateService effects: a desktop overriding its DN's direct-call handling.
+pub fn private_services(ctx: &ServerContext, effects: &[Effect]) {
+    for effect in effects {
+        if let Effect::PrivateService { dn, client, extensions, .. } = effect {
+            crate::actors::dn::private_service(ctx, dn, client.0, extensions);
         }
     }
 }

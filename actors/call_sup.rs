@@ -438,6 +438,7 @@ impl CallSupState {
         let r = ClientRef(client.id);
         self.lobby_clients.insert(client.id, client);
         let out = self.lobby.apply(Input::Request { client: r, request }, call::now_ms());
+        call::private_services(&self.ctx, &out.effects);
         for d in out.events {
             call::deliver(&self.ctx, &self.lobby_clients, d.to, d.event);
         }

@@ -267,7 +267,7 @@ impl DnState {
             | RequestKind::AgentLogout
             | RequestKind::AgentSetReady
             | RequestKind::AgentSetNotReady => self.on_agent_request(client, req),
-            // ClientSession sends only DN-scoped requests here; call requests go to the CallManager.
+            // ClientSession sends only DN-scoped requests here; call requests go to CallSup.
             other => self.error(
                 &client,
                 reference_id,

@@ -162,7 +162,6 @@ async fn direct_ims_are_suppressed_by_handle_direct_calls_media_av() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the Directory and TPrivateService wiring in the Call actor (see docs/callmodel.md, Direct calls)"]
 async fn the_dn_level_setting_wins_over_the_application() {
     let server = TestServer::start_with(dn_annex("02", "handle-direct-calls = \"false\"")).await;
     let mut a = server.client().await;
@@ -179,7 +178,6 @@ async fn the_dn_level_setting_wins_over_the_application() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the Directory and TPrivateService wiring in the Call actor (see docs/callmodel.md, Direct calls)"]
 async fn on_login_handles_direct_calls_only_with_an_agent_logged_in() {
     let server = TestServer::start_with(dn_annex("02", "handle-direct-calls = \"on-login\"")).await;
     let a = server.client().await;
@@ -202,7 +200,6 @@ async fn on_login_handles_direct_calls_only_with_an_agent_logged_in() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the Directory and TPrivateService wiring in the Call actor (see docs/callmodel.md, Direct calls)"]
 async fn the_desktop_overrides_the_setting_while_it_stays_connected() {
     let server = TestServer::start().await;
     let a = server.client().await;
