@@ -161,7 +161,15 @@ async fn a_crashed_call_actor_is_rebuilt_without_touching_its_neighbour() {
     let ev = desk.request(hold).await.unwrap();
     assert_eq!(ev.kind, EventKind::Held, "the call survived the crash: {ev:?}");
     let restarts: Vec<u64> = families().into_iter().map(|(_, r)| r).collect();
-    assert_eq!({ let mut r = restarts.clone(); r.sort(); r }, vec![0, 1], "only the crashed call restarted");
+    assert_eq!(
+        {
+            let mut r = restarts.clone();
+            r.sort();
+            r
+        },
+        vec![0, 1],
+        "only the crashed call restarted"
+    );
 
     // The neighbour's call was never touched: it is answered and released as usual.
     server.admin_json("POST", &format!("/sim/users/{AGENT02}/answer"), "").await;

@@ -2,8 +2,8 @@
 
 use crate::util::*;
 use sfb_tserver::model::{AgentId, AgentStatus, AgentWorkMode, KvList};
-use sfb_tserver::tlib::{EventKind, RequestKind};
 use sfb_tserver::store::Snapshot;
+use sfb_tserver::tlib::{EventKind, RequestKind};
 
 #[tokio::test]
 async fn dn_state_survives_a_process_restart() {

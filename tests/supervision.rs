@@ -112,7 +112,7 @@ async fn a_dn_that_keeps_failing_is_parked_alone() {
 async fn drawn_tree_matches_the_spawned_tree() {
     let server = TestServer::start().await;
     let _c = server.client().await; // so a ClientSession exists
-    // ...and a Call.
+                                    // ...and a Call.
     server.admin_json("POST", "/sim/calls", r#"{"from":"tel:+14155550177","to":"sip:agent01@skype.lab"}"#).await;
     let ctx = &server.h().ctx;
     let spawned = |kind: &'static str| move || async move { ctx.board.children().iter().any(|c| c.kind == kind) };

@@ -33,8 +33,8 @@ pub use direct::{
 };
 pub use error::CallError;
 pub use events::CONVERSATION_ID;
-pub use routes::{switch_key, CallRoutes, SwitchKey};
 pub use io::{Delivery, Effect, Input, Output, Recipient, SwitchRequest, SwitchRoute};
+pub use routes::{switch_key, CallRoutes, SwitchKey};
 pub use table::{CallModelOptions, CallTable, Corr, TableSnapshot};
 pub use types::{
     uri_key, Call, CallSnapshot, ClientRef, Deferred, Directory, DnInfo, Link, LinkKind, Party, PartyState,
