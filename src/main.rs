@@ -24,7 +24,16 @@ enum Command {
     /// T-Library client: interactive, or one JSON request per line with --json.
     Client(cli::client::ClientArgs),
     /// Validate a configuration file and print the resolved model.
-    CheckConfig { file: PathBuf },
+    CheckConfig {
+        file: PathBuf,
+        /// Also check each pool's conference-pool-size against the guide's sizing rule for this
+        /// many simultaneous calls (maxCalls).
+        #[arg(long)]
+        max_calls: Option<u32>,
+        /// Connectors of a pool that may be stopped at any time (numStopped), with --max-calls.
+        #[arg(long, default_value_t = 0, requires = "max_calls")]
+        stopped_connectors: u32,
+    },
 }
 
 #[derive(clap::Args, Default)]
@@ -93,9 +102,15 @@ fn load_config(path: Option<&std::path::Path>) -> Result<config::ServerConfig> {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
-        Command::CheckConfig { file } => {
+        Command::CheckConfig { file, max_calls, stopped_connectors } => {
             let cfg = load_config(Some(&file))?;
             print!("{}", config::render(&cfg));
+            if let Some(max_calls) = max_calls {
+                println!(
+                    "\n{}",
+                    sfb_tserver::conference_pool::sizing_report(&cfg, max_calls, stopped_connectors).join("\n")
+                );
+            }
             Ok(())
         }
         Command::Connector(args) => {

@@ -23,7 +23,7 @@ async fn pooled_conferences_ringback_and_music_on_hold() {
     let pool = start_pool_with(cfg, &["m1"], dir.path(), None).await;
     let c = pool.control.connectors.connectors.read().get("m1").cloned().unwrap();
     assert!(
-        wait_until(STEP, || async { ractor::call_t!(c, ConnectorMsg::GetView, 1000).is_ok_and(|v| v.pool_ready == 2) })
+        wait_until(STEP, || async { ractor::call_t!(c, ConnectorMsg::GetView, 1000).is_ok_and(|v| v.pool.free == 2) })
             .await,
         "conference-pool-size conferences are pre-created"
     );
@@ -46,7 +46,15 @@ async fn pooled_conferences_ringback_and_music_on_hold() {
     assert!(r.is_ok(), "{r:?}");
     let call: u64 = r.get("call").unwrap().parse().unwrap();
     let view = ractor::call_t!(c, ConnectorMsg::GetView, 1000).unwrap();
-    assert_eq!(view.pool_in_use, 1, "the call is hosted by a pooled conference");
+    assert_eq!(view.pool.in_use, 1, "the call is hosted by a pooled conference");
+    assert_eq!(view.pool.ad_hoc, 0);
+    assert!(
+        wait_until(STEP, || async {
+            ractor::call_t!(c, ConnectorMsg::GetView, 1000).is_ok_and(|v| v.pool.free == 2 && v.pool.in_use == 1)
+        })
+        .await,
+        "a conference taken from the pool is replaced"
+    );
 
     // While the customer's phone alerts, the agent (the caller) hears the ring-back tone.
     let (_, v) = control(&pool, "GET", &format!("/sim/users/{AGENT01}"), "").await;
@@ -66,17 +74,33 @@ async fn pooled_conferences_ringback_and_music_on_hold() {
     let (_, v) = control(&pool, "GET", &format!("/sim/users/{customer}"), "").await;
     assert!(v["calls"][0]["playback"].is_null(), "music stops on retrieve: {v}");
 
-    // Release: the event reaches the fake T-Server and the conference returns to the pool.
+    // Release: the event reaches the fake T-Server and the conference returns to the pool, next
+    // to the one scheduled to replace it while it was in use.
     let r = ts.request(Mltp::ReleaseCall { call, party: AGENT01.into() }).await;
     assert!(r.is_ok(), "{r:?}");
     assert!(ts.wait_event(STEP, |m| matches!(m, Mltp::CallDeleted { call: c, .. } if *c == call)).await);
     assert!(
         wait_until(STEP, || async {
-            ractor::call_t!(c, ConnectorMsg::GetView, 1000).is_ok_and(|v| v.pool_in_use == 0 && v.pool_ready == 2)
+            ractor::call_t!(c, ConnectorMsg::GetView, 1000).is_ok_and(|v| v.pool.in_use == 0 && v.pool.free == 3)
         })
         .await,
-        "with caching-enabled the conference is reused"
+        "with caching-enabled the conference is kept for reuse: {:?}",
+        ractor::call_t!(c, ConnectorMsg::GetView, 1000).map(|v| v.pool)
     );
+    let r = ts
+        .request(Mltp::MakeCall {
+            conn_id: ConnId(0x43),
+            from: AGENT01.into(),
+            to: customer.into(),
+            media: Media::Voice,
+            conversation_id: None,
+            data: None,
+            text: String::new(),
+        })
+        .await;
+    assert!(r.is_ok(), "{r:?}");
+    let view = ractor::call_t!(c, ConnectorMsg::GetView, 1000).unwrap();
+    assert_eq!((view.pool.in_use, view.pool.stats.reused), (1, 1), "the next call reuses it: {view:?}");
     pool.shutdown().await;
 }
 
@@ -91,16 +115,39 @@ async fn inconsistent_lobby_bypass_makes_conference_scheduling_fail() {
     let pool = start_pool_with(cfg, &["l1"], dir.path(), None).await;
     let c = pool.control.connectors.connectors.read().get("l1").cloned().unwrap();
     assert!(
-        wait_until(STEP, || async { ractor::call_t!(c, ConnectorMsg::GetView, 1000).is_ok_and(|v| v.pool.failed > 0) })
-            .await,
+        wait_until(STEP, || async {
+            ractor::call_t!(c, ConnectorMsg::GetView, 1000).is_ok_and(|v| v.pool.stats.failed > 0)
+        })
+        .await,
         "scheduling fails"
     );
     let v = ractor::call_t!(c, ConnectorMsg::GetView, 1000).unwrap();
-    assert_eq!(v.pool_ready, 0);
+    assert_eq!(v.pool.free, 0);
     assert!(
-        v.pool.last_failure.as_deref().is_some_and(|f| f.to_lowercase().contains("lobby")),
+        v.pool.stats.last_failure.as_deref().is_some_and(|f| f.to_lowercase().contains("lobby")),
         "{:?}",
-        v.pool.last_failure
+        v.pool.stats.last_failure
     );
+    // No conference can be scheduled on demand either: MAKE_CALL is refused with 1140 and why.
+    let mut ts = MltpPeer::connect(&pool.connectors[0].1.to_string()).await;
+    assert!(ts.request(hello()).await.is_ok());
+    let r = ts.request(Mltp::RegisterDn { dn: DnName::new(AGENT01), dn_type: DnType::Extension }).await;
+    assert!(r.is_ok(), "{r:?}");
+    let r = ts
+        .request(Mltp::MakeCall {
+            conn_id: ConnId(0x44),
+            from: AGENT01.into(),
+            to: "tel:+14155550178".into(),
+            media: Media::Voice,
+            conversation_id: None,
+            data: None,
+            text: String::new(),
+        })
+        .await;
+    let (code, reason) = r.failure().expect("refused");
+    assert_eq!(code.code(), 1140, "{r:?}");
+    assert!(reason.starts_with("no conference can host the call: lobby settings are inconsistent"), "{reason}");
+    let v = ractor::call_t!(c, ConnectorMsg::GetView, 1000).unwrap();
+    assert_eq!((v.calls.len(), v.pool.stats.calls_refused), (0, 1), "{v:?}");
     pool.shutdown().await;
 }

@@ -7,6 +7,7 @@ mod architecture;
 mod binary;
 mod call_property;
 mod calls;
+mod conference_pool;
 mod connector_media;
 mod connectors;
 mod direct_calls;

@@ -4,12 +4,13 @@
 //! (and mirrors it to the T-Server with HA_DATA), and implements the guide's two stops: a normal
 //! stop frees everything at once; a graceful shutdown enters "Suspending" — its DNs are remapped
 //! by the T-Server at once, it keeps only its existing calls, and stops when the last one ends.
+//! The pool and MAKE_CALL are in `connector_pool.rs`, the HA data in `connector_ha.rs`.
 
 use crate::actors::connector::link_session::{LinkSession, SessionArgs, SessionMsg};
-use crate::actors::connector::sfb_sim::{AppCmd, SfbMsg, SimLink};
+use crate::actors::connector::sfb_sim::{SfbMsg, SimLink};
 use crate::actors::context::ServerContext;
 use crate::actors::supervision::{ChildSpec, Children, RestartPolicy, SupervisorCmd};
-use crate::conference_pool::{ConferencePool, PoolConfig};
+use crate::conference_pool::ConferencePool;
 use crate::config::ServerConfig;
 use crate::mltp::{ConnectorState, Mltp};
 use crate::sim::{CallId, SimEvent};
@@ -23,12 +24,12 @@ use tokio::net::TcpStream;
 
 pub struct Connector;
 
-// The Connector's HA call data lives in its own file (same actor, separate responsibility).
+// The Connector's HA call data and its conference pool live in their own files (same actor,
+// separate responsibilities).
 #[path = "connector_ha.rs"]
 mod ha;
-
-/// How long a scheduled conference stays usable ("typically, in the region of 8 hours").
-const CONFERENCE_LIFETIME_MS: u64 = 8 * 3600 * 1000;
+#[path = "connector_pool.rs"]
+mod pool;
 
 pub struct ConnectorArgs {
     pub name: String,
@@ -78,9 +79,8 @@ pub struct ConnectorView {
     pub state: ConnectorState,
     pub links: usize,
     pub calls: Vec<u64>,
-    pub pool_ready: usize,
-    pub pool_in_use: usize,
-    pub pool: crate::conference_pool::PoolStats,
+    /// Conference pool occupancy (free / in use / scheduling / ad hoc) and counters.
+    pub pool: crate::conference_pool::PoolView,
 }
 
 pub struct ConnectorActorState {
@@ -91,8 +91,9 @@ pub struct ConnectorActorState {
     next_session: u64,
     accept: Option<crate::actors::task::AbortOnDrop<()>>,
     pool: ConferencePool,
+    /// The LobbyBypass flag conferences are scheduled with (`lobby-bypass-enabled`).
+    lobby_bypass: bool,
     calls: BTreeSet<CallId>,
-    conferences: HashMap<CallId, crate::conference_pool::Conference>,
     facts: HashMap<CallId, crate::actors::connector::events::CallFacts>,
     /// ConnIDs of calls placed by MAKE_CALL whose CALL_CREATED has not been sent yet.
     conn_ids: HashMap<CallId, crate::model::ConnId>,
@@ -115,13 +116,7 @@ impl Actor for Connector {
     ) -> Result<Self::State, ActorProcessingErr> {
         let sup_name = format!("connector:{}", args.name);
         let children = Children::new(&sup_name, &me, args.board.clone());
-        let cfg = &args.config;
-        let pool = ConferencePool::new(PoolConfig {
-            size: cfg.switch.connector.conference_pool_size as usize,
-            caching: cfg.switch.connector.caching_enabled,
-            reuse_avcall: cfg.switch.connector.reuse_avcall,
-            endpoints: cfg.switch.conference_services.as_ref().map(|c| c.endpoint_uris()).unwrap_or_default(),
-        });
+        let (pool_cfg, lobby_bypass) = pool::pool_config(&args.config, &args.name);
         Ok(ConnectorActorState {
             args,
             children,
@@ -129,9 +124,9 @@ impl Actor for Connector {
             sessions: HashMap::new(),
             next_session: 1,
             accept: None,
-            pool,
+            pool: ConferencePool::new(pool_cfg),
+            lobby_bypass,
             calls: BTreeSet::new(),
-            conferences: HashMap::new(),
             facts: HashMap::new(),
             conn_ids: HashMap::new(),
             ha: Default::default(),
@@ -144,6 +139,7 @@ impl Actor for Connector {
         if let Some(sim) = st.args.sim.actor.read().clone() {
             sim.cast(SfbMsg::Attach { connector: st.args.name.clone(), actor: me.clone() })?;
         }
+        st.set_hosting_policy().await;
         st.recover_calls().await;
         let listener = ServerContext::clone_listener(&st.args.listener)?;
         let me2 = me.clone();
@@ -191,6 +187,7 @@ impl Actor for Connector {
                 for ev in events {
                     st.on_sim_event(ev).await;
                 }
+                st.sync_pool();
                 st.maybe_finish_suspend(&me);
             }
             ConnectorMsg::Suspend => {
@@ -210,6 +207,7 @@ impl Actor for Connector {
             ConnectorMsg::Resync(session) => st.resync_ha(&session),
             ConnectorMsg::Cmd(cmd) => st.children.on_cmd(cmd, &me.get_cell()).await,
             ConnectorMsg::GetView(reply) => {
+                st.sync_pool();
                 let _ = reply.send(st.view());
             }
         }
@@ -236,9 +234,7 @@ impl ConnectorActorState {
             state: self.state,
             links: self.sessions.len(),
             calls: self.calls.iter().map(|c| c.0).collect(),
-            pool_ready: self.pool.ready_len(),
-            pool_in_use: self.pool.in_use(),
-            pool: self.pool.stats.clone(),
+            pool: self.pool.view(),
         }
     }
 
@@ -316,9 +312,6 @@ impl ConnectorActorState {
             self.calls.remove(&call);
             self.facts.remove(&call);
             self.conn_ids.remove(&call);
-            if let Some(conf) = self.conferences.remove(&call) {
-                self.pool.release(conf, self.args.sim.shared.now());
-            }
             if self.ha.remove(&call).is_some() {
                 self.ha_dirty = true;
             }
@@ -332,81 +325,6 @@ impl ConnectorActorState {
         } else if let Some(call) = call {
             self.mirror_ha(call).await;
         }
-    }
-
-    /// Places a call for the T-Server, hosted by a ready pool conference when there is one (the
-    /// guide's conference pooling), else by an ad-hoc conference.
-    async fn make_call(
-        &mut self,
-        conn_id: crate::model::ConnId,
-        from: String,
-        to: String,
-        media: crate::sim::Media,
-        text: Option<String>,
-    ) -> crate::mltp::Response {
-        use crate::mltp::Response;
-        let now = self.args.sim.shared.now();
-        let conf = self.pool.acquire(now);
-        let hosted = conf.as_ref().and_then(|c| c.id.parse::<u64>().ok()).map(crate::sim::ConferenceId);
-        let cmd = match hosted {
-            Some(conference) => {
-                AppCmd::MakeCallIn { conference, from: from.clone(), to: to.clone(), media, text: text.clone() }
-            }
-            None => AppCmd::MakeCall { from: from.clone(), to: to.clone(), media, text: text.clone() },
-        };
-        let mut result = self.args.sim.app(&self.args.name, cmd).await;
-        let mut conf = conf;
-        if result.is_err() && hosted.is_some() {
-            // The pooled conference is not usable (not ready yet, expired): discard it — it must
-            // not go back to the pool — and host the call ad hoc.
-            if let Some(c) = conf.take() {
-                self.pool.discard(c);
-            }
-            result = self.args.sim.app(&self.args.name, AppCmd::MakeCall { from, to, media, text }).await;
-        }
-        match result.and_then(|v| {
-            serde_json::from_value::<crate::sim::CallStarted>(v)
-                .map_err(|e| crate::sim::SimError::Refused(e.to_string()))
-        }) {
-            Ok(started) => {
-                self.calls.insert(started.call);
-                // Its CALL_CREATED (queued behind this request) carries the T-Server's ConnID.
-                self.conn_ids.insert(started.call, conn_id);
-                if let Some(c) = conf {
-                    self.conferences.insert(started.call, c);
-                }
-                Response::ok().with("call", started.call.0).with("conversation-id", started.conversation_id)
-            }
-            Err(e) => {
-                if let Some(c) = conf {
-                    self.pool.release(c, now);
-                }
-                Response::error(e.error_code(), e.to_string())
-            }
-        }
-    }
-
-    async fn refill_pool(&mut self) {
-        let now = self.args.sim.shared.now();
-        self.pool.expire(now);
-        if let Some(endpoint) = self.pool.want() {
-            match self.schedule(&endpoint).await {
-                Ok((id, expires_at)) => self.pool.on_scheduled(id, endpoint, expires_at),
-                Err(reason) => {
-                    tracing::warn!(connector = %self.args.name, %endpoint, %reason, "conference scheduling failed");
-                    self.pool.on_failed(reason);
-                }
-            }
-        }
-    }
-
-    async fn schedule(&self, endpoint: &str) -> Result<(String, u64), String> {
-        let lobby_bypass = self.args.config.switch.conference_services.as_ref().is_some_and(|c| c.lobby_bypass_enabled);
-        let cmd = AppCmd::ScheduleConference { endpoint: endpoint.to_string(), lobby_bypass };
-        let v = self.args.sim.app(&self.args.name, cmd).await.map_err(|e| e.to_string())?;
-        let ticket: crate::sim::ConferenceTicket = serde_json::from_value(v).map_err(|e| e.to_string())?;
-        // SfB expires unused conference resources after about 8 hours (guide).
-        Ok((ticket.id.0.to_string(), ticket.ready_at + CONFERENCE_LIFETIME_MS))
     }
 
     fn maybe_finish_suspend(&self, me: &ActorRef<ConnectorMsg>) {

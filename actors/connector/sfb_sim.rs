@@ -177,6 +177,8 @@ pub enum AppCmd {
         endpoint: String,
         lobby_bypass: bool,
     },
+    /// How the application hosts calls (its conference options).
+    SetHostingPolicy(crate::sim::HostingPolicy),
     /// HA: the records of these calls (None: every call this connector owns).
     ExportCalls(Option<Vec<CallId>>),
     /// HA: restore calls after a connector restart; they become this connector's again.
@@ -343,6 +345,7 @@ impl SfbState {
             AppCmd::ScheduleConference { endpoint, lobby_bypass } => {
                 json(w.schedule_conference(now, &endpoint, lobby_bypass)?)
             }
+            AppCmd::SetHostingPolicy(policy) => json(w.set_hosting_policy(policy)),
             AppCmd::ExportCalls(calls) => {
                 let mine: Vec<CallRecord> = w
                     .export_calls()

@@ -315,6 +315,17 @@ fn duplicate_agent_logins_are_refused() {
 }
 
 #[test]
+fn a_conference_pool_without_caching_or_endpoints_is_warned_about() {
+    let cfg = with("[switch.annex.connector]\ncaching-enabled = 0\nconference-pool-size = 5\n").unwrap();
+    let w = cfg.warnings.join("\n");
+    assert!(w.contains("conference-pool-size = 5 with caching-enabled = 0"), "{w}");
+    assert!(w.contains("no [conference-services] count / uri-pattern"), "{w}");
+    let services = "[switch.annex.conference-services]\ncount = 1\nuri-pattern = \"sip:c{D}@x\"\n";
+    let cfg = with(&format!("{services}[switch.annex.connector]\nconference-pool-size = 5\n")).unwrap();
+    assert!(cfg.warnings.is_empty(), "{:?}", cfg.warnings);
+}
+
+#[test]
 fn booleans_and_caching_enabled_digits() {
     let cfg = with("[switch.annex.connector]\ncaching-enabled = 0\n").unwrap();
     assert!(!cfg.switch.connector.caching_enabled);

@@ -212,6 +212,21 @@ fn warnings(cfg: &ServerConfig) -> Vec<String> {
                 c.reuse_avcall
             ));
         }
+        if c.conference_pool_size > 0 && !c.caching_enabled {
+            w.push(format!(
+                "pool {pool:?}: conference-pool-size = {} with caching-enabled = 0: the guide's conference pooling \
+                 needs conference caching; each pooled conference serves one call and calls are refused (42) \
+                 while all are in use",
+                c.conference_pool_size
+            ));
+        }
+        if c.conference_pool_size > 0 && cfg.conference_services_for_pool(pool).is_none() {
+            w.push(format!(
+                "pool {pool:?}: conference-pool-size = {} but no [conference-services] count / uri-pattern: \
+                 no conference can be pre-created",
+                c.conference_pool_size
+            ));
+        }
     }
     w
 }

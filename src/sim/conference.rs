@@ -2,12 +2,13 @@
 //! scheduled on the `[conference-services]` Trusted Application Endpoints, refused when the
 //! LobbyBypass flag disagrees with the pool's `PstnCallersBypassLobby`, completed at the
 //! configured scheduling rate (the CPS bottleneck), reused by calls and expired by Skype for
-//! Business after `conference-expiry`. Also picks the conference that hosts an application call
-//! (a free scheduled one, else an ad-hoc one unless `require-scheduled-conference`). Never
-//! changes parties.
+//! Business after `conference-expiry`. Also picks the conference that hosts an application call:
+//! a free scheduled one, else one scheduled on demand (ad hoc) — unless
+//! `require-scheduled-conference`, or the application's [`HostingPolicy`] says it schedules none
+//! on demand or asks a LobbyBypass flag the pool refuses. Never changes parties.
 
 use super::calls::Host;
-use super::error::SimError;
+use super::error::{NoConference, SimError};
 use super::event::SimEvent;
 use super::timers::Timer;
 use super::types::{CallId, ConferenceId, ConferenceTicket, UserKind};
@@ -39,6 +40,29 @@ pub struct ConferenceView {
     pub expire_when_free: bool,
 }
 
+/// How the application (the Connector) hosts calls, as its configuration says. Until it sets
+/// one, any call that needs a conference gets one (scheduled or ad hoc) and a used conference is
+/// free again after its call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostingPolicy {
+    /// The LobbyBypass flag it schedules every conference with (`lobby-bypass-enabled`): an ad-hoc
+    /// conference is refused like a scheduled one when it disagrees with the pool.
+    pub lobby_bypass: bool,
+    /// Whether a call finding no free scheduled conference gets one scheduled on demand.
+    pub on_demand: bool,
+    /// Whether a scheduled conference is reused after its call (`caching-enabled`); otherwise it
+    /// is deleted when its call ends.
+    pub reuse: bool,
+}
+
+/// What hosts a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "kebab-case")]
+pub enum Hosting {
+    Scheduled { conference: ConferenceId },
+    AdHoc,
+}
+
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ConferencePool {
     confs: BTreeMap<ConferenceId, ConferenceView>,
@@ -46,6 +70,7 @@ pub(crate) struct ConferencePool {
     /// When the last scheduling (under a rate limit) completes.
     last_done: u64,
     round_robin: usize,
+    policy: Option<HostingPolicy>,
 }
 
 impl World {
@@ -137,17 +162,47 @@ impl World {
         self.conferences.confs.values().cloned().collect()
     }
 
+    /// One scheduled conference (None once it failed, expired or was deleted).
+    pub fn conference(&self, id: ConferenceId) -> Option<&ConferenceView> {
+        self.conferences.confs.get(&id)
+    }
+
+    /// What hosts a call (None: peer-to-peer, or no such call).
+    pub fn hosting(&self, call: CallId) -> Option<Hosting> {
+        let host = self.calls.get(&call)?.host.as_ref()?;
+        Some(match host.conference {
+            Some(conference) => Hosting::Scheduled { conference },
+            None => Hosting::AdHoc,
+        })
+    }
+
+    /// The application says how it hosts calls (its Connector configuration).
+    pub fn set_hosting_policy(&mut self, policy: HostingPolicy) {
+        self.conferences.policy = Some(policy);
+    }
+
     /// Whether a call can be hosted by an application conference now.
     pub(crate) fn check_host(&self, id: Option<CallId>) -> Result<(), SimError> {
-        if id.is_some_and(|id| self.call(id).host.is_some()) || !self.cfg.require_scheduled_conference {
+        if id.is_some_and(|id| self.call(id).host.is_some())
+            || self.conferences.confs.values().any(|c| c.state == ConferenceState::Ready)
+        {
             return Ok(());
         }
-        if self.conferences.confs.values().any(|c| c.state == ConferenceState::Ready) {
-            return Ok(());
+        let exhausted = |why: &str| Err(SimError::NoConference(NoConference::Exhausted(why.into())));
+        if self.cfg.require_scheduled_conference {
+            return exhausted("no scheduled conference is free (require-scheduled-conference is set)");
         }
-        Err(SimError::Refused(
-            "no scheduled conference is free (require-scheduled-conference is set; schedule one first)".into(),
-        ))
+        match self.conferences.policy {
+            Some(p) if !p.on_demand => exhausted(
+                "the conference pool is exhausted: every conference the application scheduled is in use and it \
+                 schedules none on demand (conference-pool-size is set with caching-enabled = 0)",
+            ),
+            Some(p) => match self.lobby_failure(p.lobby_bypass) {
+                Some(reason) => Err(SimError::NoConference(NoConference::Lobby(reason))),
+                None => Ok(()),
+            },
+            None => Ok(()),
+        }
     }
 
     /// Checks that the application's scheduled conference `conference` is free to host a call.
@@ -195,14 +250,18 @@ impl World {
         self.dirty_calls.insert(id);
     }
 
-    /// A call ended: its scheduled conference is free again (or expires now if it was due).
+    /// A call ended: its scheduled conference is free again, expires now if it was due, or is
+    /// deleted when the application does not reuse conferences.
     pub(crate) fn release_host(&mut self, host: Host) {
         let Some(id) = host.conference else { return };
+        let reuse = self.conferences.policy.is_none_or(|p| p.reuse);
         let Some(c) = self.conferences.confs.get_mut(&id) else { return };
         if c.expire_when_free {
             let endpoint = c.endpoint.clone();
             self.conferences.confs.remove(&id);
             self.events.push(SimEvent::ConferenceExpired { id, endpoint });
+        } else if !reuse {
+            self.conferences.confs.remove(&id);
         } else {
             c.state = ConferenceState::Ready;
         }

@@ -159,11 +159,13 @@ impl SimConfig {
             spec.line_uri = dn.association.as_deref().and_then(normalize_uri);
             users.insert(uri, spec);
         }
-        if let Some(cs) = &server.switch.conference_services {
+        // Every pool's conference-service endpoints (a pool's folder may name its own).
+        for cs in server.pools().iter().filter_map(|p| server.conference_services_for_pool(p)) {
             for uri in cs.endpoint_uris() {
                 let uri = normalize_uri(&uri).unwrap_or(uri);
-                users.insert(uri.clone(), UserSpec::new(&uri, UserKind::ConferenceService));
-                cfg.conference_endpoints.push(uri);
+                if users.insert(uri.clone(), UserSpec::new(&uri, UserKind::ConferenceService)).is_none() {
+                    cfg.conference_endpoints.push(uri);
+                }
             }
         }
         cfg.music_on_hold = server.switch.connector.music_on_hold_file_path.clone().filter(|s| !s.is_empty());

@@ -33,6 +33,23 @@ pub enum SimError {
     /// A malformed argument (availability out of range, non-DTMF digits, ...).
     #[error("bad argument: {0}")]
     BadArgument(String),
+    /// The call needs an application conference and none can host it (guide: "Conference
+    /// Resource Pools", "Disable Lobby Bypass").
+    #[error("no conference can host the call: {0}")]
+    NoConference(NoConference),
+}
+
+/// Why no application conference can host a call.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NoConference {
+    /// Every scheduled conference is in use and none may be scheduled on demand: 42
+    /// TERR_RESOURCE_SEIZED (a transient condition: the pool refills).
+    #[error("{0}")]
+    Exhausted(String),
+    /// Conferences cannot be scheduled at all: the application's LobbyBypass flag disagrees with
+    /// the pool's PstnCallersBypassLobby: 1140 TERR_CSTA_OPER_REQ_INCOMPAT (a configuration error).
+    #[error("{0}")]
+    Lobby(String),
 }
 
 impl SimError {
@@ -51,7 +68,7 @@ impl SimError {
         match self {
             SimError::UnknownUser(_) | SimError::NoSuchCall(_) => 404,
             SimError::NoCall { .. } | SimError::NotAParty { .. } | SimError::InvalidState { .. } => 409,
-            SimError::Refused(_) => 403,
+            SimError::Refused(_) | SimError::NoConference(_) => 403,
             SimError::InvalidDestination { .. } | SimError::Unsupported { .. } => 422,
             SimError::BadArgument(_) => 400,
         }
@@ -69,6 +86,8 @@ impl SimError {
             SimError::Refused(_) => ErrorCode::CstaOperReqIncompat,
             SimError::Unsupported { .. } => ErrorCode::UnsupOper,
             SimError::BadArgument(_) => ErrorCode::BadParam,
+            SimError::NoConference(NoConference::Exhausted(_)) => ErrorCode::ResourceSeized,
+            SimError::NoConference(NoConference::Lobby(_)) => ErrorCode::CstaOperReqIncompat,
         }
     }
 }
@@ -89,6 +108,8 @@ mod tests {
             (SimError::Refused("lobby".into()), 403, 1140),
             (SimError::unsupported("hold", Media::Im), 422, 51),
             (SimError::BadArgument("digits".into()), 400, 223),
+            (SimError::NoConference(NoConference::Exhausted("pool".into())), 403, 42),
+            (SimError::NoConference(NoConference::Lobby("lobby".into())), 403, 1140),
         ];
         for (e, status, code) in cases {
             assert_eq!(e.http_status(), status, "{e}");

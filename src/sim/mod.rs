@@ -34,9 +34,9 @@ mod proptests;
 mod tests;
 
 pub use calls::conversation_id_for;
-pub use conference::{ConferenceState, ConferenceView};
+pub use conference::{ConferenceState, ConferenceView, Hosting, HostingPolicy};
 pub use config::{ResponseGroupSpec, SimConfig, SimConfigError, UserSpec};
-pub use error::SimError;
+pub use error::{NoConference, SimError};
 pub use event::SimEvent;
 pub use im::{ImMessage, MAX_TRANSCRIPT};
 pub use media::check_digits;

@@ -760,13 +760,50 @@ fn conference_scheduling_rate_delays_completion_and_conferences_expire() {
 #[test]
 fn required_scheduled_conferences_gate_application_calls() {
     let mut w = world("[sim]\nrequire-scheduled-conference = true\n");
-    assert!(matches!(w.start_call(0, CUSTOMER, RP, Media::Voice, None), Err(SimError::Refused(_))));
+    let e = w.start_call(0, CUSTOMER, RP, Media::Voice, None).unwrap_err();
+    assert!(matches!(e, SimError::NoConference(NoConference::Exhausted(_))), "{e}");
+    assert_eq!(e.error_code().code(), 42);
     w.schedule_conference(0, "sip:conf03@skype.lab", true).unwrap();
     let c = w.start_call(0, CUSTOMER, RP, Media::Voice, None).unwrap().call;
     assert_eq!(w.call_view(c).unwrap().conference.as_deref(), Some("sip:conf03@skype.lab"));
     assert!(w.app_make_call(0, A1, CUSTOMER, Media::Voice, None).is_err(), "the only conference is in use");
     w.hangup(10, CUSTOMER, None).unwrap();
     assert!(w.app_make_call(20, A1, CUSTOMER, Media::Voice, None).is_ok(), "reused after the call");
+}
+
+#[test]
+fn hosting_policy_decides_on_demand_conferences_reuse_and_lobby() {
+    // Caching off with a pool: conferences are single use and none is scheduled on demand.
+    let mut w = world("");
+    w.set_hosting_policy(HostingPolicy { lobby_bypass: true, on_demand: false, reuse: false });
+    let t = w.schedule_conference(0, "sip:conf01@skype.lab", true).unwrap();
+    let c = w.start_call(0, CUSTOMER, RP, Media::Voice, None).unwrap().call;
+    assert_eq!(w.hosting(c), Some(Hosting::Scheduled { conference: t.id }), "a Routing Point call takes it");
+    assert!(matches!(w.conference(t.id).map(|v| &v.state), Some(ConferenceState::InUse { call }) if *call == c));
+    let e = w.app_make_call(10, A1, "tel:+14155550101", Media::Voice, None).unwrap_err();
+    assert!(matches!(&e, SimError::NoConference(NoConference::Exhausted(r)) if r.contains("exhausted")), "{e}");
+    assert_eq!((e.error_code().code(), e.http_status()), (42, 403));
+    assert!(e.to_string().starts_with("no conference can host the call: "), "{e}");
+    w.hangup(20, CUSTOMER, Some(c)).unwrap();
+    assert!(w.conference(t.id).is_none(), "without reuse a conference is deleted after its call");
+    assert!(w.app_make_call(30, A1, "tel:+14155550101", Media::Voice, None).is_err(), "still none on demand");
+
+    // On demand (ad hoc) when allowed and the lobby settings agree; not reused as a scheduled one.
+    w.set_hosting_policy(HostingPolicy { lobby_bypass: true, on_demand: true, reuse: true });
+    let c = w.app_make_call(40, A1, "tel:+14155550101", Media::Voice, None).unwrap().call;
+    assert_eq!(w.hosting(c), Some(Hosting::AdHoc));
+    let direct = w.start_call(50, A2, A3, Media::Voice, None).unwrap().call;
+    assert_eq!(w.hosting(direct), None, "a direct call is peer-to-peer");
+
+    // A LobbyBypass flag the pool refuses: no conference at all, scheduled or ad hoc (guide: "The
+    // Skype T-Server will not be able to schedule conferences for new calls").
+    w.set_hosting_policy(HostingPolicy { lobby_bypass: false, on_demand: true, reuse: true });
+    let e = w.start_call(60, CUSTOMER, RP, Media::Voice, None).unwrap_err();
+    assert!(matches!(&e, SimError::NoConference(NoConference::Lobby(r)) if r.contains("PstnCallersBypassLobby")));
+    assert_eq!(e.error_code().code(), 1140);
+    let e = w.app_add_party(70, direct, "sip:supervisor1@skype.lab", PartyMode::Normal).unwrap_err();
+    assert!(matches!(e, SimError::NoConference(NoConference::Lobby(_))), "acting on a direct call needs one: {e}");
+    assert_eq!(w.hosting(direct), None, "a refused operation changes nothing");
 }
 
 #[test]
