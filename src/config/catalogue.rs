@@ -58,6 +58,8 @@ pub const TSERVER: &[OptionSpec] = &[
     OptionSpec::new("wrap-up-time", Kind::WrapUp, Some("0"), HA, EMU).ext(&["WrapUpTime"]),
     OptionSpec::new("timed-acw-in-idle", Kind::Bool, Some("true"), HA, EMU),
     OptionSpec::new("acw-in-idle-force-ready", Kind::Bool, Some("true"), HA, EMU),
+    OptionSpec::new("legal-guard-time", secs(Some(3600)), Some("0"), HA, "Attribute Extensions (LegalGuardTime)")
+        .ext(&["LegalGuardTime"]),
     OptionSpec::new("no-answer-timeout", secs(Some(600)), Some("0"), HA, NAS).ext(&["NO_ANSWER_TIMEOUT"]),
     OptionSpec::new("no-answer-action", Kind::Enum(NoAnswerAction::VALUES), Some("none"), HA, NAS)
         .ext(&["NO_ANSWER_ACTION"]),

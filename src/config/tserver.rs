@@ -30,6 +30,8 @@ pub struct TServerOptions {
     pub timed_acw_in_idle: bool,
     pub acw_in_idle_force_ready: bool,
     #[serde(with = "humantime_serde")]
+    pub legal_guard_time: Duration,
+    #[serde(with = "humantime_serde")]
     pub no_answer_timeout: Duration,
     pub no_answer_action: NoAnswerAction,
     pub default_dn: Option<DnName>,
@@ -114,6 +116,7 @@ impl TServerOptions {
             wrap_up_time: l.value("wrap-up-time").as_wrap_up().expect("wrap-up option"),
             timed_acw_in_idle: l.bool("timed-acw-in-idle"),
             acw_in_idle_force_ready: l.bool("acw-in-idle-force-ready"),
+            legal_guard_time: l.duration("legal-guard-time"),
             no_answer_timeout: l.duration("no-answer-timeout"),
             no_answer_action: l.enumerated("no-answer-action"),
             default_dn: l.dn("default-dn"),
@@ -174,6 +177,7 @@ mod tests {
         assert_eq!(t.no_answer_timeout, Duration::ZERO);
         assert_eq!(t.no_answer_action, NoAnswerAction::None);
         assert_eq!(t.wrap_up_time, WrapUpTime::Timed(Duration::ZERO));
+        assert_eq!(t.legal_guard_time, Duration::ZERO);
         assert_eq!(t.handle_direct_calls, HandleDirectCalls::True);
         assert_eq!(t.handle_direct_calls_media, vec![DirectCallsMedia::All]);
         assert_eq!(t.allow_pass_through_calls, PassThroughCalls::All);

@@ -3,7 +3,7 @@
 //! enumerations the validated model exposes. Parsing is pure and reports a reason an operator can
 //! act on; callers add the option name. Nothing here knows which option has which kind.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Duration;
 
@@ -178,7 +178,7 @@ pub trait OptionEnum: Sized + Copy {
 macro_rules! option_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
         pub enum $name { $($(#[$vm])* #[serde(rename = $text)] $variant),+ }
         impl OptionEnum for $name {
             const VALUES: &'static [&'static str] = &[$($text),+];
