@@ -17,7 +17,8 @@ use crate::actors::connector_link::{link_ref, LinkMsg};
 use crate::actors::context::ServerContext;
 use crate::actors::outbound::{ClientHandle, SharedEvent};
 use crate::callmodel::{
-    CallModelOptions, CallRoutes, CallTable, ClientRef, DnInfo, Effect, Input, Output, Recipient, SwitchRoute,
+    CallModelOptions, CallRoutes, CallTable, CallTimer, ClientRef, DnInfo, Effect, Input, Output, Recipient,
+    SwitchRoute,
 };
 use crate::mltp::Mltp;
 use crate::model::{DnName, ErrorCode};
@@ -65,8 +66,17 @@ pub enum Routed {
 }
 
 pub enum CallMsg {
-    Input { seq: u64, input: Routed },
-    SwitchTimeout { corr: u64 },
+    Input {
+        seq: u64,
+        input: Routed,
+    },
+    SwitchTimeout {
+        corr: u64,
+    },
+    /// router-timeout, no-answer-timeout, a treatment's TOTAL_TIMEOUT.
+    Timer(CallTimer),
+    /// The last routing client left a Routing Point (sent to every family).
+    RoutersGone(DnName),
 }
 
 pub struct CallArgs {
@@ -111,6 +121,23 @@ impl crate::callmodel::Directory for DnDirectory {
 
     fn agent_logged_in(&self, dn: &DnName) -> bool {
         self.0.directory.has_agent(dn)
+    }
+
+    fn routing_clients(&self, rp: &DnName) -> bool {
+        self.0.directory.subscriber_count(rp) > 0
+    }
+
+    /// `default-dn` and `router-timeout` of the Routing Point over the Application's.
+    fn routing_options(&self, rp: &DnName) -> Option<crate::callmodel::RoutingOptions> {
+        let cfg = &self.0.config;
+        let ctx = crate::config::OptionContext::for_dn(rp);
+        let ms = |key: &str| cfg.resolve_duration("TServer", key, &ctx).map_or(0, |(d, _)| d.as_millis() as u64);
+        Some(crate::callmodel::RoutingOptions {
+            default_dn: cfg.resolve_str("TServer", "default-dn", &ctx).map(|(s, _)| DnName::new(s.as_ref())),
+            router_timeout_ms: ms("router-timeout"),
+            no_answer_timeout_ms: ms("no-answer-timeout"),
+            redirect_limit: cfg.resolve_u64("TServer", "default-redirect-limit", &ctx).map_or(4, |(n, _)| n as u32),
+        })
     }
 
     /// `allow-pass-through-calls` set on the DN itself (the Application value is the default).
@@ -169,6 +196,10 @@ impl Actor for CallActor {
         for corr in st.table.corrs_in_flight() {
             me.send_after(SWITCH_TIMEOUT, move || CallMsg::SwitchTimeout { corr });
         }
+        let now = now_ms();
+        for (timer, deadline) in st.table.armed_timers() {
+            me.send_after(Duration::from_millis(deadline.saturating_sub(now)), move || CallMsg::Timer(timer));
+        }
         // Restarted after its last call ended: ask again to be drained.
         if st.table.is_empty() && st.progress.started.load(Ordering::Acquire) > 0 {
             st.report_empty();
@@ -179,6 +210,8 @@ impl Actor for CallActor {
     async fn handle(&self, me: ActorRef<CallMsg>, msg: CallMsg, st: &mut CallState) -> Result<(), ActorProcessingErr> {
         let (seq, input) = match msg {
             CallMsg::SwitchTimeout { corr } => (None, Input::SwitchTimeout { corr }),
+            CallMsg::Timer(t) => (None, Input::Timer(t)),
+            CallMsg::RoutersGone(rp) => (None, Input::RoutersGone { rp }),
             CallMsg::Input { seq, input } => {
                 st.progress.started.store(seq, Ordering::Release);
                 let input = match input {
@@ -236,6 +269,10 @@ impl CallState {
         }
         for req in out.switch {
             self.send_switch(me, req.corr, req.route, req.msg);
+        }
+        for t in out.timers {
+            let timer = t.timer;
+            me.send_after(Duration::from_millis(t.after_ms), move || CallMsg::Timer(timer));
         }
         self.clients.retain(|_, c| !c.is_closing());
         if self.table.is_empty() {

@@ -62,6 +62,10 @@ pub enum CallSupMsg {
         family: u64,
         last: u64,
     },
+    /// The last client registered on a Routing Point left: its waiting calls go to default-dn.
+    RoutersGone {
+        rp: crate::model::DnName,
+    },
     /// Test hook: make the Call actor owning `conn` panic.
     Crash {
         conn: ConnId,
@@ -175,6 +179,13 @@ impl Actor for CallSup {
             }
             CallSupMsg::Routes { family, old, new } => st.update_routes(family, &old, &new),
             CallSupMsg::Done { family, last } => st.on_done(family, last),
+            CallSupMsg::RoutersGone { rp } => {
+                for family in st.families.keys() {
+                    if let Some(cell) = st.children.get(&call::child_name(*family)) {
+                        let _ = ActorRef::<CallMsg>::from(cell.clone()).cast(CallMsg::RoutersGone(rp.clone()));
+                    }
+                }
+            }
             CallSupMsg::Crash { conn } => {
                 if let Some(family) = st.by_conn.get(&conn).copied() {
                     st.forward(family, Routed::Crash);
@@ -456,5 +467,18 @@ impl CallSupState {
 fn remove_if<K: std::hash::Hash + Eq>(map: &mut HashMap<K, u64>, key: &K, family: u64) {
     if map.get(key) == Some(&family) {
         map.remove(key);
+    }
+}
+
+/// A client left `dn`: if it was the last one on a Routing Point, the calls waiting there are
+/// sent to default-dn (guide: "Alternate Routing").
+pub fn client_left(ctx: &ServerContext, dn: &crate::model::DnName) {
+    let is_rp = ctx.config.dns.get(dn).is_some_and(|d| {
+        matches!(d.dn_type, crate::model::DnType::RoutingPoint | crate::model::DnType::ExternalRoutingPoint)
+    });
+    if is_rp && ctx.directory.subscriber_count(dn) == 0 {
+        if let Some(sup) = ctx.call_sup() {
+            let _ = sup.cast(CallSupMsg::RoutersGone { rp: dn.clone() });
+        }
     }
 }

@@ -91,6 +91,7 @@ impl Actor for ClientSession {
         st.handle.disconnect(CloseReason::Shutdown);
         for dn in &st.registered {
             st.ctx.directory.unsubscribe(dn, st.id);
+            crate::actors::call_sup::client_left(&st.ctx, dn);
         }
         st.io = None;
         st.ctx.metrics.clients_connected.fetch_sub(1, Ordering::Relaxed);

@@ -24,6 +24,18 @@ pub enum Input {
     /// request it sent, answered or not: the model ignores timeouts of finished work, and turns
     /// the others into EventError 236 — so every T-Library request is answered.
     SwitchTimeout { corr: u64 },
+    /// A timer the model asked for ([`Output::timers`]) expired: router-timeout,
+    /// no-answer-timeout, a treatment's TOTAL_TIMEOUT. Stale timers are ignored.
+    Timer(super::routing::CallTimer),
+    /// The last routing client left the Routing Point: calls waiting there go to `default-dn`.
+    RoutersGone { rp: DnName },
+}
+
+/// A timer for the actor layer to arm: after `after_ms`, feed back `Input::Timer(timer)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimerRequest {
+    pub timer: super::routing::CallTimer,
+    pub after_ms: u64,
 }
 
 /// Who receives an event.
@@ -96,6 +108,7 @@ pub struct Output {
     pub events: Vec<Delivery>,
     pub switch: Vec<SwitchRequest>,
     pub effects: Vec<Effect>,
+    pub timers: Vec<TimerRequest>,
 }
 
 impl Output {

@@ -19,8 +19,10 @@ mod pass_through;
 mod requests;
 mod responses;
 mod routes;
+mod routing;
 mod switch;
 mod table;
+mod treatment;
 mod two_call;
 mod types;
 mod userdata;
@@ -33,7 +35,8 @@ pub use direct::{
 };
 pub use error::CallError;
 pub use events::CONVERSATION_ID;
-pub use io::{Delivery, Effect, Input, Output, Recipient, SwitchRequest, SwitchRoute};
+pub use io::{Delivery, Effect, Input, Output, Recipient, SwitchRequest, SwitchRoute, TimerRequest};
+pub use routing::{CallTimer, Routing, RoutingOptions, TimerKind};
 pub use routes::{switch_key, CallRoutes, SwitchKey};
 pub use table::{CallModelOptions, CallTable, Corr, TableSnapshot};
 pub use types::{

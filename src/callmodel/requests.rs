@@ -38,6 +38,8 @@ impl CallTable {
                 K::QueryCall => self.query_call(client, req, out),
                 K::SendUserEvent => self.send_user_event(client, req, out),
                 K::PrivateService => self.private_service(client, req, out),
+                K::RouteCall => self.route_call(client, req, out),
+                K::ApplyTreatment => self.apply_treatment(client, req, out),
                 other => Err(CallError::Unsupported(format!("{other} (not a call request)"))),
             },
         };

@@ -9,7 +9,7 @@ use super::io::Output;
 use super::types::{Party, Stage, SwitchCall};
 use super::{CallError, CallTable};
 use crate::model::{ConnId, ErrorCode};
-use crate::tlib::EventKind;
+use crate::tlib::{EventKind, RequestKind as K};
 
 impl CallTable {
     pub(super) fn on_response(
@@ -28,13 +28,22 @@ impl CallTable {
             self.corrs.remove(&corr);
         }
         match result {
+            Err(_) if awaited && self.op(entry.home).is_some_and(|o| o.kind == K::ApplyTreatment) => {
+                self.treatment_refused(entry.home, out);
+            }
             Err((code, reason)) if awaited => self.fail_op(entry.home, CallError::Switch { code, reason }, out),
             Err(_) => {}
             Ok(results) => {
                 if entry.make_call {
                     self.bind_answered(entry.home, entry.call, link, &results, out);
                 }
-                let dtmf = self.op(entry.home).filter(|o| o.stage == Stage::Response && awaited).cloned();
+                let step = self.op(entry.home).filter(|o| o.stage == Stage::Response && awaited).map(|o| o.kind);
+                match step {
+                    Some(K::RouteCall) => return self.route_used(entry.home, out),
+                    Some(K::ApplyTreatment) => return self.treatment_started(entry.home, out),
+                    _ => {}
+                }
+                let dtmf = self.op(entry.home).filter(|o| o.stage == Stage::Response && awaited && o.kind == K::SendDTMF).cloned();
                 if let Some(op) = dtmf {
                     let call = &self.calls[&entry.home];
                     let stand_in = Party::for_dn(&op.requester);

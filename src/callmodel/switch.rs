@@ -53,8 +53,17 @@ impl CallTable {
                     self.fail_op(h, CallError::Switch { code: error_code, reason }, out);
                 }
             }
-            // IM text, DTMF received and treatment ends are no call events of issue 4: IM
-            // transcripts, digit collection and treatments (issue 5) hook in here.
+            Mltp::ImReceived { call, from, text } => {
+                if let Some(c) = call_of(self, call) {
+                    self.im_received(c, &from, &text, out);
+                }
+            }
+            Mltp::TreatmentEnded { call, status, digits, .. } => {
+                if let Some(c) = call_of(self, call) {
+                    self.treatment_ended(c, status, digits, out);
+                }
+            }
+            // DTMF of a voice treatment comes with TREATMENT_ENDED.
             _ => {}
         }
     }
@@ -76,6 +85,8 @@ impl CallTable {
         let replaced = call.op.as_ref().filter(|o| o.kind == K::SingleStepTransfer).map(|o| o.requester.clone());
         let active =
             call.parties.iter().filter(|p| p.state.is_active() && replaced.as_ref().is_none_or(|r| !p.is_dn(r)));
+        // A Routing Point the call is being routed from is not a conference member.
+        let active = active.filter(|p| !super::routing::is_routing_point(p.dn_type));
         let active = active.count();
         let origin = state == PartyState::Dialing || (call.parties.is_empty() && uri_key(uri) == uri_key(&call.ani));
         let role = match () {
@@ -92,6 +103,9 @@ impl CallTable {
             rang: false,
             added_by: None,
         };
+        if super::routing::is_routing_point(party.dn_type) {
+            return self.rp_arrived(c, party, out);
+        }
         self.call_mut(c).expect("live call").parties.push(party);
         match state {
             PartyState::Dialing => self.dialing(c, uri, out),
@@ -158,8 +172,17 @@ impl CallTable {
             return;
         }
         p.state = new;
+        if super::routing::is_routing_point(p.dn_type) {
+            return; // a Routing Point answering is no call event (EventQueued was its arrival)
+        }
         match (old, new) {
-            (PartyState::Alerting, PartyState::Connected) => self.answered(c, uri, out),
+            (PartyState::Alerting, PartyState::Connected) => {
+                let routed = self.route_delivered(c, uri);
+                self.answered(c, uri, out);
+                if routed {
+                    self.pass_transcript(c, out);
+                }
+            }
             (PartyState::Dialing, PartyState::Connected) => self.emit(c, uri, EventKind::Established, out),
             (PartyState::Connected, PartyState::Held) => self.held(c, uri, out),
             (PartyState::Held, PartyState::Connected) => self.retrieved(c, uri, out),
@@ -222,6 +245,14 @@ impl CallTable {
 
     pub(super) fn party_deleted(&mut self, c: ConnId, uri: &str, cause: &str, out: &mut Output) {
         let Some(party) = self.calls[&c].party(uri).cloned() else { return };
+        if super::routing::is_routing_point(party.dn_type) {
+            self.treatment_interrupted(c, out);
+            return self.rp_left(c, &party, cause, out);
+        }
+        // A routing destination declining: the call goes back to its Routing Point.
+        if party.state == PartyState::Alerting && matches!(cause, "rejected" | "busy" | "noanswer" | "unavailable") {
+            self.route_failed(c, uri, out);
+        }
         if let Some(h) = self.op_home(c) {
             if self.op_departure(h, c, &party, cause, out) {
                 return;

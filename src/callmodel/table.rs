@@ -30,6 +30,13 @@ pub struct CallModelOptions {
     /// [`super::Directory::direct_calls`], takes precedence).
     #[serde(default)]
     pub direct_calls: DirectCallPolicy,
+    /// Routing options of the Application (a Routing Point's own, from
+    /// [`super::Directory::routing_options`], take precedence).
+    #[serde(default)]
+    pub routing: super::RoutingOptions,
+    /// `pass-transcript-to-agent` of the Application (the TRouteCall extension wins).
+    #[serde(default)]
+    pub pass_transcript: bool,
 }
 
 impl Default for CallModelOptions {
@@ -39,6 +46,8 @@ impl Default for CallModelOptions {
             consult_user_data: true,
             allow_pass_through: PassThroughPolicy::All,
             direct_calls: DirectCallPolicy::default(),
+            routing: super::RoutingOptions::default(),
+            pass_transcript: true,
         }
     }
 }
@@ -50,6 +59,13 @@ impl CallModelOptions {
             escalation_user_data_inherited: o.escalation_user_data == EscalationUserData::Inherited,
             allow_pass_through: o.allow_pass_through_calls.into(),
             direct_calls: DirectCallPolicy::new(o.handle_direct_calls, &o.handle_direct_calls_media),
+            routing: super::RoutingOptions {
+                default_dn: o.default_dn.clone(),
+                router_timeout_ms: o.router_timeout.as_millis() as u64,
+                no_answer_timeout_ms: o.no_answer_timeout.as_millis() as u64,
+                redirect_limit: o.default_redirect_limit,
+            },
+            pass_transcript: o.pass_transcript_to_agent,
             ..CallModelOptions::default()
         }
     }
@@ -84,6 +100,8 @@ pub struct CallTable {
     pub(super) touched: BTreeSet<ConnId>,
     /// Configured DNs that left a call during the current input (pass-through check).
     pub(super) departed: Vec<(ConnId, crate::model::DnName)>,
+    /// The time of the current input (timer deadlines).
+    pub(super) now: u64,
     /// Requests answered during the current input: (client, ReferenceID, ThisDN).
     pub(super) answered: Vec<(ClientRef, u32, crate::model::DnName)>,
 }
@@ -101,6 +119,7 @@ impl CallTable {
             touched: BTreeSet::new(),
             departed: Vec::new(),
             answered: Vec::new(),
+            now: 0,
         }
     }
 
@@ -108,11 +127,14 @@ impl CallTable {
     /// deterministic for a given directory and ConnID generator.
     pub fn apply(&mut self, input: Input, now_ms: u64) -> Output {
         let mut out = Output::default();
+        self.now = now_ms;
         match input {
             Input::Request { client, request } => self.on_request(client, &request, now_ms, &mut out),
             Input::Switch { link, msg } => self.on_switch(&link, msg, now_ms, &mut out),
             Input::SwitchResponse { corr, link, result } => self.on_response(corr, &link, result, &mut out),
             Input::SwitchTimeout { corr } => self.on_timeout(corr, &mut out),
+            Input::Timer(t) => self.on_timer(t, &mut out),
+            Input::RoutersGone { rp } => self.routers_gone(&rp, &mut out),
         }
         self.sweep(&mut out);
         for (conn, dn) in std::mem::take(&mut self.departed) {

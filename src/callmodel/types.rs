@@ -50,6 +50,16 @@ pub trait Directory: Send + Sync {
     fn agent_logged_in(&self, _dn: &DnName) -> bool {
         false
     }
+    /// Whether a client is registered on the Routing Point to route its calls (else a call
+    /// arriving there goes to `default-dn` at once).
+    fn routing_clients(&self, _rp: &DnName) -> bool {
+        true
+    }
+    /// The Routing Point's routing options (its own values over the Application's); None: the
+    /// Application's ([`crate::callmodel::CallModelOptions::routing`]).
+    fn routing_options(&self, _rp: &DnName) -> Option<super::RoutingOptions> {
+        None
+    }
 }
 
 /// `allow-pass-through-calls`: whether a call may be left with no configured DN in it (guide,
@@ -289,6 +299,9 @@ pub struct Call {
     /// The last party that left: OtherDN for a party left alone.
     #[serde(default)]
     pub last_left: Option<Party>,
+    /// Set once the call reached a Routing Point (issue 5).
+    #[serde(default)]
+    pub routing: Option<super::routing::Routing>,
     pub created_at_ms: u64,
 }
 
@@ -311,6 +324,7 @@ impl Call {
             locked_by: None,
             deferred: Vec::new(),
             last_left: None,
+            routing: None,
             created_at_ms: now,
         }
     }

@@ -11,6 +11,7 @@ mod codec;
 mod error;
 mod frame;
 mod log;
+pub mod playback;
 mod values;
 
 pub use catalogue::{HeaderSpec, MessageKind, MessageName, Mltp, Response};

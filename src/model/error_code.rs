@@ -1,6 +1,8 @@
 //! The complete set of error codes the guide's "Error Messages" table says T-Server distributes in
 //! EventError, plus the three refusals of its "Handling Pass-Through Calls" section (98, 705,
-//! 1148, named as the guide words them). Nothing else may appear in an EventError's ErrorCode.
+//! 1148, named as the guide words them) and TERR_DN_NO_ANSWER, which its "No-Answer Supervision"
+//! section names without a number (232 in the public T-Library error list). Nothing else may
+//! appear in an EventError's ErrorCode.
 
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +48,7 @@ error_codes! {
     TargDnInv = 177, "TERR_TARG_DN_INV", "Target DN Invalid.";
     BadParam = 223, "TERR_BAD_PARAM", "Bad parameter is passed to function.";
     OutOfMem = 226, "TERR_OUT_OF_MEM", "Out of memory (local).";
+    DnNoAnswer = 232, "TERR_DN_NO_ANSWER", "No answer at DN: the routing destination did not accept the call within no-answer-timeout.";
     ConnectorTimeout = 236, "Timeout performing operation", "Request failed as no response from Connector (hence from SfB) for requested service received during timeout.";
     CallDisconnected = 237, "Call has disconnected", "Request failed due to the main call being disconnected.";
     OperationInProgress = 291, "Other telephony operation in progress", "Request failed because there is still pending request for the same call/device/etc in progress.";

@@ -7,6 +7,7 @@
 
 mod direct;
 mod escalation;
+mod routing;
 mod golden;
 mod guide_tables;
 mod pass_through;
@@ -202,6 +203,9 @@ impl Log {
             "TransferConnID",
             "ReferenceID",
             "ErrorCode",
+            "ThisQueue",
+            "TreatmentType",
+            "CollectedDigits",
         ];
         for k in KEYS {
             let Some(v) = json.get(*k) else { continue };
@@ -211,7 +215,7 @@ impl Log {
             };
             let v = if k.ends_with("ConnID") {
                 ConnId::parse(&v).map_or(v.clone(), |c| self.conn_name(c))
-            } else if k.ends_with("DN") {
+            } else if k.ends_with("DN") || *k == "ThisQueue" {
                 short(&v)
             } else {
                 v
@@ -249,6 +253,8 @@ pub(super) struct Rig {
     pub silent: bool,
     next_ref: u32,
     pumping: bool,
+    /// Every timer the model asked for, in order.
+    pub timers: Vec<crate::callmodel::TimerRequest>,
 }
 
 impl Rig {
@@ -268,11 +274,13 @@ impl Rig {
             silent: false,
             next_ref: 1,
             pumping: false,
+            timers: Vec::new(),
         }
     }
 
     pub fn apply(&mut self, input: Input) {
-        let out = self.table.apply(input, self.now);
+        let mut out = self.table.apply(input, self.now);
+        self.timers.append(&mut out.timers);
         let out = self.log.record(out);
         for r in out.switch {
             self.sent.push(r.corr);
@@ -342,6 +350,15 @@ impl Rig {
         self.pumping = false;
     }
 
+    /// The latest timer of `kind` the model asked for fires (whatever its delay).
+    pub fn fire(&mut self, kind: crate::callmodel::TimerKind) {
+        let t = self.timers.iter().rev().find(|t| t.timer.kind == kind).cloned().expect("a timer of that kind");
+        self.now += t.after_ms;
+        self.world.advance(self.now);
+        self.flush_world();
+        self.apply(Input::Timer(t.timer));
+    }
+
     /// Executes the switch requests held while `silent`.
     pub fn release_silence(&mut self) {
         self.silent = false;
@@ -388,6 +405,13 @@ pub(super) fn execute(w: &mut World, now: u64, msg: &Mltp) -> Result<Vec<(String
         }
         Mltp::DeleteParty { call, party } => w.app_delete_party(now, CallId(call), &party).map(none),
         Mltp::SendDtmf { call, party, digits } => w.app_send_dtmf(now, CallId(call), &party, &digits).map(none),
+        Mltp::RedirectCall { call, to, .. } => w.app_redirect(now, CallId(call), &to).map(none),
+        Mltp::SendIm { call, from, text } => w.app_send_im(now, CallId(call), &from, &text).map(none),
+        Mltp::PlayTreatment { call, party, treatment_type, params } => {
+            let what = crate::mltp::playback::playback(treatment_type, params.unwrap_or_default());
+            w.app_play(now, CallId(call), party.as_deref(), what).map(none)
+        }
+        Mltp::StopTreatment { call } => w.app_stop_play(now, CallId(call)).map(none),
         other => return Err((ErrorCode::UnsupOper, format!("{} is not simulated", other.name()))),
     };
     r.map_err(|e| (e.error_code(), e.to_string()))
@@ -456,6 +480,10 @@ pub(super) fn to_mltp(e: &SimEvent) -> Option<Mltp> {
             Mltp::PartyDeleted { call: call.0, party: party.clone(), cause: cause(c) }
         }
         SimEvent::CallDeleted { call, cause: c } => Mltp::CallDeleted { call: call.0, cause: cause(c) },
+        SimEvent::ImReceived { call, from, text } => {
+            Mltp::ImReceived { call: call.0, from: from.clone(), text: text.clone() }
+        }
+        SimEvent::PlaybackEnded { call, what, status, .. } => crate::mltp::playback::treatment_ended(*call, what, status)?,
         _ => return None,
     })
 }

@@ -53,7 +53,8 @@ fn refusals_use_the_guide_error_codes() {
                 a.make_call_type = Some(MakeCallType::DirectAgent);
             }),
         ),
-        (51, K::RouteCall, Box::new(move |a| a.conn_id = Some(c1))),
+        // A call that is not waiting on the requester's Routing Point.
+        (470, K::RouteCall, Box::new(move |a| a.conn_id = Some(c1))),
         (53, K::MakeCall, Box::new(|_| {})),
         (53, K::HoldCall, Box::new(|_| {})),
         (53, K::AttachUserData, Box::new(move |a| a.conn_id = Some(c1))),
