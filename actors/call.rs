@@ -127,17 +127,19 @@ impl crate::callmodel::Directory for DnDirectory {
         self.0.directory.subscriber_count(rp) > 0
     }
 
-    /// `default-dn` and `router-timeout` of the Routing Point over the Application's.
+    /// `default-dn` and `router-timeout` set on the Routing Point itself, over the Application's.
     fn routing_options(&self, rp: &DnName) -> Option<crate::callmodel::RoutingOptions> {
+        use crate::config::Level;
         let cfg = &self.0.config;
         let ctx = crate::config::OptionContext::for_dn(rp);
-        let ms = |key: &str| cfg.resolve_duration("TServer", key, &ctx).map_or(0, |(d, _)| d.as_millis() as u64);
-        Some(crate::callmodel::RoutingOptions {
-            default_dn: cfg.resolve_str("TServer", "default-dn", &ctx).map(|(s, _)| DnName::new(s.as_ref())),
-            router_timeout_ms: ms("router-timeout"),
-            no_answer_timeout_ms: ms("no-answer-timeout"),
-            redirect_limit: cfg.resolve_u64("TServer", "default-redirect-limit", &ctx).map_or(4, |(n, _)| n as u32),
-        })
+        let mut o = options(&self.0).routing;
+        if let Some((d, Level::Dn)) = cfg.resolve_duration("TServer", "router-timeout", &ctx) {
+            o.router_timeout_ms = d.as_millis() as u64;
+        }
+        if let Some((dn, Level::Dn)) = cfg.resolve_str("TServer", "default-dn", &ctx) {
+            o.default_dn = Some(DnName::new(dn.as_ref()));
+        }
+        Some(o)
     }
 
     /// `allow-pass-through-calls` set on the DN itself (the Application value is the default).

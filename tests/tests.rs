@@ -14,5 +14,6 @@ mod direct_calls;
 mod durability;
 mod protocol;
 mod registration;
+mod routing;
 mod supervision;
 mod tls;
