@@ -15,5 +15,6 @@ mod durability;
 mod protocol;
 mod registration;
 mod routing;
+mod sim_traffic;
 mod supervision;
 mod tls;

@@ -44,6 +44,7 @@ pub fn router(state: ControlState) -> Router {
         .route("/sim/users/{uri}/{action}", post(action))
         .route("/sim/users/{uri}/presence", put(presence))
         .route("/sim/users/{uri}/behavior", put(behavior))
+        .route("/sim/traffic", get(traffic_view).post(traffic_start).delete(traffic_stop))
         .route("/connectors", get(connectors))
         .route("/connectors/{name}/shutdown", post(shutdown))
         .with_state(state)
@@ -203,6 +204,34 @@ async fn behavior(State(s): State<ControlState>, Path(uri): Path<String>, bytes:
     };
     match run(&s, ControlCmd::Behavior { user: uri, answer, delay_ms: arg.delay_ms }).await {
         Ok(_) => Json(json!({"ok": true})).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// `POST /sim/traffic`: starts or replaces the traffic profile (`crate::sim::TrafficRequest`);
+/// answers the profile and the counters.
+async fn traffic_start(State(s): State<ControlState>, bytes: Bytes) -> Response {
+    let req: crate::sim::TrafficRequest = match serde_json::from_slice(&bytes) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid traffic profile: {e}")),
+    };
+    match run(&s, ControlCmd::TrafficStart(req)).await {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn traffic_view(State(s): State<ControlState>) -> Response {
+    match run(&s, ControlCmd::TrafficView).await {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// `DELETE /sim/traffic`: no new callers; calls in progress go on to their end.
+async fn traffic_stop(State(s): State<ControlState>) -> Response {
+    match run(&s, ControlCmd::TrafficStop).await {
+        Ok(v) => Json(v).into_response(),
         Err(r) => r,
     }
 }

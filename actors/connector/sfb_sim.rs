@@ -6,6 +6,7 @@
 //! it or whose endpoint it was offered to, presence to the connector that subscribed.
 
 use crate::actors::connector::connector::ConnectorMsg;
+use crate::actors::connector::sim_ticker::SimTicker;
 use crate::sim::{AnswerMode, Behavior, CallId, CallRecord, Media, PartyMode, Playback, SimError, SimEvent, World};
 use parking_lot::Mutex;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
@@ -87,6 +88,10 @@ pub enum ControlCmd {
     Presence { user: String, availability: u32, activity: Option<String> },
     Behavior { user: String, answer: AnswerMode, delay_ms: u64 },
     View { user: String },
+    /// The load interface: start or replace the traffic profile, read it and its counters, stop it.
+    TrafficStart(crate::sim::TrafficRequest),
+    TrafficView,
+    TrafficStop,
 }
 
 /// What a connector does on behalf of the T-Server.
@@ -192,13 +197,14 @@ pub enum SfbMsg {
     App { connector: String, cmd: AppCmd, reply: RpcReplyPort<SimResult> },
     Attach { connector: String, actor: ActorRef<ConnectorMsg> },
     Detach { connector: String },
-    Tick { generation: u64 },
+    /// The world's next deadline (`at`, simulated ms) has come (sent by the [`SimTicker`]).
+    Tick { at: u64 },
 }
 
 pub struct SfbState {
     shared: Arc<SimShared>,
-    timer_generation: u64,
-    armed_for: Option<u64>,
+    /// The one wake-up driving the world's timers, re-aimed after every message.
+    ticker: SimTicker,
 }
 
 fn json<T: serde::Serialize>(v: T) -> SimResult {
@@ -211,16 +217,18 @@ impl Actor for SfbSim {
     type Arguments = Arc<SimLink>;
 
     async fn pre_start(&self, me: ActorRef<SfbMsg>, link: Arc<SimLink>) -> Result<SfbState, ActorProcessingErr> {
-        *link.actor.write() = Some(me);
-        Ok(SfbState { shared: link.shared.clone(), timer_generation: 0, armed_for: None })
+        *link.actor.write() = Some(me.clone());
+        let ticker = SimTicker::spawn(link.shared.epoch, me);
+        Ok(SfbState { shared: link.shared.clone(), ticker })
     }
 
-    async fn post_start(&self, me: ActorRef<SfbMsg>, st: &mut SfbState) -> Result<(), ActorProcessingErr> {
-        st.settle(&me); // re-arm the world's timers after a restart
+    async fn post_start(&self, _me: ActorRef<SfbMsg>, st: &mut SfbState) -> Result<(), ActorProcessingErr> {
+        st.settle(false); // re-arm the world's timers after a restart
         Ok(())
     }
 
-    async fn handle(&self, me: ActorRef<SfbMsg>, msg: SfbMsg, st: &mut SfbState) -> Result<(), ActorProcessingErr> {
+    async fn handle(&self, _me: ActorRef<SfbMsg>, msg: SfbMsg, st: &mut SfbState) -> Result<(), ActorProcessingErr> {
+        let ticked = matches!(msg, SfbMsg::Tick { .. });
         match msg {
             SfbMsg::Control(cmd, reply) => {
                 let result = st.control(cmd);
@@ -242,13 +250,9 @@ impl Actor for SfbSim {
                 routes.endpoint_owner.retain(|_, owners| !owners.is_empty());
                 routes.presence_owner.retain(|_, c| *c != connector);
             }
-            SfbMsg::Tick { generation } => {
-                if generation == st.timer_generation {
-                    st.armed_for = None;
-                }
-            }
+            SfbMsg::Tick { .. } => {}
         }
-        st.settle(&me);
+        st.settle(ticked);
         Ok(())
     }
 }
@@ -276,6 +280,9 @@ impl SfbState {
                 json(w.set_behavior(&user, Behavior { answer, delay_ms })?)
             }
             ControlCmd::View { user } => json(w.user_view(&user)?),
+            ControlCmd::TrafficStart(req) => json(w.start_traffic(now, req)?),
+            ControlCmd::TrafficView => json(w.traffic_view()),
+            ControlCmd::TrafficStop => json(w.stop_traffic(now)),
         }
     }
 
@@ -366,8 +373,9 @@ impl SfbState {
         }
     }
 
-    /// After every message: run due timers, route the events, re-arm the next timer.
-    fn settle(&mut self, me: &ActorRef<SfbMsg>) {
+    /// After every message: run due timers, route the events, aim the wake-up at the next
+    /// deadline (one ticker for every timer of the world, see `sim_ticker.rs`).
+    fn settle(&mut self, ticked: bool) {
         let now = self.shared.now();
         let (events, next) = {
             let mut w = self.shared.world.lock();
@@ -375,15 +383,7 @@ impl SfbState {
             (w.drain_events(), w.next_deadline())
         };
         self.route(events);
-        if let Some(at) = next {
-            if self.armed_for.is_none_or(|armed| at < armed) {
-                self.timer_generation += 1;
-                self.armed_for = Some(at);
-                let generation = self.timer_generation;
-                let delay = Duration::from_millis(at.saturating_sub(now));
-                me.send_after(delay, move || SfbMsg::Tick { generation });
-            }
-        }
+        self.ticker.aim(next, ticked);
     }
 
     fn route(&self, events: Vec<SimEvent>) {

@@ -222,6 +222,7 @@ impl World {
         }
         if state == PartyState::Connected {
             self.im_join(id, uri);
+            self.traffic_connected(id);
         }
     }
 
@@ -241,6 +242,7 @@ impl World {
         self.emit_call(id, SimEvent::PartyStateChanged { call: id, party: uri.to_string(), state, cause });
         if state == PartyState::Connected {
             self.im_join(id, uri);
+            self.traffic_connected(id);
         }
     }
 
@@ -268,6 +270,7 @@ impl World {
         self.dirty_calls.insert(id);
         self.dirty_users.insert(uri.to_string());
         self.emit_call(id, SimEvent::PartyDeleted { call: id, party: uri.to_string(), cause });
+        self.traffic_left(uri, cause);
     }
 
     /// After a party left: ends the call when no person is left in it (dialing, connected or
@@ -292,6 +295,7 @@ impl World {
 
     /// Ends a call: every party left is removed (alerting ones as Abandoned), then CallDeleted.
     pub(crate) fn end_call(&mut self, id: CallId, cause: Cause) {
+        self.traffic_call_ending(id, cause);
         let left: Vec<(String, PartyState)> = self.call(id).parties.iter().map(|p| (p.uri.clone(), p.state)).collect();
         for (uri, state) in left {
             let c = if state == PartyState::Alerting { Cause::Abandoned } else { Cause::CallEnded };

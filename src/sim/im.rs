@@ -141,6 +141,7 @@ impl World {
                 replayed: false,
             };
             push_capped(&mut self.user_mut(&r).ims, e);
+            self.traffic_im_received(id, &r);
         }
         if report {
             self.emit_call(id, SimEvent::ImReceived { call: id, from: from.to_string(), text: text.to_string() });

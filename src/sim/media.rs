@@ -198,6 +198,7 @@ impl World {
                 self.timers.arm(now + ms, Timer::Playback { call, user: uri.clone(), token });
             }
             let t = Treatment { what: what.clone(), token, digits: String::new() };
+            self.traffic_treatment(call, &uri, &what);
             self.call_mut(call).treatments.insert(uri, t);
         }
         self.dirty_calls.insert(call);

@@ -24,6 +24,9 @@ mod presence;
 mod record;
 mod section;
 mod timers;
+mod traffic;
+mod traffic_hooks;
+mod traffic_run;
 mod types;
 mod users;
 mod view;
@@ -32,6 +35,8 @@ mod view;
 mod proptests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod traffic_tests;
 
 pub use calls::conversation_id_for;
 pub use conference::{ConferenceState, ConferenceView, Hosting, HostingPolicy};
@@ -43,6 +48,9 @@ pub use media::check_digits;
 pub use presence::{Presence, PresenceState, IN_A_CALL, MAX_AVAILABILITY};
 pub use record::{CallRecord, ImRecord, PartyRecord, RecordVersion};
 pub use section::{SimSection, SimUserSection};
+pub use traffic::{
+    AgentsSpec, Arrival, MediaMix, OneOrMany, Reply, SpanMs, TrafficCounters, TrafficProfile, TrafficRequest, TrafficView,
+};
 pub use types::{
     AnswerMode, Behavior, CallId, CallStarted, Cause, ConferenceId, ConferenceTicket, Direction, HuntMode, Media,
     PartyMode, PartyState, Playback, PlaybackStatus, PresenceType, UserKind,
@@ -78,6 +86,8 @@ pub struct World {
     /// call) is brought up to date by `flush`.
     dirty_calls: BTreeSet<CallId>,
     dirty_users: BTreeSet<String>,
+    /// The load interface's generated callers (`traffic_run.rs`).
+    traffic: traffic_run::Traffic,
 }
 
 impl World {
@@ -105,6 +115,7 @@ impl World {
             now: 0,
             dirty_calls: BTreeSet::new(),
             dirty_users: BTreeSet::new(),
+            traffic: traffic_run::Traffic::default(),
         }
     }
 

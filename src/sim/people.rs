@@ -62,6 +62,21 @@ impl World {
         text: Option<String>,
     ) -> Result<CallStarted, SimError> {
         let now = self.begin(now);
+        let started = self.place_call(now, from, to, media, text)?;
+        self.finish(now);
+        Ok(started)
+    }
+
+    /// [`World::start_call`] without moving the clock or running timers: the traffic generator
+    /// places calls from inside a timer.
+    pub(crate) fn place_call(
+        &mut self,
+        now: u64,
+        from: &str,
+        to: &str,
+        media: Media,
+        text: Option<String>,
+    ) -> Result<CallStarted, SimError> {
         let caller = match self.target(from) {
             Err(SimError::InvalidDestination { .. }) => return Err(SimError::UnknownUser(from.trim().to_string())),
             other => other?,
@@ -111,7 +126,6 @@ impl World {
             self.im_post(id, &from, &t, true);
         }
         let conversation_id = self.call(id).conversation_id.clone();
-        self.finish(now);
         Ok(CallStarted { call: id, conversation_id })
     }
 

@@ -19,6 +19,7 @@ pub(crate) enum Timer {
     ImIdle { call: CallId },
     ConferenceReady { id: ConferenceId },
     ConferenceExpiry { id: ConferenceId },
+    Traffic(super::traffic_run::TrafficTimer),
 }
 
 /// Deadlines in (time, arming order): two timers due at once run in the order they were armed.
@@ -100,6 +101,7 @@ impl World {
             Timer::ImIdle { call } => self.im_idle(call),
             Timer::ConferenceReady { id } => self.conference_ready(id),
             Timer::ConferenceExpiry { id } => self.conference_expiry(id),
+            Timer::Traffic(t) => self.fire_traffic(t),
         }
     }
 }
