@@ -142,6 +142,10 @@ impl crate::callmodel::Directory for DnDirectory {
         Some(o)
     }
 
+    fn dial_plan(&self, dn: &DnName) -> Option<crate::dialplan::DialPlan> {
+        Some(self.0.config.dial_plan_for(dn))
+    }
+
     /// `allow-pass-through-calls` set on the DN itself (the Application value is the default).
     fn pass_through(&self, dn: &DnName) -> Option<crate::callmodel::PassThroughPolicy> {
         let ctx = crate::config::OptionContext::for_dn(dn);

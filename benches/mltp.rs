@@ -39,6 +39,8 @@ fn make_call() -> (Mltp, TxId) {
         media: Media::Voice,
         conversation_id: None,
         data: Some(data),
+        calling_method: None,
+        cpn: None,
         text: String::new(),
     };
     (m, TxId::Tx(42))

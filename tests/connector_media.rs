@@ -40,6 +40,8 @@ async fn pooled_conferences_ringback_and_music_on_hold() {
             media: Media::Voice,
             conversation_id: None,
             data: None,
+            calling_method: None,
+            cpn: None,
             text: String::new(),
         })
         .await;
@@ -95,6 +97,8 @@ async fn pooled_conferences_ringback_and_music_on_hold() {
             media: Media::Voice,
             conversation_id: None,
             data: None,
+            calling_method: None,
+            cpn: None,
             text: String::new(),
         })
         .await;
@@ -141,6 +145,8 @@ async fn inconsistent_lobby_bypass_makes_conference_scheduling_fail() {
             media: Media::Voice,
             conversation_id: None,
             data: None,
+            calling_method: None,
+            cpn: None,
             text: String::new(),
         })
         .await;

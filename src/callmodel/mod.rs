@@ -9,6 +9,7 @@
 //! golden tests here. Routing Points (issue 5), agent ACW (issue 6) and supervision (issue 7) plug
 //! in at the extension points that page names; this module must never import the actor layer.
 
+mod b2b;
 mod binding;
 mod direct;
 mod error;

@@ -106,10 +106,14 @@ impl CallTable {
             Some(_) => return Err(CallError::InvalidAttribute("Extensions chat")),
         };
         let (media, media_type) = if chat { (Media::Im, MediaType::CHAT) } else { (Media::Voice, MediaType::VOICE) };
+        let dial = self.dial_method(&from, &to, req.attrs.extensions.as_ref());
+        let requested = to.clone();
+        let to = dial.to.clone();
         let conn = self.conn_ids.next();
         let call_type = if self.directory.lookup(&to).is_some() { CallType::Internal } else { CallType::Outbound };
         let mut call = Call::new(conn, media_type, call_type, from.as_str(), &to, now);
         call.user_data = req.attrs.user_data.clone().unwrap_or_default();
+        call.b2b = dial.b2b().then_some(requested);
         let data = (!call.user_data.is_empty()).then(|| call.user_data.clone());
         self.calls.insert(conn, call);
         self.touch(conn);
@@ -122,6 +126,8 @@ impl CallTable {
             media,
             conversation_id: None,
             data,
+            calling_method: dial.calling_method,
+            cpn: dial.cpn,
             text: String::new(),
         };
         self.send(conn, conn, SwitchRoute::ServingDn(from), msg, true, out);

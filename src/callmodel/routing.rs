@@ -177,13 +177,43 @@ impl CallTable {
 
     /// REDIRECT_CALL to `to`; with `home`, it is the step of the TRouteCall pending on the call.
     fn redirect(&mut self, c: ConnId, to: &str, rt: RouteType, no_answer: u64, home: Option<ConnId>, out: &mut Output) {
+        self.redirect_with(c, to, rt, no_answer, home, None, out)
+    }
+
+    /// [`Self::redirect`] with the TRouteCall's Extensions (`calling-method`, `CPNDigits`).
+    #[allow(clippy::too_many_arguments)]
+    fn redirect_with(
+        &mut self,
+        c: ConnId,
+        to: &str,
+        rt: RouteType,
+        no_answer: u64,
+        home: Option<ConnId>,
+        extensions: Option<&crate::model::KvList>,
+        out: &mut Output,
+    ) {
         self.disarm(c, TimerKind::Router);
         let (route, call) = self.switch_of(c);
         if let Some(r) = self.call_mut(c).and_then(|x| x.routing.as_mut()) {
             r.target = Some(uri_key(to));
             r.delivering = (no_answer > 0).then(|| (uri_key(to), no_answer));
         }
-        let msg = Mltp::RedirectCall { call, to: to.to_string(), route_type: Some(rt) };
+        let dial = match &self.calls[&c].routing {
+            Some(r) => self.dial_method(&r.rp, to, extensions),
+            None => super::b2b::Dial { to: to.to_string(), calling_method: None, cpn: None },
+        };
+        if dial.b2b() {
+            if let Some(x) = self.call_mut(c) {
+                x.b2b = Some(to.to_string());
+            }
+        }
+        let msg = Mltp::RedirectCall {
+            call,
+            to: dial.to,
+            route_type: Some(rt),
+            calling_method: dial.calling_method,
+            cpn: dial.cpn,
+        };
         self.send(home.unwrap_or(c), c, route, msg, home.is_some(), out);
     }
 
@@ -230,7 +260,8 @@ impl CallTable {
                     r.pass_transcript = pass;
                 }
                 self.start_op(conn, client, req, Stage::Response).target = Some(uri_key(&to));
-                self.redirect(conn, &to, rt, no_answer, Some(conn), out);
+                let ext = req.attrs.extensions.clone();
+                self.redirect_with(conn, &to, rt, no_answer, Some(conn), ext.as_ref(), out);
             }
         }
         Ok(())
@@ -345,7 +376,8 @@ impl CallTable {
         }
         // Back to the Routing Point is not counted: only redirections away from it are.
         let (route, call) = self.switch_of(c);
-        self.send(c, c, route, Mltp::RedirectCall { call, to: r.rp.to_string(), route_type: None }, false, out);
+        let msg = Mltp::RedirectCall { call, to: r.rp.to_string(), route_type: None, calling_method: None, cpn: None };
+        self.send(c, c, route, msg, false, out);
     }
 
     /// A timer fired.

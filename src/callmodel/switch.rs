@@ -150,6 +150,11 @@ impl CallTable {
             if forwarded {
                 ev = ev.state(CallState::Forwarded);
             }
+            // Guide: EventRinging of a destination called by B2BUA carries calling-method = b2b.
+            if call.b2b.is_some() && p.role != DnRole::Origination {
+                let ext = ev.attrs.extensions.take().unwrap_or_default();
+                ev.attrs.extensions = Some(ext.with(crate::dialplan::CALLING_METHOD_KEY, "b2b"));
+            }
             out.deliver(dn, ev);
         }
         // The guide's flow to a Tel URI: EventNetworkReached once the call left the monitored side.

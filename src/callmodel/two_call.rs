@@ -69,16 +69,25 @@ impl CallTable {
         let (requester, consult) = (op.requester.clone(), op.partner);
         let Some(c) = consult.and_then(|c| self.calls.get(&c)) else { return };
         let data = (!c.user_data.is_empty()).then(|| c.user_data.clone());
+        // The dial plan decides (the request's own calling-method Extension is not kept).
+        let dial = self.dial_method(&requester, &c.dnis, None);
         let msg = Mltp::MakeCall {
             conn_id: c.conn_id,
             from: requester.to_string(),
-            to: c.dnis.clone(),
+            to: dial.to.clone(),
             media: if c.media == MediaType::CHAT { Media::Im } else { Media::Voice },
             conversation_id: None,
             data,
+            calling_method: dial.calling_method.clone(),
+            cpn: dial.cpn.clone(),
             text: String::new(),
         };
-        let about = c.conn_id;
+        let (about, requested) = (c.conn_id, c.dnis.clone());
+        if dial.b2b() {
+            if let Some(x) = self.call_mut(about) {
+                x.b2b = Some(requested);
+            }
+        }
         self.send(home, about, SwitchRoute::ServingDn(requester), msg, true, out);
     }
 

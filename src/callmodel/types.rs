@@ -60,6 +60,11 @@ pub trait Directory: Send + Sync {
     fn routing_options(&self, _rp: &DnName) -> Option<super::RoutingOptions> {
         None
     }
+    /// The dial plan of the DN's pool (B2BUA calling); None: dial out unless a request asks
+    /// for B2BUA.
+    fn dial_plan(&self, _dn: &DnName) -> Option<crate::dialplan::DialPlan> {
+        None
+    }
 }
 
 /// `allow-pass-through-calls`: whether a call may be left with no configured DN in it (guide,
@@ -302,6 +307,9 @@ pub struct Call {
     /// Set once the call reached a Routing Point (issue 5).
     #[serde(default)]
     pub routing: Option<super::routing::Routing>,
+    /// The requested destination of a call dialed by B2BUA.
+    #[serde(default)]
+    pub b2b: Option<String>,
     pub created_at_ms: u64,
 }
 
@@ -325,6 +333,7 @@ impl Call {
             deferred: Vec::new(),
             last_left: None,
             routing: None,
+            b2b: None,
             created_at_ms: now,
         }
     }

@@ -254,6 +254,7 @@ catalogue! {
     MakeCall = "MAKE_CALL", Request {
         conn_id: ConnId = req "conn-id", from: String = req "from", to: String = req "to", media: Media = req "media",
         conversation_id: String = opt "conversation-id", data: KvList = opt "Data",
+        calling_method: String = opt "calling-method", cpn: String = opt "cpn",
         text: String = text "UTF-8 text: the first instant message (IM calls)",
     }
     /// Release the party from the call (the call ends when one party is left).
@@ -281,6 +282,7 @@ catalogue! {
     /// Route a call waiting on a Routing Point to a destination.
     RedirectCall = "REDIRECT_CALL", Request {
         call: u64 = req "call", to: String = req "to", route_type: RouteType = opt "route-type",
+        calling_method: String = opt "calling-method", cpn: String = opt "cpn",
     }
     /// Remove another party from a conference.
     DeleteParty = "DELETE_PARTY", Request { call: u64 = req "call", party: String = req "party" }

@@ -6,6 +6,7 @@
 //! and compared with golden lines attribute by attribute.
 
 mod direct;
+mod b2b;
 mod escalation;
 mod routing;
 mod golden;
