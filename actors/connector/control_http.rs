@@ -215,7 +215,7 @@ async fn traffic_start(State(s): State<ControlState>, bytes: Bytes) -> Response 
         Ok(r) => r,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid traffic profile: {e}")),
     };
-    match run(&s, ControlCmd::TrafficStart(req)).await {
+    match run(&s, ControlCmd::TrafficStart(Box::new(req))).await {
         Ok(v) => Json(v).into_response(),
         Err(r) => r,
     }

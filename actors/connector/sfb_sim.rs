@@ -89,7 +89,7 @@ pub enum ControlCmd {
     Behavior { user: String, answer: AnswerMode, delay_ms: u64 },
     View { user: String },
     /// The load interface: start or replace the traffic profile, read it and its counters, stop it.
-    TrafficStart(crate::sim::TrafficRequest),
+    TrafficStart(Box<crate::sim::TrafficRequest>),
     TrafficView,
     TrafficStop,
 }
@@ -280,7 +280,7 @@ impl SfbState {
                 json(w.set_behavior(&user, Behavior { answer, delay_ms })?)
             }
             ControlCmd::View { user } => json(w.user_view(&user)?),
-            ControlCmd::TrafficStart(req) => json(w.start_traffic(now, req)?),
+            ControlCmd::TrafficStart(req) => json(w.start_traffic(now, *req)?),
             ControlCmd::TrafficView => json(w.traffic_view()),
             ControlCmd::TrafficStop => json(w.stop_traffic(now)),
         }
