@@ -111,3 +111,47 @@ async fn an_unanswered_route_is_reported_and_routed_again() {
     assert_eq!(again.attrs.conn_id, Some(conn));
     assert!(desk.wait_for(STEP, |e| e.kind == EventKind::Released).await.is_some(), "the ringing agent is released");
 }
+
+/// Routing to another Routing Point, to an External Routing Point (reached by its Association
+/// number too) and to an external Tel URI.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routing_to_routing_points_and_external_numbers() {
+    const RP2: &str = "sip:rp2@skype.lab";
+    const ERP1: &str = "sip:erp1@skype.lab";
+    let server = TestServer::start_with(|c| c.tserver.router_timeout = Duration::from_secs(60)).await;
+    let mut router = server.client().await;
+    let mut router2 = server.client().await;
+    let mut erp = server.client().await;
+    router.register(RP1).await.unwrap();
+    router2.register(RP2).await.unwrap();
+    erp.register(ERP1).await.unwrap();
+
+    customer_calls(&server, "tel:+14155550206").await;
+    let conn = router.wait_for(STEP, |e| e.kind == EventKind::RouteRequest).await.unwrap().attrs.conn_id.unwrap();
+    assert_eq!(router.request(route(conn, RP2)).await.unwrap().kind, EventKind::RouteUsed);
+    let at_rp2 = router2.wait_for(STEP, |e| e.kind == EventKind::RouteRequest).await.expect("queued at rp2");
+    assert_eq!(at_rp2.attrs.conn_id, Some(conn));
+    // rp2's router sends it on to the External Routing Point.
+    let mut r = route(conn, ERP1);
+    r.attrs.this_dn = Some(DnName::new(RP2));
+    let used = router2.request(r).await.unwrap();
+    assert_eq!(used.kind, EventKind::RouteUsed, "{used:?}");
+    let at_erp = erp.wait_for(STEP, |e| e.kind == EventKind::RouteRequest).await.expect("queued at erp1");
+    assert_eq!(at_erp.attrs.conn_id, Some(conn));
+    // ...which routes it out to an external number (pass-through calls are allowed by default).
+    let mut r = route(conn, "tel:+14155550999");
+    r.attrs.this_dn = Some(DnName::new(ERP1));
+    let used = erp.request(r).await.unwrap();
+    assert_eq!(used.kind, EventKind::RouteUsed, "{used:?}");
+    assert!(erp.wait_for(STEP, |e| e.kind == EventKind::Diverted).await.is_some());
+
+    // A caller dialing the External Routing Point's Association number reaches it.
+    customer_calls_to(&server, "tel:+14155550207", "tel:+14155551212").await;
+    let assoc = erp.wait_for(STEP, |e| e.kind == EventKind::RouteRequest).await.expect("reached by Association");
+    assert_ne!(assoc.attrs.conn_id, Some(conn));
+}
+
+async fn customer_calls_to(server: &TestServer, from: &str, to: &str) {
+    let (status, v) = server.admin_json("POST", "/sim/calls", &format!(r#"{{"from":"{from}","to":"{to}"}}"#)).await;
+    assert_eq!(status, 201, "{v}");
+}

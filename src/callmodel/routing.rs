@@ -302,6 +302,14 @@ impl CallTable {
         let call = self.call_mut(c).expect("live call");
         call.remove_party(&party.uri);
         let Some(r) = call.routing.as_mut() else { return };
+        // Routed to another Routing Point, which already holds the call: only the event.
+        if party.dn.as_ref() != Some(&r.rp) {
+            let next = r.rp.clone();
+            let (Some(dn), call) = (party.dn.clone(), &self.calls[&c]) else { return };
+            let mut ev = call.event(EventKind::Diverted, party).third(next, DnRole::Destination);
+            ev.attrs.this_queue = Some(dn.clone());
+            return out.deliver(&dn, ev);
+        }
         let was_queued = std::mem::replace(&mut r.queued, false);
         let target = r.target.clone();
         if r.timer.is_some_and(|(k, _, _)| matches!(k, TimerKind::Router | TimerKind::Treatment)) {
@@ -399,7 +407,7 @@ impl CallTable {
 
     /// no-answer-timeout: EventError TERR_DN_NO_ANSWER to the Routing Point, the destination is
     /// released and the call goes back to the Routing Point.
-    fn no_answer(&mut self, c: ConnId, r: &Routing, out: &mut Output) {
+    pub(super) fn no_answer(&mut self, c: ConnId, r: &Routing, out: &mut Output) {
         let Some((dest, _)) = &r.delivering else { return };
         let call = &self.calls[&c];
         let Some(p) = call.party(dest).filter(|p| p.state == PartyState::Alerting).cloned() else { return };
