@@ -17,6 +17,7 @@ pub mod mltp;
 pub mod model;
 pub mod sim;
 pub mod store;
+pub mod supervision;
 pub mod tlib;
 pub mod transport;
 
