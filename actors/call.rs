@@ -75,8 +75,8 @@ pub enum CallMsg {
     },
     /// router-timeout, no-answer-timeout, a treatment's TOTAL_TIMEOUT.
     Timer(CallTimer),
-    /// The last routing client left a Routing Point (sent to every family).
-    RoutersGone(DnName),
+    /// An input for every family (the last routing client left a Routing Point; intrusion).
+    Broadcast(Input),
 }
 
 pub struct CallArgs {
@@ -140,6 +140,12 @@ impl crate::callmodel::Directory for DnDirectory {
             o.default_dn = Some(DnName::new(dn.as_ref()));
         }
         Some(o)
+    }
+
+    fn monitor(&self, dn: &DnName) -> Option<crate::callmodel::MonitorSpec> {
+        let subs = self.0.subscriptions.read();
+        let s = subs.for_agent(dn)?;
+        Some(crate::callmodel::MonitorSpec { supervisor: s.supervisor.clone(), mode: s.mode, scope: s.scope })
     }
 
     fn dial_plan(&self, dn: &DnName) -> Option<crate::dialplan::DialPlan> {
@@ -217,7 +223,7 @@ impl Actor for CallActor {
         let (seq, input) = match msg {
             CallMsg::SwitchTimeout { corr } => (None, Input::SwitchTimeout { corr }),
             CallMsg::Timer(t) => (None, Input::Timer(t)),
-            CallMsg::RoutersGone(rp) => (None, Input::RoutersGone { rp }),
+            CallMsg::Broadcast(input) => (None, input),
             CallMsg::Input { seq, input } => {
                 st.progress.started.store(seq, Ordering::Release);
                 let input = match input {
@@ -344,8 +350,16 @@ pub fn deliver(ctx: &ServerContext, clients: &HashMap<u64, ClientHandle>, to: Re
 /// TPrivateService effects: a desktop overriding its DN's direct-call handling.
 pub fn private_services(ctx: &ServerContext, effects: &[Effect]) {
     for effect in effects {
-        if let Effect::PrivateService { dn, client, extensions, .. } = effect {
-            crate::actors::dn::private_service(ctx, dn, client.0, extensions);
+        match effect {
+            Effect::PrivateService { dn, client, extensions, .. } => {
+                crate::actors::dn::private_service(ctx, dn, client.0, extensions);
+            }
+            Effect::MonitoringEnded { supervisor, .. } => {
+                if let Some(m) = ctx.monitor_sup() {
+                    let _ = m.cast(crate::actors::monitor_sup::MonitorMsg::SessionEnded { supervisor: supervisor.clone() });
+                }
+            }
+            _ => {}
         }
     }
 }

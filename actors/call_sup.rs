@@ -66,6 +66,10 @@ pub enum CallSupMsg {
     RoutersGone {
         rp: crate::model::DnName,
     },
+    /// A subscription on `agent` with intrusion: its established calls get the supervisor.
+    Intrude {
+        agent: crate::model::DnName,
+    },
     /// Test hook: make the Call actor owning `conn` panic.
     Crash {
         conn: ConnId,
@@ -179,12 +183,9 @@ impl Actor for CallSup {
             }
             CallSupMsg::Routes { family, old, new } => st.update_routes(family, &old, &new),
             CallSupMsg::Done { family, last } => st.on_done(family, last),
-            CallSupMsg::RoutersGone { rp } => {
-                for family in st.families.keys() {
-                    if let Some(cell) = st.children.get(&call::child_name(*family)) {
-                        let _ = ActorRef::<CallMsg>::from(cell.clone()).cast(CallMsg::RoutersGone(rp.clone()));
-                    }
-                }
+            CallSupMsg::RoutersGone { rp } => st.broadcast(|| CallMsg::Broadcast(Input::RoutersGone { rp: rp.clone() })),
+            CallSupMsg::Intrude { agent } => {
+                st.broadcast(|| CallMsg::Broadcast(Input::Intrude { agent: agent.clone() }))
             }
             CallSupMsg::Crash { conn } => {
                 if let Some(family) = st.by_conn.get(&conn).copied() {
@@ -306,6 +307,15 @@ impl CallSupState {
                         s.by_conversation.insert(conv.clone(), family);
                     },
                 );
+            }
+        }
+    }
+
+    /// An input for every family (not logged: a lost one only delays what it triggers).
+    fn broadcast(&self, msg: impl Fn() -> CallMsg) {
+        for family in self.families.keys() {
+            if let Some(cell) = self.children.get(&call::child_name(*family)) {
+                let _ = ActorRef::<CallMsg>::from(cell.clone()).cast(msg());
             }
         }
     }

@@ -89,6 +89,9 @@ impl Actor for ClientSession {
 
     async fn post_stop(&self, _me: ActorRef<SessionMsg>, st: &mut SessionState) -> Result<(), ActorProcessingErr> {
         st.handle.disconnect(CloseReason::Shutdown);
+        if let Some(m) = st.ctx.monitor_sup() {
+            let _ = m.cast(crate::actors::monitor_sup::MonitorMsg::ClientGone { client: st.id });
+        }
         for dn in &st.registered {
             st.ctx.directory.unsubscribe(dn, st.id);
             crate::actors::call_sup::client_left(&st.ctx, dn);
@@ -155,6 +158,7 @@ impl SessionState {
             | RequestKind::AgentLogout
             | RequestKind::AgentSetReady
             | RequestKind::AgentSetNotReady => self.forward_to_dn(req).await,
+            RequestKind::MonitorNextCall | RequestKind::CancelMonitoring => self.forward_to_monitoring(req),
             _ => self.forward_to_calls(req),
         }
     }
@@ -237,6 +241,18 @@ impl SessionState {
                     .cast(CallSupMsg::Request { client: self.handle.clone(), request: Box::new(req.clone()) })
                     .is_ok() => {}
             _ => self.error(&req, ErrorCode::Internal, "call handling is restarting; retry".into()),
+        }
+    }
+
+    /// Supervision subscriptions: the supervisor's desktop must be registered on ThisDN.
+    fn forward_to_monitoring(&mut self, req: Request) {
+        let Some(dn) = self.known_dn(&req) else { return };
+        if !self.registered.contains(&dn) {
+            return self.error(&req, ErrorCode::NotRegistered, format!("client has not registered for {dn}"));
+        }
+        let msg = crate::actors::monitor_sup::MonitorMsg::Request { client: self.handle.clone(), request: Box::new(req.clone()) };
+        if !self.ctx.monitor_sup().is_some_and(|m| m.cast(msg).is_ok()) {
+            self.error(&req, ErrorCode::Internal, "call supervision is restarting; retry".into());
         }
     }
 

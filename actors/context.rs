@@ -51,6 +51,9 @@ pub struct ServerContext {
     registry: parking_lot::RwLock<Option<ActorRef<RegistryMsg>>>,
     /// The current CallSup incarnation (set by itself when it starts).
     call_sup: parking_lot::RwLock<Option<ActorRef<crate::actors::call_sup::CallSupMsg>>>,
+    monitor_sup: parking_lot::RwLock<Option<ActorRef<crate::actors::monitor_sup::MonitorMsg>>>,
+    /// Call supervision subscriptions (MonitorSup writes; Call actors read).
+    pub subscriptions: parking_lot::RwLock<crate::supervision::Subscriptions>,
 }
 
 impl ServerContext {
@@ -86,8 +89,18 @@ impl ServerContext {
             test_hooks,
             registry: parking_lot::RwLock::new(None),
             call_sup: parking_lot::RwLock::new(None),
+            monitor_sup: parking_lot::RwLock::new(None),
+            subscriptions: parking_lot::RwLock::new(Default::default()),
             sim_control: None,
         }
+    }
+
+    pub fn monitor_sup(&self) -> Option<ActorRef<crate::actors::monitor_sup::MonitorMsg>> {
+        self.monitor_sup.read().clone()
+    }
+
+    pub(crate) fn set_monitor_sup(&self, m: ActorRef<crate::actors::monitor_sup::MonitorMsg>) {
+        *self.monitor_sup.write() = Some(m);
     }
 
     pub fn call_sup(&self) -> Option<ActorRef<crate::actors::call_sup::CallSupMsg>> {

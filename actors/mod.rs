@@ -11,6 +11,7 @@
 //! │  └─ link-<n>            ConnectorLink          permanent   one MLTP link per link-n-name section
 //! ├─ call-sup               CallSup                permanent   routes call inputs by ConnID / Connector call
 //! │  └─ call-<n>            Call                   transient   one per call (with its consultations); rebuilt from its snapshot
+//! ├─ monitor-sup            MonitorSup             permanent   call supervision subscriptions
 //! ├─ client-listener        ClientListener         permanent   accepts T-Library clients
 //! │  └─ client:<n>          ClientSession          temporary   one per connection, never restarted
 //! └─ admin-http             AdminHttp              permanent   health, ready, tree, restart, metrics
@@ -34,6 +35,7 @@ pub mod directory;
 pub mod dn;
 pub mod dn_sup;
 pub mod link_sup;
+pub mod monitor_sup;
 pub mod mltp_stream;
 pub mod outbound;
 pub mod persister;
@@ -55,6 +57,7 @@ pub const DRAWN_TREE: &[(&str, &str, &str)] = &[
     ("link-<n>", "ConnectorLink", "link-sup"),
     ("call-sup", "CallSup", "root"),
     ("call-<n>", "Call", "call-sup"),
+    ("monitor-sup", "MonitorSup", "root"),
     ("client-listener", "ClientListener", "root"),
     ("client:<n>", "ClientSession", "client-listener"),
     ("admin-http", "AdminHttp", "root"),

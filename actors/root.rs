@@ -16,7 +16,7 @@ use crate::actors::context::ServerContext;
 use crate::actors::persister::Persister;
 use crate::actors::registry::Registry;
 use crate::actors::supervision::{child, ChildSpec, RestartPolicy};
-use crate::actors::{admin_http, call_sup, client_listener, dn_sup, link_sup};
+use crate::actors::{admin_http, call_sup, client_listener, dn_sup, link_sup, monitor_sup};
 use std::sync::Arc;
 
 pub const NAME: &str = "root";
@@ -34,6 +34,7 @@ pub fn children(ctx: &Arc<ServerContext>) -> Vec<ChildSpec> {
         dn_sup::spec(ctx.clone()),
         link_sup::spec(ctx.clone()),
         call_sup::spec(ctx.clone()),
+        monitor_sup::spec(ctx.clone()),
         client_listener::spec(ctx.clone()),
         admin_http::spec(ctx.clone()),
     ]

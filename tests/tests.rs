@@ -13,6 +13,7 @@ mod connectors;
 mod direct_calls;
 mod durability;
 mod protocol;
+mod monitoring;
 mod registration;
 mod routing;
 mod sim_traffic;

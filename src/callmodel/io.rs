@@ -29,6 +29,9 @@ pub enum Input {
     Timer(super::routing::CallTimer),
     /// The last routing client left the Routing Point: calls waiting there go to `default-dn`.
     RoutersGone { rp: DnName },
+    /// A subscription was made on `agent` with `intrusion-enabled`: its established calls get
+    /// the supervisor now.
+    Intrude { agent: DnName },
 }
 
 /// A timer for the actor layer to arm: after `after_ms`, feed back `Input::Timer(timer)`.
@@ -100,6 +103,8 @@ pub enum Effect {
     /// `handle-direct-calls-media` (the Extensions parse as [`super::DirectCallsOverride`]) for as
     /// long as `client` stays registered on the DN.
     PrivateService { dn: DnName, client: ClientRef, msg_id: i32, extensions: KvList },
+    /// A supervisor left a call it monitored: a one-call subscription ends (issue 7).
+    MonitoringEnded { supervisor: DnName, assistance: bool },
 }
 
 /// Everything one input produced, in order.

@@ -15,6 +15,7 @@ mod direct;
 mod error;
 mod events;
 mod io;
+mod monitoring;
 mod ops;
 mod pass_through;
 mod requests;
@@ -37,6 +38,7 @@ pub use direct::{
 pub use error::CallError;
 pub use events::CONVERSATION_ID;
 pub use io::{Delivery, Effect, Input, Output, Recipient, SwitchRequest, SwitchRoute, TimerRequest};
+pub use monitoring::{MonitorSpec, Session, SessionKind};
 pub use routing::{CallTimer, Routing, RoutingOptions, TimerKind};
 pub use routes::{switch_key, CallRoutes, SwitchKey};
 pub use table::{CallModelOptions, CallTable, Corr, TableSnapshot};

@@ -39,6 +39,7 @@ impl CallTable {
                 K::SendUserEvent => self.send_user_event(client, req, out),
                 K::PrivateService => self.private_service(client, req, out),
                 K::RouteCall => self.route_call(client, req, out),
+                K::SetMuteOn | K::SetMuteOff => self.set_mute(client, req, out),
                 K::ApplyTreatment => self.apply_treatment(client, req, out),
                 other => Err(CallError::Unsupported(format!("{other} (not a call request)"))),
             },
@@ -225,6 +226,11 @@ impl CallTable {
                 Some("mute") => Some(MonitorMode::Mute),
                 _ => None,
             };
+            // AssistMode connect / coach: an assistance session (guide: "Assistance Request").
+            if assist.as_deref().is_some_and(|m| m == "connect" || m == "coach") {
+                let wire = if assist.as_deref() == Some("coach") { Some(MonitorMode::Coach) } else { Some(MonitorMode::Connect) };
+                self.assistance(t.conn, &t.dn, &to, wire);
+            }
             Mltp::SingleStepConference { call, to, mode }
         };
         self.send(t.conn, t.conn, route, msg, true, out);

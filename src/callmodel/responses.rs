@@ -41,6 +41,7 @@ impl CallTable {
                 match step {
                     Some(K::RouteCall) => return self.route_used(entry.home, out),
                     Some(K::ApplyTreatment) => return self.treatment_started(entry.home, out),
+                    Some(K::SetMuteOn | K::SetMuteOff) => return self.mute_applied(entry.home, out),
                     _ => {}
                 }
                 let dtmf = self.op(entry.home).filter(|o| o.stage == Stage::Response && awaited && o.kind == K::SendDTMF).cloned();

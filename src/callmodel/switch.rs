@@ -30,8 +30,12 @@ impl CallTable {
                         Some(s) => self.party_changed(c, &party, s, out),
                         None => {
                             let departed = self.dn_of_party(c, &party);
+                            let gone = self.calls[&c].party(&party).cloned();
                             self.party_deleted(c, &party, "", out);
                             self.departed.extend(departed.map(|d| (c, d)));
+                            if let Some(p) = gone.filter(|_| self.calls.contains_key(&c)) {
+                                self.monitoring_departure(c, &p, out);
+                            }
                         }
                     }
                 }
@@ -39,8 +43,12 @@ impl CallTable {
             Mltp::PartyDeleted { call, party, cause } => {
                 if let Some(c) = call_of(self, call) {
                     let departed = self.dn_of_party(c, &party);
+                    let gone = self.calls[&c].party(&party).cloned();
                     self.party_deleted(c, &party, &cause_key(cause.as_deref()), out);
                     self.departed.extend(departed.map(|d| (c, d)));
+                    if let Some(p) = gone.filter(|_| self.calls.contains_key(&c)) {
+                        self.monitoring_departure(c, &p, out);
+                    }
                 }
             }
             Mltp::CallDeleted { call, .. } => {
@@ -94,6 +102,8 @@ impl CallTable {
             _ if active >= 2 => DnRole::ConferenceMember,
             _ => DnRole::Destination,
         };
+        // An invited supervisor: Observer when silent or coaching (hidden from the others).
+        let role = self.supervisor_role(c, uri).unwrap_or(role);
         let party = Party {
             uri: uri.to_string(),
             dn: info.as_ref().map(|i| i.dn.clone()),
@@ -182,13 +192,20 @@ impl CallTable {
         }
         match (old, new) {
             (PartyState::Alerting, PartyState::Connected) => {
+                if self.supervisor_joined(c, uri, out) {
+                    return;
+                }
                 let routed = self.route_delivered(c, uri);
                 self.answered(c, uri, out);
                 if routed {
                     self.pass_transcript(c, out);
                 }
+                self.maybe_monitor(c, uri, out);
             }
-            (PartyState::Dialing, PartyState::Connected) => self.emit(c, uri, EventKind::Established, out),
+            (PartyState::Dialing, PartyState::Connected) => {
+                self.emit(c, uri, EventKind::Established, out);
+                self.maybe_monitor(c, uri, out);
+            }
             (PartyState::Connected, PartyState::Held) => self.held(c, uri, out),
             (PartyState::Held, PartyState::Connected) => self.retrieved(c, uri, out),
             (PartyState::Alerting | PartyState::Dialing, PartyState::Held) => {

@@ -37,6 +37,11 @@ pub struct CallModelOptions {
     /// `pass-transcript-to-agent` of the Application (the TRouteCall extension wins).
     #[serde(default)]
     pub pass_transcript: bool,
+    /// `monitor-internal-calls`, and `monitor-consult-calls` other than `none`.
+    #[serde(default)]
+    pub monitor_internal_calls: bool,
+    #[serde(default)]
+    pub monitor_consult_calls: bool,
 }
 
 impl Default for CallModelOptions {
@@ -48,6 +53,8 @@ impl Default for CallModelOptions {
             direct_calls: DirectCallPolicy::default(),
             routing: super::RoutingOptions::default(),
             pass_transcript: true,
+            monitor_internal_calls: false,
+            monitor_consult_calls: false,
         }
     }
 }
@@ -66,6 +73,8 @@ impl CallModelOptions {
                 redirect_limit: o.default_redirect_limit,
             },
             pass_transcript: o.pass_transcript_to_agent,
+            monitor_internal_calls: o.monitor_internal_calls,
+            monitor_consult_calls: o.monitor_consult_calls != crate::config::MonitorConsultCalls::None,
             ..CallModelOptions::default()
         }
     }
@@ -135,6 +144,7 @@ impl CallTable {
             Input::SwitchTimeout { corr } => self.on_timeout(corr, &mut out),
             Input::Timer(t) => self.on_timer(t, &mut out),
             Input::RoutersGone { rp } => self.routers_gone(&rp, &mut out),
+            Input::Intrude { agent } => self.intrude(&agent, &mut out),
         }
         self.sweep(&mut out);
         for (conn, dn) in std::mem::take(&mut self.departed) {

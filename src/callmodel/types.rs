@@ -65,6 +65,14 @@ pub trait Directory: Send + Sync {
     fn dial_plan(&self, _dn: &DnName) -> Option<crate::dialplan::DialPlan> {
         None
     }
+    /// The supervisor subscribed to monitor the DN (issue 7), if any.
+    fn monitor(&self, _dn: &DnName) -> Option<super::MonitorSpec> {
+        None
+    }
+    /// Whether the DN is already on a call (a supervisor then is not invited).
+    fn on_call(&self, _dn: &DnName) -> bool {
+        false
+    }
 }
 
 /// `allow-pass-through-calls`: whether a call may be left with no configured DN in it (guide,
@@ -310,6 +318,9 @@ pub struct Call {
     /// The requested destination of a call dialed by B2BUA.
     #[serde(default)]
     pub b2b: Option<String>,
+    /// Supervisors on (or invited to) the call (issue 7).
+    #[serde(default)]
+    pub monitors: Vec<super::monitoring::Session>,
     pub created_at_ms: u64,
 }
 
@@ -334,6 +345,7 @@ impl Call {
             last_left: None,
             routing: None,
             b2b: None,
+            monitors: Vec::new(),
             created_at_ms: now,
         }
     }
@@ -377,7 +389,8 @@ impl Call {
     /// The party shown as OtherDN to `p`: for the originator the (latest, preferably connected)
     /// destination; for the others the originator, else the first connected party.
     pub fn other_of(&self, p: &Party) -> Option<&Party> {
-        let others = || self.parties.iter().filter(|o| o.uri != p.uri);
+        // A hidden (silent or coaching) supervisor is nobody's OtherDN.
+        let others = || self.parties.iter().filter(|o| o.uri != p.uri && o.role != DnRole::Observer);
         let found = if p.role == DnRole::Origination {
             others().rfind(|o| o.state.is_active()).or_else(|| others().next_back())
         } else {

@@ -8,6 +8,7 @@
 mod direct;
 mod b2b;
 mod escalation;
+mod monitoring;
 mod routing;
 mod golden;
 mod guide_tables;
@@ -401,9 +402,10 @@ pub(super) fn execute(w: &mut World, now: u64, msg: &Mltp) -> Result<Vec<(String
         Mltp::SingleStepTransfer { call, party, to } => {
             w.app_single_step_transfer(now, CallId(call), &party, &to).map(none)
         }
-        Mltp::SingleStepConference { call, to, .. } => {
-            w.app_add_party(now, CallId(call), &to, PartyMode::Normal).map(none)
+        Mltp::SingleStepConference { call, to, mode } => {
+            w.app_add_party(now, CallId(call), &to, party_mode(mode)).map(none)
         }
+        Mltp::SetMute { call, party, mode } => w.app_set_mode(CallId(call), &party, party_mode(Some(mode))).map(none),
         Mltp::DeleteParty { call, party } => w.app_delete_party(now, CallId(call), &party).map(none),
         Mltp::SendDtmf { call, party, digits } => w.app_send_dtmf(now, CallId(call), &party, &digits).map(none),
         Mltp::RedirectCall { call, to, .. } => w.app_redirect(now, CallId(call), &to).map(none),
@@ -416,6 +418,14 @@ pub(super) fn execute(w: &mut World, now: u64, msg: &Mltp) -> Result<Vec<(String
         other => return Err((ErrorCode::UnsupOper, format!("{} is not simulated", other.name()))),
     };
     r.map_err(|e| (e.error_code(), e.to_string()))
+}
+
+fn party_mode(m: Option<mltp::MonitorMode>) -> PartyMode {
+    match m {
+        Some(mltp::MonitorMode::Coach) => PartyMode::Coach,
+        Some(mltp::MonitorMode::Mute) => PartyMode::Mute,
+        _ => PartyMode::Normal,
+    }
 }
 
 fn sim_media(m: mltp::Media) -> sim::Media {

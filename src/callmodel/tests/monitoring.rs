@@ -1,0 +1,130 @@
+//! Monitoring sessions (issue 7): the supervisor (agent04 here) invited when a call is established
+//! on the monitored agent (agent01), hidden in silent and coaching modes, released with the agent
+//! (scope agent), mode switches with TSetMuteOn / TSetMuteOff, assistance; who hears whom checked
+//! in the simulated SfB.
+
+use super::*;
+use crate::callmodel::MonitorSpec;
+use crate::config::{MonitorMode, MonitorScope};
+use crate::model::{DnName, KvList};
+use crate::tlib::RequestKind as K;
+
+struct Monitored {
+    mode: MonitorMode,
+    scope: MonitorScope,
+}
+
+impl Directory for Monitored {
+    fn lookup(&self, uri: &str) -> Option<crate::callmodel::DnInfo> {
+        directory().lookup(uri)
+    }
+    fn monitor(&self, dn: &DnName) -> Option<MonitorSpec> {
+        (dn.as_str() == uri("agent01")).then(|| MonitorSpec {
+            supervisor: DnName::new(uri("agent04")),
+            mode: self.mode,
+            scope: self.scope,
+        })
+    }
+}
+
+fn rig(mode: MonitorMode, scope: MonitorScope) -> Rig {
+    let mut r = Rig::new();
+    r.table = CallTable::new(Arc::new(Monitored { mode, scope }), Arc::new(ConnIdGenerator::new(0)), CallModelOptions::default());
+    r
+}
+
+fn hears(r: &Rig, who: &str) -> Vec<String> {
+    let v = r.world.user_view(&uri(who)).unwrap();
+    v.calls.first().map(|c| c.hears.clone()).unwrap_or_default()
+}
+
+fn answered_customer_call(r: &mut Rig) -> ConnId {
+    r.person(|w, now| drop(w.start_call(now, CUSTOMER, &uri("agent01"), sim::Media::Voice, None).unwrap()));
+    r.person(|w, now| w.answer(now, &uri("agent01"), None).unwrap());
+    r.conn(1)
+}
+
+#[test]
+fn silent_monitoring_is_hidden_and_ends_with_the_agent() {
+    let mut r = rig(MonitorMode::Mute, MonitorScope::Agent);
+    answered_customer_call(&mut r);
+    golden(r.log.take(), &[
+        "agent01 EventRinging ConnID=c1 ThisDN=agent01 ThisDNRole=Destination OtherDN=customer OtherDNRole=Origination CallState=Ok CallType=Inbound MediaType=0",
+        "agent01 EventEstablished ConnID=c1 ThisDN=agent01 ThisDNRole=Destination OtherDN=customer OtherDNRole=Origination CallState=Ok CallType=Inbound MediaType=0",
+        "agent04 EventRinging ConnID=c1 ThisDN=agent04 ThisDNRole=Observer OtherDN=customer OtherDNRole=Origination CallState=Ok CallType=Inbound MediaType=0",
+    ]);
+    r.person(|w, now| w.answer(now, &uri("agent04"), None).unwrap());
+    golden(r.log.take(), &[
+        "agent01 EventPartyAdded ConnID=c1 ThisDN=agent01 ThisDNRole=Destination OtherDN=agent04 OtherDNRole=Observer ThirdPartyDN=agent01 ThirdPartyDNRole=AddedBy CallState=Ok CallType=Inbound MediaType=0",
+        "agent04 EventEstablished ConnID=c1 ThisDN=agent04 ThisDNRole=Observer OtherDN=agent01 OtherDNRole=Destination CallState=Ok CallType=Inbound MediaType=0",
+    ]);
+    assert!(!hears(&r, "customer").contains(&uri("agent04")), "nobody hears a silent supervisor");
+    assert!(!hears(&r, "agent01").contains(&uri("agent04")));
+    assert!(hears(&r, "agent04").contains(&uri("agent01")), "the supervisor hears the call");
+    // Scope agent: the supervisor leaves with the agent; the session's end is an effect.
+    r.person(|w, now| w.hangup(now, &uri("agent01"), None).unwrap());
+    golden(r.log.take(), &[
+        "agent01 EventReleased ConnID=c1 ThisDN=agent01 ThisDNRole=Destination OtherDN=customer OtherDNRole=Origination CallState=Ok CallType=Inbound MediaType=0",
+        "agent04 EventPartyDeleted ConnID=c1 ThisDN=agent04 ThisDNRole=Observer OtherDN=agent01 OtherDNRole=DeletedParty ThirdPartyDN=agent01 ThirdPartyDNRole=DeletedBy CallState=Ok CallType=Inbound MediaType=0",
+        "agent04 EventReleased ConnID=c1 ThisDN=agent04 ThisDNRole=Observer OtherDN=customer OtherDNRole=Origination CallState=Ok CallType=Inbound MediaType=0",
+    ]);
+}
+
+#[test]
+fn coaching_is_heard_by_the_agent_only_and_set_mute_off_opens_it() {
+    let mut r = rig(MonitorMode::Coach, MonitorScope::Call);
+    let c1 = answered_customer_call(&mut r);
+    r.person(|w, now| w.answer(now, &uri("agent04"), None).unwrap());
+    r.log.take();
+    assert!(hears(&r, "agent01").contains(&uri("agent04")), "the agent hears the coach");
+    assert!(!hears(&r, "customer").contains(&uri("agent04")), "the customer never hears a coach");
+    r.request(K::SetMuteOff, "agent04", |a| a.conn_id = Some(c1));
+    golden(r.log.take(), &[
+        "agent04 EventMuteOff ConnID=c1 ThisDN=agent04 ThisDNRole=ConferenceMember OtherDN=customer OtherDNRole=Origination CallState=Ok CallType=Inbound MediaType=0 ReferenceID=1",
+        "agent01 EventMuteOff ConnID=c1 ThisDN=agent01 ThisDNRole=Destination OtherDN=customer OtherDNRole=Origination CallState=Ok CallType=Inbound MediaType=0",
+    ]);
+    assert!(hears(&r, "customer").contains(&uri("agent04")), "connect: everyone hears the supervisor");
+    let modes: Vec<Option<String>> = r.log.deliveries.iter().rev().take(2)
+        .map(|d| d.event.attrs.extensions.as_ref().and_then(|x| x.get_str("MonitorMode")).map(str::to_string))
+        .collect();
+    assert_eq!(modes, vec![Some("connect".to_string()); 2]);
+    // Back to coaching: TSetMuteOn with MonitorMode=coach.
+    r.request(K::SetMuteOn, "agent04", |a| {
+        a.conn_id = Some(c1);
+        a.extensions = Some(KvList::new().with("MonitorMode", "coach"));
+    });
+    assert!(!hears(&r, "customer").contains(&uri("agent04")));
+    // Only the supervisor of the call may switch.
+    r.request(K::SetMuteOn, "agent01", |a| a.conn_id = Some(c1));
+    assert!(r.log.deliveries.last().unwrap().event.attrs.error_code.is_some());
+}
+
+#[test]
+fn im_and_internal_calls_are_not_supervised() {
+    let mut r = rig(MonitorMode::Mute, MonitorScope::Agent);
+    r.request(K::MakeCall, "agent02", |a| a.other_dn = Some(DnName::new(uri("agent01"))));
+    r.person(|w, now| w.answer(now, &uri("agent01"), None).unwrap());
+    assert!(r.table.calls().all(|c| c.monitors.is_empty()), "internal: monitor-internal-calls is off");
+    let mut r = rig(MonitorMode::Mute, MonitorScope::Agent);
+    r.person(|w, now| drop(w.start_call(now, &uri("agent03"), &uri("agent01"), sim::Media::Im, Some("hi".into())).unwrap()));
+    r.person(|w, now| w.answer(now, &uri("agent01"), None).unwrap());
+    assert!(r.table.calls().all(|c| c.monitors.is_empty()), "IM calls are not supervised");
+}
+
+#[test]
+fn assistance_invites_a_coach_for_the_call() {
+    let mut r = rig(MonitorMode::Mute, MonitorScope::Agent);
+    r.table = CallTable::new(directory(), Arc::new(ConnIdGenerator::new(0)), CallModelOptions::default());
+    let c1 = answered_customer_call(&mut r);
+    r.log.take();
+    r.request(K::SingleStepConference, "agent01", |a| {
+        a.conn_id = Some(c1);
+        a.other_dn = Some(DnName::new(uri("agent04")));
+        a.extensions = Some(KvList::new().with("AssistMode", "coach"));
+    });
+    r.person(|w, now| w.answer(now, &uri("agent04"), None).unwrap());
+    let s = &r.table.call(c1).unwrap().monitors;
+    assert_eq!(s.len(), 1);
+    assert_eq!((s[0].kind, s[0].scope, s[0].mode), (crate::callmodel::SessionKind::Assistance, MonitorScope::Call, MonitorMode::Coach));
+    assert!(!hears(&r, "customer").contains(&uri("agent04")));
+}
