@@ -17,7 +17,10 @@ async fn health_ready_tree_and_metrics() {
     let tree: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(tree["name"], "root");
     let names: Vec<&str> = tree["children"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(names, vec!["admin-http", "call-sup", "client-listener", "dn-sup", "link-sup", "persister", "registry"]);
+    assert_eq!(
+        names,
+        vec!["admin-http", "call-sup", "client-listener", "dn-sup", "link-sup", "monitor-sup", "persister", "registry"]
+    );
     let dn_sup = tree["children"].as_array().unwrap().iter().find(|c| c["name"] == "dn-sup").unwrap();
     assert_eq!(dn_sup["children"].as_array().unwrap().len(), server.h().ctx.config.dns.len());
     assert_eq!(dn_sup["children"][0]["restarts"], 0);
