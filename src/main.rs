@@ -1,5 +1,6 @@
 //! The `sfb-tserver` binary: `run` (the T-Server, on config/default.toml unless --config is given),
-//! `client` (the T-Library CLI, human or JSON lines), `check-config FILE`.
+//! `client` (the T-Library CLI, human or JSON lines), `router` (the reference router), `load` (the load
+//! generator), `check-config FILE`.
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -23,6 +24,11 @@ enum Command {
     Connector(ConnectorArgs),
     /// T-Library client: interactive, or one JSON request per line with --json.
     Client(cli::client::ClientArgs),
+    /// Load generator: agent desktops, callers from the simulation, a report (JSON, summary, SVG).
+    Load(Box<cli::load::LoadArgs>),
+    /// The reference router: registers the [router] Routing Points and routes each call to the
+    /// longest-idle Ready agent of its target group (music or an IM prompt while none is free).
+    Router(cli::router::RouterArgs),
     /// Validate a configuration file and print the resolved model.
     CheckConfig {
         file: PathBuf,
@@ -81,8 +87,13 @@ struct ConnectorArgs {
 }
 
 fn init_tracing() {
+    init_tracing_at("info");
+}
+
+/// Logs to stderr at `RUST_LOG`, or `default` when it is not set.
+fn init_tracing_at(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
 
@@ -123,6 +134,18 @@ fn main() -> Result<()> {
             init_tracing();
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(cli::client::run(args))
+        }
+        Command::Load(args) => {
+            init_tracing_at("warn");
+            let rt = tokio::runtime::Runtime::new()?;
+            let status = rt.block_on(cli::load::run(*args))?;
+            std::process::exit(status);
+        }
+        Command::Router(args) => {
+            init_tracing();
+            let cfg = load_config(args.config.as_deref())?;
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(cli::router::run(cfg, args))
         }
         Command::Run(args) => {
             init_tracing();

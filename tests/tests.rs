@@ -3,6 +3,7 @@
 mod util;
 
 mod admin;
+mod agents;
 mod architecture;
 mod binary;
 mod call_property;
@@ -12,9 +13,11 @@ mod connector_media;
 mod connectors;
 mod direct_calls;
 mod durability;
-mod protocol;
+mod load;
 mod monitoring;
+mod protocol;
 mod registration;
+mod router;
 mod routing;
 mod sim_traffic;
 mod supervision;
