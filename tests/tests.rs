@@ -3,7 +3,6 @@
 mod util;
 
 mod admin;
-mod agents;
 mod architecture;
 mod binary;
 mod call_property;
@@ -17,7 +16,6 @@ mod load;
 mod monitoring;
 mod protocol;
 mod registration;
-mod router;
 mod routing;
 mod sim_traffic;
 mod supervision;
