@@ -16,14 +16,15 @@ use crate::actors::call_sup::CallSupMsg;
 use crate::actors::connector_link::{link_ref, LinkMsg};
 use crate::actors::context::ServerContext;
 use crate::actors::outbound::{ClientHandle, SharedEvent};
+use crate::agent::NoAnswerOverride;
 use crate::callmodel::{
     CallModelOptions, CallRoutes, CallTable, CallTimer, ClientRef, DnInfo, Effect, Input, Output, Recipient,
     SwitchRoute,
 };
 use crate::mltp::Mltp;
-use crate::model::{DnName, ErrorCode};
+use crate::model::{ConnId, DnName, ErrorCode};
 use crate::store::Snapshot;
-use crate::tlib::{Event, Request};
+use crate::tlib::{Event, EventKind, Request, RequestKind};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -61,6 +62,11 @@ pub enum Routed {
         link: String,
         result: Result<Vec<(String, String)>, (ErrorCode, String)>,
     },
+    /// The agent of `dn` let the call ring out (no-answer-action): release that ringing party.
+    ReleaseParty {
+        conn: ConnId,
+        dn: DnName,
+    },
     /// Test hook: panic while handling this input.
     Crash,
 }
@@ -92,6 +98,10 @@ pub struct CallState {
     table: CallTable,
     clients: HashMap<u64, ClientHandle>,
     routes: CallRoutes,
+    /// NO_ANSWER_TIMEOUT / NO_ANSWER_ACTION of the TRouteCall that sent a call to a DN, for that
+    /// DN's agent machine when the call rings there (not in the snapshot: a rebuilt family's
+    /// agents fall back to their own no-answer options).
+    route_no_answer: HashMap<ConnId, (DnName, NoAnswerOverride)>,
 }
 
 pub fn child_name(family: u64) -> String {
@@ -200,6 +210,7 @@ impl Actor for CallActor {
             table,
             clients: HashMap::new(),
             routes,
+            route_no_answer: HashMap::new(),
         })
     }
 
@@ -228,12 +239,14 @@ impl Actor for CallActor {
                 st.progress.started.store(seq, Ordering::Release);
                 let input = match input {
                     Routed::Request { client, request } => {
+                        st.note_route(&request);
                         let r = ClientRef(client.id);
                         st.clients.insert(client.id, client);
                         Input::Request { client: r, request }
                     }
                     Routed::Switch { link, msg } => Input::Switch { link, msg: *msg },
                     Routed::SwitchResponse { corr, link, result } => Input::SwitchResponse { corr, link, result },
+                    Routed::ReleaseParty { conn, dn } => Input::ReleaseParty { conn, dn },
                     Routed::Crash => {
                         if st.ctx.test_hooks {
                             panic!("test hook: call family {} crashed on request", st.family);
@@ -277,7 +290,18 @@ impl CallState {
     fn carry_out(&mut self, me: &ActorRef<CallMsg>, out: Output) {
         private_services(&self.ctx, &out.effects);
         for d in out.events {
-            deliver(&self.ctx, &self.clients, d.to, d.event);
+            let no_answer = match (&d.to, d.event.kind, d.event.attrs.conn_id) {
+                (Recipient::Dn(dn), EventKind::Ringing, Some(conn)) => {
+                    self.route_no_answer.get(&conn).filter(|(to, _)| to == dn).map(|(_, o)| *o)
+                }
+                _ => None,
+            };
+            deliver_with(&self.ctx, &self.clients, d.to, d.event, no_answer.unwrap_or_default());
+        }
+        for effect in &out.effects {
+            if let Effect::CallEnded(conn) = effect {
+                self.route_no_answer.remove(conn);
+            }
         }
         for req in out.switch {
             self.send_switch(me, req.corr, req.route, req.msg);
@@ -289,6 +313,20 @@ impl CallState {
         self.clients.retain(|_, c| !c.is_closing());
         if self.table.is_empty() {
             self.report_empty();
+        }
+    }
+
+    /// Keeps what a TRouteCall says about no-answer supervision for the DN it routes to.
+    fn note_route(&mut self, req: &Request) {
+        if req.kind != RequestKind::RouteCall {
+            return;
+        }
+        let (Some(conn), Some(to), Some(ext)) = (req.attrs.conn_id, &req.attrs.other_dn, &req.attrs.extensions) else {
+            return;
+        };
+        let o = NoAnswerOverride::from_route_extensions(ext);
+        if o != NoAnswerOverride::default() {
+            self.route_no_answer.insert(conn, (DnName::new(to.as_str()), o));
         }
     }
 
@@ -320,7 +358,20 @@ impl CallState {
 }
 
 /// Sends one event of the call model: to every client registered on a DN, or to one client.
-pub fn deliver(ctx: &ServerContext, clients: &HashMap<u64, ClientHandle>, to: Recipient, mut event: Event) {
+pub fn deliver(ctx: &ServerContext, clients: &HashMap<u64, ClientHandle>, to: Recipient, event: Event) {
+    deliver_with(ctx, clients, to, event, NoAnswerOverride::default())
+}
+
+/// [`deliver`]; a DN whose agent machine follows its calls gets its events through its Dn actor
+/// (which feeds the machine first), with `no_answer` for an EventRinging of a routed call.
+fn deliver_with(
+    ctx: &ServerContext,
+    clients: &HashMap<u64, ClientHandle>,
+    to: Recipient,
+    event: Event,
+    no_answer: NoAnswerOverride,
+) {
+    let Some(mut event) = crate::actors::dn::through_dn(ctx, clients, &to, event, no_answer) else { return };
     ctx.stamp(&mut event);
     match to {
         Recipient::Dn(dn) => {
@@ -356,7 +407,8 @@ pub fn private_services(ctx: &ServerContext, effects: &[Effect]) {
             }
             Effect::MonitoringEnded { supervisor, .. } => {
                 if let Some(m) = ctx.monitor_sup() {
-                    let _ = m.cast(crate::actors::monitor_sup::MonitorMsg::SessionEnded { supervisor: supervisor.clone() });
+                    let _ =
+                        m.cast(crate::actors::monitor_sup::MonitorMsg::SessionEnded { supervisor: supervisor.clone() });
                 }
             }
             _ => {}

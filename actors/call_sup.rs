@@ -19,7 +19,7 @@ use crate::actors::outbound::ClientHandle;
 use crate::actors::supervision::{child, ChildSpec, Children, Restart, RestartPolicy, SupervisorCmd};
 use crate::callmodel::{switch_key, CallRoutes, CallTable, ClientRef, Input, SwitchCall, SwitchKey};
 use crate::mltp::Mltp;
-use crate::model::{ConnId, ErrorCode};
+use crate::model::{ConnId, DnName, ErrorCode};
 use crate::store::Snapshot;
 use crate::tlib::{Event, EventKind, Request, RequestKind};
 use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
@@ -70,6 +70,8 @@ pub enum CallSupMsg {
     Intrude {
         agent: crate::model::DnName,
     },
+    /// The agent of the DN let the call ring out (no-answer-action): take that ringing party off.
+    ReleaseParty(ConnId, DnName),
     /// Test hook: make the Call actor owning `conn` panic.
     Crash {
         conn: ConnId,
@@ -183,15 +185,14 @@ impl Actor for CallSup {
             }
             CallSupMsg::Routes { family, old, new } => st.update_routes(family, &old, &new),
             CallSupMsg::Done { family, last } => st.on_done(family, last),
-            CallSupMsg::RoutersGone { rp } => st.broadcast(|| CallMsg::Broadcast(Input::RoutersGone { rp: rp.clone() })),
+            CallSupMsg::RoutersGone { rp } => {
+                st.broadcast(|| CallMsg::Broadcast(Input::RoutersGone { rp: rp.clone() }))
+            }
             CallSupMsg::Intrude { agent } => {
                 st.broadcast(|| CallMsg::Broadcast(Input::Intrude { agent: agent.clone() }))
             }
-            CallSupMsg::Crash { conn } => {
-                if let Some(family) = st.by_conn.get(&conn).copied() {
-                    st.forward(family, Routed::Crash);
-                }
-            }
+            CallSupMsg::ReleaseParty(conn, dn) => st.forward_conn(conn, Routed::ReleaseParty { conn, dn }),
+            CallSupMsg::Crash { conn } => st.forward_conn(conn, Routed::Crash),
             CallSupMsg::Cmd(cmd) => {
                 let name = match &cmd {
                     SupervisorCmd::RestartChild { name, .. } | SupervisorCmd::RestartInPlace { name, .. } => {
@@ -372,6 +373,13 @@ impl CallSupState {
         f.log.push_back((seq, input.clone()));
         if let Some(cell) = self.children.get(&call::child_name(family)) {
             let _ = ActorRef::<CallMsg>::from(cell.clone()).cast(CallMsg::Input { seq, input });
+        }
+    }
+
+    /// Forwards `input` to the family owning `conn`, if any (the call may have ended).
+    fn forward_conn(&mut self, conn: ConnId, input: Routed) {
+        if let Some(family) = self.by_conn.get(&conn).copied() {
+            self.forward(family, input);
         }
     }
 

@@ -95,6 +95,10 @@ impl Actor for ClientSession {
         for dn in &st.registered {
             st.ctx.directory.unsubscribe(dn, st.id);
             crate::actors::call_sup::client_left(&st.ctx, dn);
+            // The DN's agent may have to log out (logout-on-disconnect).
+            if let Some(actor) = st.ctx.directory.dn(dn) {
+                let _ = actor.cast(DnMsg::ClientGone { client: st.id });
+            }
         }
         st.io = None;
         st.ctx.metrics.clients_connected.fetch_sub(1, Ordering::Relaxed);
@@ -200,7 +204,9 @@ impl SessionState {
         let client = self.handle.clone();
         let msg = if req.kind == RequestKind::RegisterAddress {
             self.registered.insert(dn.clone());
-            DnMsg::Register { client, reference_id }
+            let logout_on_disconnect =
+                req.attrs.extensions.as_ref().and_then(crate::agent::logout_on_disconnect_extension);
+            DnMsg::Register { client, reference_id, logout_on_disconnect }
         } else {
             self.registered.remove(&dn);
             DnMsg::Unregister { client, reference_id }
@@ -250,7 +256,10 @@ impl SessionState {
         if !self.registered.contains(&dn) {
             return self.error(&req, ErrorCode::NotRegistered, format!("client has not registered for {dn}"));
         }
-        let msg = crate::actors::monitor_sup::MonitorMsg::Request { client: self.handle.clone(), request: Box::new(req.clone()) };
+        let msg = crate::actors::monitor_sup::MonitorMsg::Request {
+            client: self.handle.clone(),
+            request: Box::new(req.clone()),
+        };
         if !self.ctx.monitor_sup().is_some_and(|m| m.cast(msg).is_ok()) {
             self.error(&req, ErrorCode::Internal, "call supervision is restarting; retry".into());
         }

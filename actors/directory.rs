@@ -11,7 +11,7 @@ use crate::links::LinkId;
 use crate::model::{AgentId, DnName};
 use parking_lot::RwLock;
 use ractor::{ActorId, ActorRef, ActorStatus};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -24,6 +24,9 @@ pub struct Directory {
     subscribers: RwLock<HashMap<DnName, Vec<ClientHandle>>>,
     /// Which DN each logged-in AgentID is on: one DN per agent across the whole server.
     agents: RwLock<HashMap<AgentId, DnName>>,
+    /// DNs whose call events go through their Dn actor (its agent machine follows their calls).
+    /// Written by that Dn actor only.
+    follows_calls: RwLock<HashSet<DnName>>,
     /// Which connector link has the DN registered on the switch (absent: out of service).
     /// Written by LinkSup; read by a restarted Dn and by whoever sends a DN request to the switch.
     serving: RwLock<HashMap<DnName, LinkId>>,
@@ -157,6 +160,23 @@ impl Directory {
 
     pub fn direct_override(&self, dn: &DnName) -> Option<DirectCallsOverride> {
         self.direct_overrides.read().get(dn).map(|(_, o)| *o)
+    }
+
+    /// Whether the DN's call events must go through its Dn actor: its agent machine follows the
+    /// DN's calls (an agent is logged in, or calls the machine saw are still on the DN).
+    pub fn follows_calls(&self, dn: &DnName) -> bool {
+        self.follows_calls.read().contains(dn)
+    }
+
+    pub(crate) fn set_follows_calls(&self, dn: &DnName, follow: bool) {
+        if follow != self.follows_calls(dn) {
+            let mut set = self.follows_calls.write();
+            if follow {
+                set.insert(dn.clone());
+            } else {
+                set.remove(dn);
+            }
+        }
     }
 
     /// Whether an agent is logged in on the DN.

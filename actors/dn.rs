@@ -1,21 +1,27 @@
 //! One Dn actor per configured DN. It owns the DN's state (service state on the switch, the
-//! emulated agent logged in on it), answers the DN-scoped requests (TRegisterAddress and
+//! emulated agent's state machine), answers the DN-scoped requests (TRegisterAddress and
 //! TUnregisterAddress, TQueryAddress, agent requests) and fans its events out, in order, to every
-//! client registered on the DN. Its state is written to the snapshot table on every transition
-//! *before* the events leave, so a restarted incarnation (after a panic or an operator restart)
-//! reloads exactly what clients were last told.
+//! client registered on the DN. While its agent machine follows the DN's calls, the call events
+//! of the DN pass through here too (`dn_agent.rs`), so the agent's events go out in the guide's
+//! order. Its state is written to the snapshot table on every transition *before* the events
+//! leave, so a restarted incarnation (after a panic or an operator restart) reloads exactly what
+//! clients were last told, and re-arms the agent's timers.
 
 use crate::actors::context::ServerContext;
 use crate::actors::outbound::{ClientHandle, SharedEvent};
 use crate::actors::registry::RegistryMsg;
-use crate::agent::{self, AgentEvent, AgentRequest, AgentSession, LoginContext};
+use crate::agent::{AgentInput, AgentMachine, AgentSession, AgentSettings, NoAnswerOverride, TimerKey};
 use crate::callmodel::{DirectCallPolicy, DirectCallsOverride};
-use crate::model::{AgentId, DnName, DnServiceState, DnType, ErrorCode, KvList};
-use crate::store::{DnSnapshot, DnSnapshotV1, Snapshot};
-use crate::tlib::{Attributes, Event, EventKind, Request, RequestKind};
+use crate::model::{ConnId, DnName, DnServiceState, DnType, ErrorCode, KvList};
+use crate::tlib::{Event, EventKind, Request, RequestKind};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+
+#[path = "dn_agent.rs"]
+mod dn_agent;
+pub use dn_agent::through_dn;
 
 pub struct DnActor;
 
@@ -26,7 +32,12 @@ pub struct DnState {
     /// The guide's `register` flag: false means the DN is never in service (no on-demand registration).
     register: bool,
     service: DnServiceState,
-    agent: Option<AgentSession>,
+    /// The emulated agent of the DN and the calls it follows (`crate::agent`).
+    machine: AgentMachine,
+    /// The LogoutOnDisconnect extension of each registered client's TRegisterAddress.
+    logout_ext: BTreeMap<u64, bool>,
+    /// The agent machine's armed timers: key -> (token, task).
+    timers: HashMap<TimerKey, (u64, tokio::task::JoinHandle<Result<(), ractor::MessagingErr<DnMsg>>>)>,
     revision: u64,
 }
 
@@ -40,11 +51,17 @@ pub enum DnMsg {
     Register {
         client: ClientHandle,
         reference_id: Option<u32>,
+        /// The request's LogoutOnDisconnect extension, if it gave one.
+        logout_on_disconnect: Option<bool>,
     },
     /// TUnregisterAddress.
     Unregister {
         client: ClientHandle,
         reference_id: Option<u32>,
+    },
+    /// A client registered on this DN disconnected (its session already unsubscribed it).
+    ClientGone {
+        client: u64,
     },
     /// Any other request whose ThisDN is this DN.
     Request {
@@ -55,6 +72,24 @@ pub enum DnMsg {
     SwitchState {
         in_service: bool,
         cause: String,
+    },
+    /// A call event for this DN from its Call actor, sent here (not to the clients) because the
+    /// agent machine follows the DN's calls: the machine sees it first, then it is published.
+    /// `requester` also gets it when not registered on the DN (`Recipient::DnAndRequester`);
+    /// `no_answer` is what the TRouteCall that sent the call here said (NO_ANSWER_*).
+    CallEvent {
+        event: Box<Event>,
+        requester: Option<ClientHandle>,
+        no_answer: NoAnswerOverride,
+    },
+    /// Routing's delivery supervision found that a call rang out on this DN (TERR_DN_NO_ANSWER).
+    NotAnswered {
+        conn_id: ConnId,
+    },
+    /// A timer the agent machine asked for fired.
+    AgentTimer {
+        key: TimerKey,
+        token: u64,
     },
     /// Retry a bind that raced a Registry restart.
     Rebind,
@@ -70,6 +105,8 @@ pub struct DnView {
     pub dn_type: DnType,
     pub service: DnServiceState,
     pub agent: Option<AgentSession>,
+    /// The whole agent machine: agent state with its periods, calls followed, armed timers.
+    pub machine: AgentMachine,
     pub subscribers: usize,
     pub revision: u64,
 }
@@ -107,35 +144,23 @@ impl Actor for DnActor {
 
     async fn pre_start(&self, _myself: ActorRef<DnMsg>, args: DnArgs) -> Result<DnState, ActorProcessingErr> {
         let cfg = args.ctx.config.dns.get(&args.dn).ok_or_else(|| format!("DN {} is not configured", args.dn))?;
+        let machine = AgentMachine::new(args.dn.clone(), AgentSettings::for_dn(&args.ctx.config, &args.dn));
         let state = DnState {
             dn_type: cfg.dn_type,
             register: cfg.register,
             ctx: args.ctx.clone(),
             dn: args.dn.clone(),
             service: DnServiceState::OutOfService,
-            agent: None,
+            machine,
+            logout_ext: BTreeMap::new(),
+            timers: HashMap::new(),
             revision: 0,
         };
         Ok(state)
     }
 
     async fn post_start(&self, myself: ActorRef<DnMsg>, st: &mut DnState) -> Result<(), ActorProcessingErr> {
-        if let Some(Snapshot::Dn(snap)) = st.ctx.snapshots.get(&snapshot_key(&st.dn)) {
-            let v = snap.current();
-            st.revision = v.revision;
-            st.agent = match (v.agent_id, v.agent_status, v.agent_work_mode) {
-                (Some(agent_id), Some(status), Some(work_mode)) => {
-                    Some(AgentSession { agent_id, status, work_mode, reasons: v.reasons })
-                }
-                _ => None,
-            };
-            if let Some(a) = &st.agent {
-                if let Err(other) = st.ctx.directory.claim_agent(&a.agent_id, &st.dn) {
-                    tracing::error!(dn = %st.dn, agent = %a.agent_id, %other, "restored agent is also logged in elsewhere");
-                }
-            }
-            tracing::debug!(dn = %st.dn, revision = st.revision, "dn state restored from snapshot");
-        }
+        st.restore(&myself);
         // In service when a connector link has the DN registered on the switch (LinkSup keeps that
         // table outside this actor, so a restarted incarnation knows at once).
         st.service = if st.register && st.ctx.directory.serving_link(&st.dn).is_some() {
@@ -148,6 +173,10 @@ impl Actor for DnActor {
     }
 
     async fn post_stop(&self, myself: ActorRef<DnMsg>, st: &mut DnState) -> Result<(), ActorProcessingErr> {
+        // The next incarnation re-arms them from the snapshot.
+        for (_, (_, timer)) in st.timers.drain() {
+            timer.abort();
+        }
         if let Some(registry) = st.ctx.registry() {
             let _ = registry.cast(RegistryMsg::UnbindDn(st.dn.clone(), myself.get_id()));
         }
@@ -156,8 +185,15 @@ impl Actor for DnActor {
 
     async fn handle(&self, myself: ActorRef<DnMsg>, msg: DnMsg, st: &mut DnState) -> Result<(), ActorProcessingErr> {
         match msg {
-            DnMsg::Register { client, reference_id } => {
+            DnMsg::Register { client, reference_id, logout_on_disconnect } => {
                 st.ctx.directory.subscribe(&st.dn, client.clone());
+                let changed = match logout_on_disconnect {
+                    Some(v) => st.logout_ext.insert(client.id, v) != Some(v),
+                    None => st.logout_ext.remove(&client.id).is_some(),
+                };
+                if changed {
+                    st.persist();
+                }
                 let mut ev = st.state_event(EventKind::Registered);
                 ev.attrs.reference_id = reference_id;
                 st.reply(&client, ev);
@@ -172,8 +208,20 @@ impl Actor for DnActor {
                 ev.attrs.this_dn = Some(st.dn.clone());
                 ev.attrs.reference_id = reference_id;
                 st.reply(&client, ev);
+                st.client_gone(&myself, client.id);
             }
-            DnMsg::Request { client, request } => st.on_request(client, *request),
+            DnMsg::ClientGone { client } => st.client_gone(&myself, client),
+            DnMsg::Request { client, request } => st.on_request(&myself, client, *request),
+            DnMsg::CallEvent { event, requester, no_answer } => st.on_call_event(&myself, *event, requester, no_answer),
+            DnMsg::NotAnswered { conn_id } => {
+                st.step(&myself, AgentInput::Call(crate::agent::CallFact::NotAnswered { conn_id, action: None }));
+            }
+            DnMsg::AgentTimer { key, token } => {
+                if st.timers.get(&key).is_some_and(|(t, _)| *t == token) {
+                    st.timers.remove(&key);
+                }
+                st.step(&myself, AgentInput::TimerExpired { key, token });
+            }
             DnMsg::SwitchState { in_service, cause } => {
                 let new =
                     if in_service && st.register { DnServiceState::InService } else { DnServiceState::OutOfService };
@@ -188,6 +236,9 @@ impl Actor for DnActor {
                         ev.attrs.extensions = Some(KvList::new().with("cause", cause));
                     }
                     st.publish(ev);
+                    if new == DnServiceState::OutOfService {
+                        st.step(&myself, AgentInput::OutOfService);
+                    }
                 }
             }
             DnMsg::Rebind => st.bind(&myself),
@@ -220,7 +271,8 @@ impl DnState {
             dn: self.dn.clone(),
             dn_type: self.dn_type,
             service: self.service,
-            agent: self.agent.clone(),
+            agent: self.machine.agent_session(),
+            machine: self.machine.clone(),
             subscribers: self.ctx.directory.subscriber_count(&self.dn),
             revision: self.revision,
         }
@@ -233,7 +285,7 @@ impl DnState {
         a.this_dn = Some(self.dn.clone());
         a.dn_type = Some(self.dn_type);
         a.service_state = Some(self.service);
-        match &self.agent {
+        match &self.machine.agent_session() {
             Some(s) => {
                 a.agent_id = Some(s.agent_id.clone());
                 a.agent_status = Some(s.status);
@@ -251,7 +303,7 @@ impl DnState {
         ev
     }
 
-    fn on_request(&mut self, client: ClientHandle, req: Request) {
+    fn on_request(&mut self, myself: &ActorRef<DnMsg>, client: ClientHandle, req: Request) {
         let reference_id = req.attrs.reference_id;
         if self.service == DnServiceState::OutOfService && req.kind != RequestKind::QueryAddress {
             return self.error(&client, reference_id, ErrorCode::OutOfService, "DN is out of service");
@@ -267,7 +319,7 @@ impl DnState {
             RequestKind::AgentLogin
             | RequestKind::AgentLogout
             | RequestKind::AgentSetReady
-            | RequestKind::AgentSetNotReady => self.on_agent_request(client, req),
+            | RequestKind::AgentSetNotReady => self.on_agent_request(myself, client, req),
             // ClientSession sends only DN-scoped requests here; call requests go to CallSup.
             other => self.error(
                 &client,
@@ -276,86 +328,6 @@ impl DnState {
                 &format!("{} is not a DN request (routing error in the T-Server)", other.name()),
             ),
         }
-    }
-
-    fn on_agent_request(&mut self, client: ClientHandle, req: Request) {
-        let reference_id = req.attrs.reference_id;
-        let a = &req.attrs;
-        let reasons = a.reasons.clone().unwrap_or_default();
-        let request = match req.kind {
-            RequestKind::AgentLogin => AgentRequest::Login {
-                agent_id: a.agent_id.clone().unwrap_or_else(|| AgentId::new("")),
-                work_mode: a.agent_work_mode,
-                reasons,
-            },
-            RequestKind::AgentLogout => AgentRequest::Logout { reasons },
-            RequestKind::AgentSetReady => AgentRequest::SetReady { work_mode: a.agent_work_mode, reasons },
-            _ => AgentRequest::SetNotReady { work_mode: a.agent_work_mode, reasons },
-        };
-        let mut login = LoginContext::default();
-        if let AgentRequest::Login { agent_id, .. } = &request {
-            let tserver = &self.ctx.config.tserver;
-            login.unknown_agent_refused =
-                tserver.agent_strict_id && !self.ctx.config.agent_logins.contains_key(agent_id);
-            login.login_ready = tserver.emulated_login_state == crate::config::EmulatedLoginState::Ready;
-            login.logged_in_elsewhere =
-                self.agent.is_none() && self.ctx.directory.agent_dn(agent_id).is_some_and(|dn| dn != self.dn);
-        }
-        let outcome = match agent::apply(self.agent.as_ref(), request, login) {
-            Ok(o) => o,
-            Err(code) => return self.error(&client, reference_id, code, code.description()),
-        };
-        // Claim the AgentID atomically: two DNs racing to log the same agent in cannot both win.
-        if let (None, Some(new)) = (&self.agent, &outcome.session) {
-            if let Err(other) = self.ctx.directory.claim_agent(&new.agent_id, &self.dn) {
-                let msg = format!("agent {} is logged in on {other}", new.agent_id);
-                return self.error(&client, reference_id, ErrorCode::SoftAgentAlreadyLoggedIn, &msg);
-            }
-        }
-        if let (Some(old), None) = (&self.agent, &outcome.session) {
-            self.ctx.directory.release_agent(&old.agent_id, &self.dn);
-        }
-        let previous = std::mem::replace(&mut self.agent, outcome.session);
-        self.persist();
-        let shown = self.agent.as_ref().or(previous.as_ref());
-        // Only the event answering the request carries its ReferenceID (EventAgentLogin for a
-        // login); a consequence such as the EventAgentReady that follows it is unsolicited.
-        for (i, event) in outcome.events.into_iter().enumerate() {
-            let kind = match event {
-                AgentEvent::Login => EventKind::AgentLogin,
-                AgentEvent::Logout => EventKind::AgentLogout,
-                AgentEvent::Ready => EventKind::AgentReady,
-                AgentEvent::NotReady => EventKind::AgentNotReady,
-            };
-            let mut ev = Event::new(kind);
-            ev.attrs = Attributes {
-                this_dn: Some(self.dn.clone()),
-                this_queue: req.attrs.this_queue.clone(),
-                reference_id: if i == 0 { reference_id } else { None },
-                agent_id: shown.map(|s| s.agent_id.clone()),
-                agent_work_mode: self.agent.as_ref().map(|s| s.work_mode),
-                reasons: req.attrs.reasons.clone(),
-                extensions: req.attrs.extensions.clone(),
-                ..Default::default()
-            };
-            self.publish(ev);
-        }
-    }
-
-    /// Writes the snapshot before any event leaves: a crash after this point replays nothing twice
-    /// and loses nothing a client was told.
-    fn persist(&mut self) {
-        self.revision += 1;
-        let snap = DnSnapshotV1 {
-            dn: self.dn.clone(),
-            agent_id: self.agent.as_ref().map(|a| a.agent_id.clone()),
-            agent_status: self.agent.as_ref().map(|a| a.status),
-            agent_work_mode: self.agent.as_ref().map(|a| a.work_mode),
-            reasons: self.agent.as_ref().map(|a| a.reasons.clone()).unwrap_or_default(),
-            calls: Vec::new(),
-            revision: self.revision,
-        };
-        self.ctx.snapshots.put(&snapshot_key(&self.dn), Snapshot::Dn(DnSnapshot::V1(snap)));
     }
 
     /// Sends an event to every client registered on the DN.

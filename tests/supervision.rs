@@ -67,7 +67,9 @@ async fn operator_restart_in_place_keeps_state_and_counts() {
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["actor"]["restarts"], 1);
     assert_eq!(v["view"]["agent"]["status"], "Ready", "{body}");
-    assert_eq!(v["snapshot"]["agent_status"], "Ready", "{body}");
+    // The snapshot holds the whole agent machine (DnSnapshot V2).
+    assert_eq!(v["snapshot"]["version"], "V2", "{body}");
+    assert_eq!(v["snapshot"]["machine"]["session"]["state"]["Ready"]["mode"], "ManualIn", "{body}");
 
     // A whole subtree: every DN comes back with its state.
     let (status, body) = server.admin("POST", "/restart/dn-sup").await;
@@ -110,7 +112,7 @@ async fn a_dn_that_keeps_failing_is_parked_alone() {
 
 #[tokio::test]
 async fn drawn_tree_matches_the_spawned_tree() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(|c| c.router.enabled = true).await;
     let _c = server.client().await; // so a ClientSession exists
                                     // ...and a Call.
     server.admin_json("POST", "/sim/calls", r#"{"from":"tel:+14155550177","to":"sip:agent01@skype.lab"}"#).await;
@@ -118,6 +120,8 @@ async fn drawn_tree_matches_the_spawned_tree() {
     let spawned = |kind: &'static str| move || async move { ctx.board.children().iter().any(|c| c.kind == kind) };
     assert!(wait_until(STEP, spawned("ClientSession")).await);
     assert!(wait_until(STEP, spawned("Call")).await);
+    // The reference router's own session is one of the clients: let it settle before counting.
+    assert!(wait_until(STEP, || async { ctx.router_status.is_routing() }).await, "the router connects");
     let board = ctx.board.children();
     let pattern_matches = |pattern: &str, name: &str| match pattern.split_once('<') {
         Some((prefix, _)) => name.starts_with(prefix),

@@ -3,6 +3,7 @@
 mod util;
 
 mod admin;
+mod agents;
 mod architecture;
 mod binary;
 mod call_property;
@@ -16,6 +17,7 @@ mod load;
 mod monitoring;
 mod protocol;
 mod registration;
+mod router;
 mod routing;
 mod sim_traffic;
 mod supervision;

@@ -32,6 +32,9 @@ pub enum Input {
     /// A subscription was made on `agent` with `intrusion-enabled`: its established calls get
     /// the supervisor now.
     Intrude { agent: DnName },
+    /// The agent's no-answer supervision on `dn` expired (guide: "No-Answer Supervision"): take
+    /// that ringing party off the call. Nothing happens if it answered or left meanwhile.
+    ReleaseParty { conn: ConnId, dn: DnName },
 }
 
 /// A timer for the actor layer to arm: after `after_ms`, feed back `Input::Timer(timer)`.

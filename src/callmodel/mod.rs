@@ -16,6 +16,7 @@ mod error;
 mod events;
 mod io;
 mod monitoring;
+mod no_answer;
 mod ops;
 mod pass_through;
 mod requests;
@@ -39,8 +40,8 @@ pub use error::CallError;
 pub use events::CONVERSATION_ID;
 pub use io::{Delivery, Effect, Input, Output, Recipient, SwitchRequest, SwitchRoute, TimerRequest};
 pub use monitoring::{MonitorSpec, Session, SessionKind};
-pub use routing::{CallTimer, Routing, RoutingOptions, TimerKind};
 pub use routes::{switch_key, CallRoutes, SwitchKey};
+pub use routing::{CallTimer, Routing, RoutingOptions, TimerKind};
 pub use table::{CallModelOptions, CallTable, Corr, TableSnapshot};
 pub use types::{
     uri_key, Call, CallSnapshot, ClientRef, Deferred, Directory, DnInfo, Link, LinkKind, Party, PartyState,

@@ -145,6 +145,7 @@ impl CallTable {
             Input::Timer(t) => self.on_timer(t, &mut out),
             Input::RoutersGone { rp } => self.routers_gone(&rp, &mut out),
             Input::Intrude { agent } => self.intrude(&agent, &mut out),
+            Input::ReleaseParty { conn, dn } => self.release_unanswered(conn, &dn, &mut out),
         }
         self.sweep(&mut out);
         for (conn, dn) in std::mem::take(&mut self.departed) {

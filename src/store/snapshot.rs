@@ -4,6 +4,7 @@
 //! Snapshots are stored as JSON: self-describing, so the version tag works and an operator can read
 //! `GET /tree/{name}` and the store with ordinary tools.
 
+use crate::agent::{AgentMachine, AgentSettings, LoginSession};
 use crate::model::{AgentId, AgentStatus, AgentWorkMode, ConnId, DnName, KvList};
 use serde::{Deserialize, Serialize};
 
@@ -45,13 +46,31 @@ impl Snapshot {
 #[serde(tag = "version")]
 pub enum DnSnapshot {
     V1(DnSnapshotV1),
+    V2(DnSnapshotV2),
 }
 
 impl DnSnapshot {
-    /// The current version, upgrading older ones.
-    pub fn current(&self) -> DnSnapshotV1 {
+    /// The current version, upgrading older ones. A V1 snapshot kept only what clients see of
+    /// the agent: its machine is rebuilt with `dn_settings` and the agent's options from
+    /// `login_settings`, without calls or deadlines (an ACW comes back untimed; the actor arms
+    /// what the state needs with `AgentMachine::refresh_timers`).
+    pub fn current(
+        &self,
+        dn_settings: &AgentSettings,
+        login_settings: impl FnOnce(&AgentId) -> AgentSettings,
+    ) -> DnSnapshotV2 {
         match self {
-            DnSnapshot::V1(v) => v.clone(),
+            DnSnapshot::V2(v) => v.clone(),
+            DnSnapshot::V1(v) => {
+                let machine = match v.agent_session() {
+                    Some(agent) => {
+                        let session = LoginSession::from_agent_session(&agent, login_settings(&agent.agent_id), 0, 0);
+                        AgentMachine::with_agent_session(v.dn.clone(), dn_settings.clone(), session)
+                    }
+                    None => AgentMachine::new(v.dn.clone(), dn_settings.clone()),
+                };
+                DnSnapshotV2 { dn: v.dn.clone(), machine, logout_on_disconnect: Vec::new(), revision: v.revision }
+            }
         }
     }
 }
@@ -66,6 +85,37 @@ pub struct DnSnapshotV1 {
     pub reasons: KvList,
     /// Calls the DN is a party of, in arrival order.
     pub calls: Vec<ConnId>,
+    /// Incremented on every change; lets tests and the admin endpoint see progress.
+    pub revision: u64,
+}
+
+impl DnSnapshotV1 {
+    /// The agent as V1 recorded it, when one was logged in.
+    pub fn agent_session(&self) -> Option<crate::agent::AgentSession> {
+        match (&self.agent_id, self.agent_status, self.agent_work_mode) {
+            (Some(agent_id), Some(status), Some(work_mode)) => Some(crate::agent::AgentSession {
+                agent_id: agent_id.clone(),
+                status,
+                work_mode,
+                reasons: self.reasons.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// V2: the whole agent machine of the DN (agent, ACW and legal-guard periods with their
+/// deadlines, the calls it follows, the armed timers), so a restarted Dn actor carries on exactly
+/// where it was and re-arms its timers (`AgentMachine::rearm`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DnSnapshotV2 {
+    pub dn: DnName,
+    pub machine: AgentMachine,
+    /// The LogoutOnDisconnect extension each registered client gave in its TRegisterAddress
+    /// (client id, value), for the logout when that client leaves. A list, not a map: integer map
+    /// keys do not survive the `kind` tag of [`Snapshot`].
+    #[serde(default)]
+    pub logout_on_disconnect: Vec<(u64, bool)>,
     /// Incremented on every change; lets tests and the admin endpoint see progress.
     pub revision: u64,
 }
@@ -142,10 +192,57 @@ mod tests {
     #[test]
     fn golden_v1_fixture_still_decodes() {
         let golden = include_str!("../../tests/fixtures/snapshots/dn_v1.json");
-        let Snapshot::Dn(dn) = Snapshot::from_bytes(golden.as_bytes()).unwrap() else { panic!("a Dn snapshot") };
-        let v = dn.current();
+        let Snapshot::Dn(DnSnapshot::V1(v)) = Snapshot::from_bytes(golden.as_bytes()).unwrap() else {
+            panic!("a Dn V1 snapshot")
+        };
         assert_eq!(v.dn.as_str(), "sip:agent01@skype.lab");
         assert_eq!(v.agent_status, Some(AgentStatus::NotReady));
         assert_eq!(v.calls, vec![ConnId(0x006c02462a161006)]);
+    }
+
+    #[test]
+    fn a_v1_snapshot_upgrades_to_a_machine_with_the_same_agent() {
+        let golden = include_str!("../../tests/fixtures/snapshots/dn_v1.json");
+        let Snapshot::Dn(dn) = Snapshot::from_bytes(golden.as_bytes()).unwrap() else { panic!("a Dn snapshot") };
+        let login = AgentSettings { wrap_up: crate::agent::WrapUp::Timed(5_000), ..AgentSettings::default() };
+        let v2 = dn.current(&AgentSettings::default(), |a| {
+            assert_eq!(a.as_str(), "1001");
+            login.clone()
+        });
+        assert_eq!(v2.revision, 7);
+        let agent = v2.machine.agent_session().expect("the agent is back");
+        assert_eq!(
+            (agent.agent_id.as_str(), agent.status, agent.work_mode),
+            ("1001", AgentStatus::NotReady, AgentWorkMode::AuxWork)
+        );
+        assert_eq!(agent.reasons.get_str("ReasonCode"), Some("Lunch"));
+        assert_eq!(v2.machine.session().unwrap().settings, login, "the agent's options are resolved again");
+        assert!(v2.machine.armed().is_empty(), "V1 kept no deadline");
+        let empty = DnSnapshot::V1(DnSnapshotV1 { dn: DnName::new("x"), ..Default::default() });
+        assert!(empty.current(&AgentSettings::default(), |_| unreachable!()).machine.session().is_none());
+    }
+
+    #[test]
+    fn golden_v2_fixture_decodes_with_its_machine() {
+        let golden = include_str!("../../tests/fixtures/snapshots/dn_v2.json");
+        let Snapshot::Dn(DnSnapshot::V2(v)) = Snapshot::from_bytes(golden.as_bytes()).unwrap() else {
+            panic!("a Dn V2 snapshot")
+        };
+        assert_eq!(v.dn.as_str(), "sip:agent01@skype.lab");
+        let s = v.machine.session().expect("an agent");
+        assert_eq!(s.agent_id.as_str(), "1001");
+        assert!(matches!(
+            s.state,
+            crate::agent::AgentState::AfterCallWork {
+                period: crate::agent::AcwPeriod::Timed { until_ms: 1_700_000_060_000 },
+                ..
+            }
+        ));
+        assert_eq!(v.machine.armed().len(), 1, "the ACW end is armed");
+        assert_eq!(v.machine.rearm(1_700_000_050_000).len(), 1);
+        assert_eq!(v.logout_on_disconnect, vec![(3, true)]);
+        // Round trip: what the actor writes reads back the same.
+        let again = Snapshot::Dn(DnSnapshot::V2(v.clone()));
+        assert_eq!(Snapshot::from_bytes(&again.to_bytes()).unwrap(), again);
     }
 }

@@ -62,6 +62,15 @@ impl SnapshotTable {
             .collect()
     }
 
+    /// Visits the entries whose key starts with `prefix`, in key order, without copying them
+    /// (the table is locked meanwhile: keep `f` short).
+    pub fn for_each_with_prefix(&self, prefix: &str, mut f: impl FnMut(&str, &Snapshot)) {
+        let inner = self.inner.lock();
+        for (k, v) in inner.entries.range(prefix.to_string()..).take_while(|(k, _)| k.starts_with(prefix)) {
+            f(k, v);
+        }
+    }
+
     /// Takes every dirty entry with its current value (None: removed), marking it clean.
     pub fn take_dirty(&self) -> Vec<(String, Option<Snapshot>)> {
         let mut inner = self.inner.lock();

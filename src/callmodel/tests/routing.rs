@@ -310,3 +310,59 @@ fn route_call_refusals() {
     });
     assert_eq!(r.log.deliveries.last().unwrap().event.attrs.error_code.map(|c| c.code()), Some(705));
 }
+
+// ---- the agent's no-answer supervision taking a ringing party off the call (issue 6) ----
+
+fn release_ringing(r: &mut Rig, conn: ConnId, who: &str) {
+    r.apply(Input::ReleaseParty { conn, dn: uri(who).as_str().into() });
+}
+
+#[test]
+fn the_agents_no_answer_on_a_routed_call_is_reported_as_routing_supervision_does() {
+    let mut r = rig_with(options(), true);
+    let c1 = customer_calls_rp(&mut r);
+    r.request(K::RouteCall, "rp1", |a| {
+        a.conn_id = Some(c1);
+        a.other_dn = dn("agent01");
+    });
+    r.log.take();
+    release_ringing(&mut r, c1, "agent01");
+    golden(r.log.take(), &[
+        "rp1 EventError ConnID=c1 ThisDN=rp1 OtherDN=agent01 ErrorCode=232",
+        "rp1 EventQueued ConnID=c1 ThisDN=rp1 ThisDNRole=Destination OtherDN=customer OtherDNRole=Origination CallState=Ok CallType=Inbound MediaType=0 ThisQueue=rp1",
+        "rp1 EventRouteRequest ConnID=c1 ThisDN=rp1 ThisDNRole=Destination OtherDN=customer OtherDNRole=Origination CallState=Ok CallType=Inbound MediaType=0 ThisQueue=rp1",
+        "agent01 EventReleased ConnID=c1 ThisDN=agent01 ThisDNRole=Destination OtherDN=customer OtherDNRole=Origination CallState=Ok CallType=Inbound MediaType=0",
+    ]);
+    // Routing's own supervision timer, armed for the same ringing, is stale now.
+    r.fire(TimerKind::NoAnswer);
+    assert_eq!(r.log.take(), Vec::<String>::new());
+}
+
+#[test]
+fn the_agents_no_answer_on_a_direct_call_releases_the_ringing_party() {
+    let mut r = Rig::new();
+    r.person(|w, now| drop(w.start_call(now, CUSTOMER, &uri("agent01"), sim::Media::Voice, None).unwrap()));
+    let c1 = r.conn(1);
+    r.log.take();
+    let before = r.sent.len();
+    release_ringing(&mut r, c1, "agent01");
+    assert_eq!(r.sent.len(), before + 1, "one RELEASE_CALL for the ringing party");
+    let log = r.log.take();
+    assert!(log.iter().any(|l| l.starts_with("agent01 EventReleased ConnID=c1")), "{log:#?}");
+    assert!(r.world.user_view(&uri("agent01")).unwrap().calls.is_empty(), "the invitation to agent01 is withdrawn");
+}
+
+#[test]
+fn a_party_that_answered_or_left_is_not_released() {
+    let mut r = Rig::new();
+    r.person(|w, now| drop(w.start_call(now, CUSTOMER, &uri("agent01"), sim::Media::Voice, None).unwrap()));
+    let c1 = r.conn(1);
+    r.person(|w, now| w.answer(now, &uri("agent01"), None).unwrap());
+    r.log.take();
+    let before = r.sent.len();
+    release_ringing(&mut r, c1, "agent01");
+    release_ringing(&mut r, c1, "agent02");
+    release_ringing(&mut r, ConnId(0xdead), "agent01");
+    assert_eq!(r.sent.len(), before, "no switch request");
+    assert_eq!(r.log.take(), Vec::<String>::new());
+}
