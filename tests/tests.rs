@@ -17,7 +17,6 @@ mod load;
 mod monitoring;
 mod protocol;
 mod registration;
-mod router;
 mod routing;
 mod sim_traffic;
 mod supervision;
