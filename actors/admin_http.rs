@@ -134,6 +134,9 @@ async fn tree_node(State(ctx): State<Arc<ServerContext>>, Path(name): Path<Strin
     };
     // A Dn answers with its live view; every other actor with its stored snapshot, if it has one.
     let mut view = serde_json::Value::Null;
+    if name == crate::actors::router::NAME {
+        view = ctx.router_status.to_json();
+    }
     if let Some(dn) = name.strip_prefix("dn:").map(DnName::new) {
         if let Some(actor) = ctx.directory.dn(&dn) {
             if let Ok(v) = ractor::call_t!(actor, DnMsg::GetView, 1000) {

@@ -47,6 +47,8 @@ pub struct ServerContext {
     pub test_hooks: bool,
     /// The simulation control API, served under the admin endpoint in embedded mode.
     pub sim_control: Option<crate::actors::connector::control_http::ControlState>,
+    /// What the embedded reference router publishes (`[router] enabled`): outlives its actor.
+    pub router_status: Arc<crate::router::RouterStatus>,
     /// The current Registry incarnation (set by the Registry itself when it starts).
     registry: parking_lot::RwLock<Option<ActorRef<RegistryMsg>>>,
     /// The current CallSup incarnation (set by itself when it starts).
@@ -92,6 +94,7 @@ impl ServerContext {
             monitor_sup: parking_lot::RwLock::new(None),
             subscriptions: parking_lot::RwLock::new(Default::default()),
             sim_control: None,
+            router_status: Arc::default(),
         }
     }
 

@@ -14,6 +14,7 @@
 //! ├─ monitor-sup            MonitorSup             permanent   call supervision subscriptions
 //! ├─ client-listener        ClientListener         permanent   accepts T-Library clients
 //! │  └─ client:<n>          ClientSession          temporary   one per connection, never restarted
+//! ├─ router                 Router                 permanent   reference router, a T-Library client ([router] enabled)
 //! └─ admin-http             AdminHttp              permanent   health, ready, tree, restart, metrics
 //! ```
 //!
@@ -35,12 +36,13 @@ pub mod directory;
 pub mod dn;
 pub mod dn_sup;
 pub mod link_sup;
-pub mod monitor_sup;
 pub mod mltp_stream;
+pub mod monitor_sup;
 pub mod outbound;
 pub mod persister;
 pub mod registry;
 pub mod root;
+pub mod router;
 pub mod server;
 pub mod supervision;
 pub mod supervisor;
@@ -60,5 +62,6 @@ pub const DRAWN_TREE: &[(&str, &str, &str)] = &[
     ("monitor-sup", "MonitorSup", "root"),
     ("client-listener", "ClientListener", "root"),
     ("client:<n>", "ClientSession", "client-listener"),
+    ("router", "Router", "root"),
     ("admin-http", "AdminHttp", "root"),
 ];

@@ -10,19 +10,21 @@
 //! 5. `call-manager` once links exist (it sends call control on them) and before clients;
 //! 6. `client-listener` once DNs exist; stopped early on shutdown so no request arrives at a
 //!    stopping DN;
-//! 7. `admin-http` last to start (readiness reflects the rest) and first to stop.
+//! 7. `router` (only with `[router] enabled`) once clients can connect: it is one of them, and
+//!    it stops before the listener so its session ends as any client's would;
+//! 8. `admin-http` last to start (readiness reflects the rest) and first to stop.
 
 use crate::actors::context::ServerContext;
 use crate::actors::persister::Persister;
 use crate::actors::registry::Registry;
 use crate::actors::supervision::{child, ChildSpec, RestartPolicy};
-use crate::actors::{admin_http, call_sup, client_listener, dn_sup, link_sup, monitor_sup};
+use crate::actors::{admin_http, call_sup, client_listener, dn_sup, link_sup, monitor_sup, router};
 use std::sync::Arc;
 
 pub const NAME: &str = "root";
 
 pub fn children(ctx: &Arc<ServerContext>) -> Vec<ChildSpec> {
-    vec![
+    let mut children = vec![
         {
             let ctx = ctx.clone();
             child("persister", "Persister", RestartPolicy::permanent(), move || (Persister, ctx.clone()))
@@ -36,6 +38,10 @@ pub fn children(ctx: &Arc<ServerContext>) -> Vec<ChildSpec> {
         call_sup::spec(ctx.clone()),
         monitor_sup::spec(ctx.clone()),
         client_listener::spec(ctx.clone()),
-        admin_http::spec(ctx.clone()),
-    ]
+    ];
+    if ctx.config.router.enabled {
+        children.push(router::spec(ctx.clone()));
+    }
+    children.push(admin_http::spec(ctx.clone()));
+    children
 }

@@ -1,6 +1,6 @@
 //! The `sfb-tserver` binary: `run` (the T-Server, on config/default.toml unless --config is given),
-//! `client` (the T-Library CLI, human or JSON lines), `load` (the load generator),
-//! `check-config FILE`.
+//! `client` (the T-Library CLI, human or JSON lines), `router` (the reference router), `load` (the load
+//! generator), `check-config FILE`.
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -26,6 +26,9 @@ enum Command {
     Client(cli::client::ClientArgs),
     /// Load generator: agent desktops, callers from the simulation, a report (JSON, summary, SVG).
     Load(Box<cli::load::LoadArgs>),
+    /// The reference router: registers the [router] Routing Points and routes each call to the
+    /// longest-idle Ready agent of its target group (music or an IM prompt while none is free).
+    Router(cli::router::RouterArgs),
     /// Validate a configuration file and print the resolved model.
     CheckConfig {
         file: PathBuf,
@@ -137,6 +140,12 @@ fn main() -> Result<()> {
             let rt = tokio::runtime::Runtime::new()?;
             let status = rt.block_on(cli::load::run(*args))?;
             std::process::exit(status);
+        }
+        Command::Router(args) => {
+            init_tracing();
+            let cfg = load_config(args.config.as_deref())?;
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(cli::router::run(cfg, args))
         }
         Command::Run(args) => {
             init_tracing();

@@ -17,6 +17,7 @@ mod load;
 mod monitoring;
 mod protocol;
 mod registration;
+mod router;
 mod routing;
 mod sim_traffic;
 mod supervision;

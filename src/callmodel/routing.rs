@@ -194,6 +194,12 @@ impl CallTable {
     ) {
         self.disarm(c, TimerKind::Router);
         let (route, call) = self.switch_of(c);
+        // A new routing instruction cancels the treatment in progress: the music stops before the
+        // call leaves the Routing Point (its EventTreatmentEnd follows, COMPLETION_STATUS cancelled).
+        let r = self.calls.get(&c).and_then(|x| x.routing.as_ref());
+        if r.and_then(|r| r.treatment.as_ref()).is_some_and(|t| !t.im) {
+            self.send(c, c, route.clone(), Mltp::StopTreatment { call }, false, out);
+        }
         if let Some(r) = self.call_mut(c).and_then(|x| x.routing.as_mut()) {
             r.target = Some(uri_key(to));
             r.delivering = (no_answer > 0).then(|| (uri_key(to), no_answer));

@@ -16,6 +16,7 @@ mod model;
 pub mod options;
 mod raw;
 mod render;
+mod router;
 mod tserver;
 mod validate;
 mod validate_objects;
@@ -31,6 +32,7 @@ pub use model::{
 };
 pub use options::OptionValue;
 pub use render::render;
+pub use router::{pattern_matches, RouterConfig, RouterTreatment, DEFAULT_IM_PROMPT};
 pub use tserver::TServerOptions;
 pub use validate_objects::PARK_TRUNK;
 pub use values::{
@@ -74,8 +76,8 @@ pub fn embedded_default() -> ServerConfig {
     load(EMBEDDED_DEFAULT, "embedded config/default.toml", &[]).expect("the embedded config/default.toml is valid")
 }
 
-/// Overrides from environment variables `SFB_TSERVER_<SECTION>__<KEY>` for the `[server]` and
-/// `[TServer]` sections; underscores in the key become hyphens:
+/// Overrides from environment variables `SFB_TSERVER_<SECTION>__<KEY>` for the `[server]`,
+/// `[TServer]` and `[router]` sections; underscores in the key become hyphens:
 /// `SFB_TSERVER_SERVER__TLIB_LISTEN=0.0.0.0:7000`, `SFB_TSERVER_TSERVER__NO_ANSWER_TIMEOUT=10s`.
 pub fn env_overrides() -> Vec<(String, String)> {
     overrides_from(std::env::vars())
@@ -89,6 +91,7 @@ fn overrides_from(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, 
             let section = match section.to_ascii_lowercase().as_str() {
                 "server" => "server",
                 "tserver" => "TServer",
+                "router" => "router",
                 _ => return None,
             };
             Some((format!("{section}.{}", key.to_ascii_lowercase().replace('_', "-")), value))

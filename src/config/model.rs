@@ -31,6 +31,8 @@ pub struct ServerConfig {
     pub agent_logins: BTreeMap<AgentId, AgentLoginConfig>,
     /// The raw `[sim]` section (Null when absent); `crate::sim::SimSection` reads and validates it.
     pub sim: serde_json::Value,
+    /// `[router]`: the reference router (disabled when the section is absent).
+    pub router: super::router::RouterConfig,
     /// The Application's validated `[TServer]` section (the hierarchy's Application level).
     pub application: OptionTable,
     /// Things that load but probably do not do what was meant (shown by `check-config`).

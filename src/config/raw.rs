@@ -35,6 +35,9 @@ pub struct RawConfig {
     /// `[sim]`: the simulated Skype for Business (validated by `crate::sim::SimSection`).
     #[serde(default)]
     pub sim: Option<RawValue>,
+    /// `[router]`: the reference router.
+    #[serde(default)]
+    pub router: Option<RawRouter>,
     /// Every other top-level table: the Connector link sections named by `link-n-name`.
     #[serde(flatten)]
     pub sections: BTreeMap<String, RawValue>,
@@ -54,6 +57,23 @@ pub struct RawServer {
     pub tls_key: Option<RawValue>,
     pub link_ca: Option<RawValue>,
     pub embedded_connector: Option<RawValue>,
+}
+
+/// `[router]`: the reference router (validated by `router.rs`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawRouter {
+    pub enabled: Option<RawValue>,
+    pub server: Option<RawValue>,
+    pub routing_points: Option<RawValue>,
+    pub target_group: Option<RawValue>,
+    pub agents: Option<RawValue>,
+    pub treatment: Option<RawValue>,
+    pub music: Option<RawValue>,
+    pub im_prompt: Option<RawValue>,
+    pub no_answer_pause: Option<RawValue>,
+    pub tls_ca: Option<RawValue>,
+    pub tls_name: Option<RawValue>,
 }
 
 /// `[switch]`: the Switch object of this T-Server and its Annex.

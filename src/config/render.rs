@@ -6,7 +6,7 @@
 use super::hierarchy::{Level, OptionContext};
 use super::model::{dn_type_name, DnConfig, ServerConfig, DEFAULT_POOL};
 use super::options;
-use crate::model::DnType;
+use crate::model::{DnName, DnType};
 use std::fmt::Write;
 
 /// Options shown per DN type (effective value and level).
@@ -101,6 +101,25 @@ pub fn render(cfg: &ServerConfig) -> String {
         if s.admin_token.is_some() { "set" } else { "none" },
         s.embedded_connector
     );
+
+    let r = &cfg.router;
+    let _ = writeln!(o, "\n[router]");
+    if r.enabled || !r.routing_points.is_empty() {
+        let rps: Vec<&str> = r.routing_points.iter().map(DnName::as_str).collect();
+        let _ = writeln!(
+            o,
+            "  enabled={} server={} routing-points=[{}] target-group={} ({} agents) treatment={:?} no-answer-pause={}",
+            r.enabled,
+            r.server.as_deref().unwrap_or("(tlib-listen)"),
+            rps.join(", "),
+            r.target_group,
+            r.agents.len(),
+            r.treatment,
+            humantime::format_duration(r.no_answer_pause),
+        );
+    } else {
+        let _ = writeln!(o, "  enabled=false");
+    }
 
     let _ = writeln!(o, "\n[TServer] (T-Server-wide values that differ from the built-in defaults)");
     let ctx = OptionContext::new();

@@ -32,6 +32,7 @@ pub(crate) fn build(raw: RawConfig) -> Result<ServerConfig, ConfigError> {
     let dns = dns(&raw.dn, &folders, &mut p);
     super::calling::check(&dns, &mut p);
     let agent_logins = agent_logins(&raw.agent_login, &mut p);
+    let router = super::router::router_section(raw.router.as_ref(), &dns, &server, &mut p);
     check_service_references(&application, &switch.annex, &folders, &dns, &agent_logins, &mut p);
     for f in &folders {
         let raw_annex = raw.folder.iter().find(|r| r.name.trim() == f.name).map(|r| &r.annex);
@@ -49,6 +50,7 @@ pub(crate) fn build(raw: RawConfig) -> Result<ServerConfig, ConfigError> {
         agent_logins,
         application,
         sim: raw.sim.clone().unwrap_or(serde_json::Value::Null),
+        router,
         warnings: Vec::new(),
     };
     cfg.warnings = warnings(&cfg);

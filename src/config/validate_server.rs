@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Top-level table names with a fixed meaning (never link sections).
-const RESERVED: &[&str] = &["server", "TServer", "switch", "folder", "dn", "agent-login"];
+const RESERVED: &[&str] = &["server", "TServer", "switch", "folder", "dn", "agent-login", "sim", "router"];
 
 fn socket(s: &str) -> Result<std::net::SocketAddr, String> {
     s.parse().map_err(|_| "expected an address like \"127.0.0.1:7000\"".to_string())

@@ -37,7 +37,23 @@ impl TestServer {
     }
 
     /// Starts on an existing data directory (durability tests restart the process this way).
+    /// The embedded reference router is off unless `tweak` turns it on: most tests act as the
+    /// routing client themselves or count the clients and actors they made.
     pub async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut ServerConfig)) -> TestServer {
+        Self::start_shipped_in(dir, |cfg| {
+            cfg.router.enabled = false;
+            tweak(cfg)
+        })
+        .await
+    }
+
+    /// Starts on the embedded default exactly as `cargo run` does (reference router included),
+    /// only the ports and the data directory changed.
+    pub async fn start_as_shipped() -> TestServer {
+        Self::start_shipped_in(tempfile::tempdir().unwrap(), |_| {}).await
+    }
+
+    async fn start_shipped_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut ServerConfig)) -> TestServer {
         let mut cfg = config::embedded_default();
         tweak(&mut cfg);
         let opts = StartOptions {
