@@ -112,7 +112,7 @@ async fn a_dn_that_keeps_failing_is_parked_alone() {
 
 #[tokio::test]
 async fn drawn_tree_matches_the_spawned_tree() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(|c| c.router.enabled = true).await;
     let _c = server.client().await; // so a ClientSession exists
                                     // ...and a Call.
     server.admin_json("POST", "/sim/calls", r#"{"from":"tel:+14155550177","to":"sip:agent01@skype.lab"}"#).await;
@@ -120,6 +120,8 @@ async fn drawn_tree_matches_the_spawned_tree() {
     let spawned = |kind: &'static str| move || async move { ctx.board.children().iter().any(|c| c.kind == kind) };
     assert!(wait_until(STEP, spawned("ClientSession")).await);
     assert!(wait_until(STEP, spawned("Call")).await);
+    // The reference router's own session is one of the clients: let it settle before counting.
+    assert!(wait_until(STEP, || async { ctx.router_status.is_routing() }).await, "the router connects");
     let board = ctx.board.children();
     let pattern_matches = |pattern: &str, name: &str| match pattern.split_once('<') {
         Some((prefix, _)) => name.starts_with(prefix),
