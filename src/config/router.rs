@@ -269,6 +269,12 @@ mod tests {
     }
 
     #[test]
+    fn an_override_turns_the_embedded_router_off() {
+        let overrides = [("router.enabled".to_string(), "false".to_string())];
+        assert!(!load(EMBEDDED_DEFAULT, "test", &overrides).unwrap().router.enabled);
+    }
+
+    #[test]
     fn bad_values_are_refused_naming_the_option() {
         let cases = [
             ("[router]\nrouting-points = [\"sip:agent01@skype.lab\"]", "[router] routing-points", "of type Extension"),
