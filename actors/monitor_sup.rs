@@ -39,12 +39,21 @@ impl Actor for MonitorSup {
     type State = Arc<ServerContext>;
     type Arguments = Arc<ServerContext>;
 
-    async fn pre_start(&self, me: ActorRef<MonitorMsg>, ctx: Arc<ServerContext>) -> Result<Self::State, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        me: ActorRef<MonitorMsg>,
+        ctx: Arc<ServerContext>,
+    ) -> Result<Self::State, ActorProcessingErr> {
         ctx.set_monitor_sup(me);
         Ok(ctx)
     }
 
-    async fn handle(&self, _me: ActorRef<MonitorMsg>, msg: MonitorMsg, ctx: &mut Self::State) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        _me: ActorRef<MonitorMsg>,
+        msg: MonitorMsg,
+        ctx: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
         let o = &ctx.config.tserver;
         let defaults = Defaults { mode: o.default_monitor_mode, scope: o.default_monitor_scope };
         let events = match msg {
@@ -53,14 +62,18 @@ impl Actor for MonitorSup {
                 let result = {
                     let mut subs = ctx.subscriptions.write();
                     match request.kind {
-                        RequestKind::MonitorNextCall => subs.monitor_next_call(client.id, &request, defaults, configured),
+                        RequestKind::MonitorNextCall => {
+                            subs.monitor_next_call(client.id, &request, defaults, configured)
+                        }
                         _ => subs.cancel(&request),
                     }
                 };
                 match result {
                     Ok(events) => {
                         let intrude = request.kind == RequestKind::MonitorNextCall && o.intrusion_enabled;
-                        if let (true, Some(agent), Some(sup)) = (intrude, request.attrs.other_dn.clone(), ctx.call_sup()) {
+                        if let (true, Some(agent), Some(sup)) =
+                            (intrude, request.attrs.other_dn.clone(), ctx.call_sup())
+                        {
                             let _ = sup.cast(CallSupMsg::Intrude { agent });
                         }
                         events

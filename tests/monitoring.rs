@@ -13,7 +13,10 @@ async fn hears(server: &TestServer, who: &str) -> Vec<String> {
     let (_, v) = server.admin_json("GET", &format!("/sim/users/{who}"), "").await;
     let calls = v["calls"].as_array().cloned().unwrap_or_default();
     let first = calls.first().cloned().unwrap_or_default();
-    first["hears"].as_array().map(|h| h.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    first["hears"]
+        .as_array()
+        .map(|h| h.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,10 +2,10 @@
 //! for the T-Server, T-Library treatments become playbacks. Pure functions; the Connector keeps
 //! the per-call facts (media, from, to) that MLTP repeats on every party event.
 
+pub use crate::mltp::playback::playback;
 use crate::mltp::{self, Direction as MDirection, Media as MMedia, Mltp, PartyState as MPartyState};
 use crate::model::DnName;
 use crate::sim::{Direction, Media, PartyState, PresenceType, SimEvent};
-pub use crate::mltp::playback::playback;
 
 /// What the Connector remembers of a call from its CALL_CREATED.
 #[derive(Clone, Debug)]
@@ -100,7 +100,9 @@ pub fn to_mltp(ev: &SimEvent, facts: Option<&CallFacts>) -> Option<Mltp> {
         SimEvent::DtmfReceived { call, party, digits } => {
             Mltp::DtmfReceived { call: call.0, party: party.clone(), digits: digits.clone() }
         }
-        SimEvent::PlaybackEnded { call, what, status, .. } => crate::mltp::playback::treatment_ended(*call, what, status)?,
+        SimEvent::PlaybackEnded { call, what, status, .. } => {
+            crate::mltp::playback::treatment_ended(*call, what, status)?
+        }
         _ => return None,
     })
 }

@@ -172,7 +172,10 @@ impl CallTable {
         if let Some(dn) = &party.dn {
             if let Some(i) = call.monitors.iter().position(|s| &s.supervisor == dn) {
                 let s = self.call_mut(c).expect("live call").monitors.remove(i);
-                out.effects.push(Effect::MonitoringEnded { supervisor: s.supervisor, assistance: s.kind == SessionKind::Assistance });
+                out.effects.push(Effect::MonitoringEnded {
+                    supervisor: s.supervisor,
+                    assistance: s.kind == SessionKind::Assistance,
+                });
                 return;
             }
         }
@@ -219,7 +222,9 @@ impl CallTable {
     /// The Connector applied the new mode: EventMuteOn / EventMuteOff (MonitorMode) to the
     /// supervisor (the answer) and the agent.
     pub(super) fn mute_applied(&mut self, home: ConnId, out: &mut Output) {
-        let Some(op) = self.op(home).cloned().filter(|o| matches!(o.kind, K::SetMuteOn | K::SetMuteOff)) else { return };
+        let Some(op) = self.op(home).cloned().filter(|o| matches!(o.kind, K::SetMuteOn | K::SetMuteOff)) else {
+            return;
+        };
         let mode = match op.target.as_deref() {
             Some("coach") => Mode::Coach,
             Some("mute") => Mode::Mute,

@@ -228,7 +228,11 @@ impl CallTable {
             };
             // AssistMode connect / coach: an assistance session (guide: "Assistance Request").
             if assist.as_deref().is_some_and(|m| m == "connect" || m == "coach") {
-                let wire = if assist.as_deref() == Some("coach") { Some(MonitorMode::Coach) } else { Some(MonitorMode::Connect) };
+                let wire = if assist.as_deref() == Some("coach") {
+                    Some(MonitorMode::Coach)
+                } else {
+                    Some(MonitorMode::Connect)
+                };
                 self.assistance(t.conn, &t.dn, &to, wire);
             }
             Mltp::SingleStepConference { call, to, mode }

@@ -44,7 +44,10 @@ impl CallTable {
                     Some(K::SetMuteOn | K::SetMuteOff) => return self.mute_applied(entry.home, out),
                     _ => {}
                 }
-                let dtmf = self.op(entry.home).filter(|o| o.stage == Stage::Response && awaited && o.kind == K::SendDTMF).cloned();
+                let dtmf = self
+                    .op(entry.home)
+                    .filter(|o| o.stage == Stage::Response && awaited && o.kind == K::SendDTMF)
+                    .cloned();
                 if let Some(op) = dtmf {
                     let call = &self.calls[&entry.home];
                     let stand_in = Party::for_dn(&op.requester);

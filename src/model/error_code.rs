@@ -97,7 +97,7 @@ mod tests {
             assert_eq!(ErrorCode::from_code(c.code()), Some(*c));
         }
         assert_eq!(ErrorCode::UnsupOper.code(), 51);
-        assert_eq!(ErrorCode::ALL.len(), 37);
+        assert_eq!(ErrorCode::ALL.len(), 38);
         assert_eq!(ErrorCode::CannotCompleteTransfer.code(), 98);
         assert_eq!(ErrorCode::ProhibitedRouteCallToExternal.code(), 705);
         assert_eq!(ErrorCode::PrivilegeViolationOnCalledDevice.code(), 1148);

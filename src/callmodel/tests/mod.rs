@@ -5,16 +5,16 @@
 //! Events are rendered one line each (URIs shortened, ConnIDs as c1, c2, ... in creation order)
 //! and compared with golden lines attribute by attribute.
 
-mod direct;
 mod b2b;
+mod direct;
 mod escalation;
-mod monitoring;
-mod routing;
 mod golden;
 mod guide_tables;
+mod monitoring;
 mod pass_through;
 mod proptests;
 mod requests;
+mod routing;
 
 use super::*;
 use crate::mltp::{self, Mltp};
@@ -494,7 +494,9 @@ pub(super) fn to_mltp(e: &SimEvent) -> Option<Mltp> {
         SimEvent::ImReceived { call, from, text } => {
             Mltp::ImReceived { call: call.0, from: from.clone(), text: text.clone() }
         }
-        SimEvent::PlaybackEnded { call, what, status, .. } => crate::mltp::playback::treatment_ended(*call, what, status)?,
+        SimEvent::PlaybackEnded { call, what, status, .. } => {
+            crate::mltp::playback::treatment_ended(*call, what, status)?
+        }
         _ => return None,
     })
 }

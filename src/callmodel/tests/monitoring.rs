@@ -29,7 +29,11 @@ impl Directory for Monitored {
 
 fn rig(mode: MonitorMode, scope: MonitorScope) -> Rig {
     let mut r = Rig::new();
-    r.table = CallTable::new(Arc::new(Monitored { mode, scope }), Arc::new(ConnIdGenerator::new(0)), CallModelOptions::default());
+    r.table = CallTable::new(
+        Arc::new(Monitored { mode, scope }),
+        Arc::new(ConnIdGenerator::new(0)),
+        CallModelOptions::default(),
+    );
     r
 }
 
@@ -84,7 +88,12 @@ fn coaching_is_heard_by_the_agent_only_and_set_mute_off_opens_it() {
         "agent01 EventMuteOff ConnID=c1 ThisDN=agent01 ThisDNRole=Destination OtherDN=customer OtherDNRole=Origination CallState=Ok CallType=Inbound MediaType=0",
     ]);
     assert!(hears(&r, "customer").contains(&uri("agent04")), "connect: everyone hears the supervisor");
-    let modes: Vec<Option<String>> = r.log.deliveries.iter().rev().take(2)
+    let modes: Vec<Option<String>> = r
+        .log
+        .deliveries
+        .iter()
+        .rev()
+        .take(2)
         .map(|d| d.event.attrs.extensions.as_ref().and_then(|x| x.get_str("MonitorMode")).map(str::to_string))
         .collect();
     assert_eq!(modes, vec![Some("connect".to_string()); 2]);
@@ -106,7 +115,9 @@ fn im_and_internal_calls_are_not_supervised() {
     r.person(|w, now| w.answer(now, &uri("agent01"), None).unwrap());
     assert!(r.table.calls().all(|c| c.monitors.is_empty()), "internal: monitor-internal-calls is off");
     let mut r = rig(MonitorMode::Mute, MonitorScope::Agent);
-    r.person(|w, now| drop(w.start_call(now, &uri("agent03"), &uri("agent01"), sim::Media::Im, Some("hi".into())).unwrap()));
+    r.person(|w, now| {
+        drop(w.start_call(now, &uri("agent03"), &uri("agent01"), sim::Media::Im, Some("hi".into())).unwrap())
+    });
     r.person(|w, now| w.answer(now, &uri("agent01"), None).unwrap());
     assert!(r.table.calls().all(|c| c.monitors.is_empty()), "IM calls are not supervised");
 }
@@ -125,6 +136,9 @@ fn assistance_invites_a_coach_for_the_call() {
     r.person(|w, now| w.answer(now, &uri("agent04"), None).unwrap());
     let s = &r.table.call(c1).unwrap().monitors;
     assert_eq!(s.len(), 1);
-    assert_eq!((s[0].kind, s[0].scope, s[0].mode), (crate::callmodel::SessionKind::Assistance, MonitorScope::Call, MonitorMode::Coach));
+    assert_eq!(
+        (s[0].kind, s[0].scope, s[0].mode),
+        (crate::callmodel::SessionKind::Assistance, MonitorScope::Call, MonitorMode::Coach)
+    );
     assert!(!hears(&r, "customer").contains(&uri("agent04")));
 }
