@@ -144,6 +144,32 @@ async fn an_im_caller_gets_the_prompt_while_no_agent_is_free() {
     assert_eq!(ringing.attrs.media_type, Some(sfb_tserver::model::MediaType::CHAT));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_rings_out_goes_to_the_next_agent_and_the_first_one_is_paused() {
+    let server = TestServer::start_with(|c| {
+        c.router.enabled = true;
+        c.tserver.no_answer_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
+    wait_routing(&server).await;
+    let mut desk1 = desktop_ready(&server, AGENT01, "1001").await;
+    wait_view(&server, "agent01 available", |v| available(v, AGENT01)).await;
+    let mut desk2 = desktop_ready(&server, AGENT02, "1002").await;
+    wait_view(&server, "agent02 available", |v| available(v, AGENT02)).await;
+    const E: &str = "tel:+14155550304";
+    customer_calls(&server, E, "voice").await;
+    let first = rings(&mut desk1, E).await;
+    // Nobody answers agent01 within no-answer-timeout: TERR_DN_NO_ANSWER, back to rp1, agent02.
+    let second = rings(&mut desk2, E).await;
+    assert_eq!(first.attrs.conn_id, second.attrs.conn_id, "the same call, routed again");
+    desk1.wait_for(STEP, |e| e.kind == EventKind::Released).await.expect("agent01's ringing ends");
+    wait_view(&server, "agent01 paused, the call counted as returned", |v| {
+        let a1 = v.agents.iter().find(|a| a.dn.as_str() == AGENT01).unwrap();
+        a1.paused_until_ms.is_some() && !a1.available && v.counters.returned == 1
+    })
+    .await;
+}
+
 /// What `cargo run` starts: the embedded default, router on, only ports and data directory changed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shipped_default_routes_a_caller_to_a_ready_agent() {
