@@ -487,16 +487,3 @@ fn remove_if<K: std::hash::Hash + Eq>(map: &mut HashMap<K, u64>, key: &K, family
         map.remove(key);
     }
 }
-
-/// A client left `dn`: if it was the last one on a Routing Point, the calls waiting there are
-/// sent to default-dn (guide: "Alternate Routing").
-pub fn client_left(ctx: &ServerContext, dn: &crate::model::DnName) {
-    let is_rp = ctx.config.dns.get(dn).is_some_and(|d| {
-        matches!(d.dn_type, crate::model::DnType::RoutingPoint | crate::model::DnType::ExternalRoutingPoint)
-    });
-    if is_rp && ctx.directory.subscriber_count(dn) == 0 {
-        if let Some(sup) = ctx.call_sup() {
-            let _ = sup.cast(CallSupMsg::RoutersGone { rp: dn.clone() });
-        }
-    }
-}

@@ -94,7 +94,7 @@ impl Actor for ClientSession {
         }
         for dn in &st.registered {
             st.ctx.directory.unsubscribe(dn, st.id);
-            crate::actors::call_sup::client_left(&st.ctx, dn);
+            st.ctx.routing_client_left(dn);
             // The DN's agent may have to log out (logout-on-disconnect).
             if let Some(actor) = st.ctx.directory.dn(dn) {
                 let _ = actor.cast(DnMsg::ClientGone { client: st.id });

@@ -140,6 +140,22 @@ impl ServerContext {
         self.client_seq.fetch_add(1, Ordering::Relaxed) + 1
     }
 
+    /// A client left `dn`: if it was the last one on a Routing Point, the calls waiting there are
+    /// sent to default-dn (guide: "Alternate Routing").
+    pub fn routing_client_left(&self, dn: &crate::model::DnName) {
+        use crate::model::DnType;
+        let is_rp = self
+            .config
+            .dns
+            .get(dn)
+            .is_some_and(|d| matches!(d.dn_type, DnType::RoutingPoint | DnType::ExternalRoutingPoint));
+        if is_rp && self.directory.subscriber_count(dn) == 0 {
+            if let Some(sup) = self.call_sup() {
+                let _ = sup.cast(crate::actors::call_sup::CallSupMsg::RoutersGone { rp: dn.clone() });
+            }
+        }
+    }
+
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire) && self.persistence_ok.load(Ordering::Relaxed)
     }

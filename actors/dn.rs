@@ -203,7 +203,7 @@ impl Actor for DnActor {
                     st.error(&client, reference_id, ErrorCode::NotRegistered, "client is not registered on this DN");
                     return Ok(());
                 }
-                crate::actors::call_sup::client_left(&st.ctx, &st.dn);
+                st.ctx.routing_client_left(&st.dn);
                 let mut ev = Event::new(EventKind::Unregistered);
                 ev.attrs.this_dn = Some(st.dn.clone());
                 ev.attrs.reference_id = reference_id;
