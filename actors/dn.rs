@@ -296,9 +296,17 @@ impl DnState {
             }
             None => a.agent_status = Some(crate::model::AgentStatus::LoggedOut),
         }
-        // Guide, "Handling Direct Calls": the desktop learns the setting at registration.
-        if matches!(kind, EventKind::Registered | EventKind::AddressInfo) && self.dn_type == DnType::Extension {
-            a.extensions = Some(direct_calls(&self.ctx, &self.dn).extensions());
+        // Guide, "Handling Direct Calls": the desktop learns the setting at registration; "IM
+        // Suppression": every device learns the IM reporting mode there too.
+        if matches!(kind, EventKind::Registered | EventKind::AddressInfo) {
+            let mut ext = if self.dn_type == DnType::Extension {
+                direct_calls(&self.ctx, &self.dn).extensions()
+            } else {
+                crate::model::KvList::new()
+            };
+            let im = crate::config::OptionEnum::as_str(self.ctx.config.tserver.im_reporting);
+            ext = ext.with(crate::callmodel::IM_REPORTING, im);
+            a.extensions = Some(ext);
         }
         ev
     }

@@ -12,6 +12,7 @@ mod conference_pool;
 mod connector_media;
 mod connectors;
 mod direct_calls;
+mod im_features;
 mod durability;
 mod load;
 mod monitoring;

@@ -28,6 +28,9 @@ impl CallTable {
         // A direct call its DN does not handle is left alone (`direct.rs`); a `conn-id` the
         // Connector echoes means a request of this T-Server dialed it (before a restart).
         let dialed = conn_id.is_some_and(|c| c != ConnId::NONE);
+        if self.options.im_reporting_disabled && media.media_type() == crate::model::MediaType::CHAT {
+            return; // `im-reporting = disabled`: IM calls are not reported at all
+        }
         if !dialed && !self.handles_new_call(&from, &to, media.media_type(), &conversation_id) {
             return;
         }

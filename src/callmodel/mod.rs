@@ -38,6 +38,8 @@ pub use direct::{
 };
 pub use error::CallError;
 pub use events::CONVERSATION_ID;
+/// The extension of EventRegistered / EventAddressInfo naming the IM reporting mode.
+pub const IM_REPORTING: &str = "im-reporting";
 pub use io::{Delivery, Effect, Input, Output, Recipient, SwitchRequest, SwitchRoute, TimerRequest};
 pub use monitoring::{MonitorSpec, Session, SessionKind};
 pub use routes::{switch_key, CallRoutes, SwitchKey};

@@ -106,6 +106,9 @@ impl CallTable {
             Some(v) if v.eq_ignore_ascii_case("false") => false,
             Some(_) => return Err(CallError::InvalidAttribute("Extensions chat")),
         };
+        if chat && self.options.im_reporting_disabled {
+            return Err(CallError::Unsupported("IM calls: im-reporting = disabled".into()));
+        }
         let (media, media_type) = if chat { (Media::Im, MediaType::CHAT) } else { (Media::Voice, MediaType::VOICE) };
         let dial = self.dial_method(&from, &to, req.attrs.extensions.as_ref());
         let requested = to.clone();

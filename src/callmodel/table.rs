@@ -42,6 +42,9 @@ pub struct CallModelOptions {
     pub monitor_internal_calls: bool,
     #[serde(default)]
     pub monitor_consult_calls: bool,
+    /// `im-reporting = disabled`: IM calls are not reported at all (guide: "IM Suppression").
+    #[serde(default)]
+    pub im_reporting_disabled: bool,
 }
 
 impl Default for CallModelOptions {
@@ -55,6 +58,7 @@ impl Default for CallModelOptions {
             pass_transcript: true,
             monitor_internal_calls: false,
             monitor_consult_calls: false,
+            im_reporting_disabled: false,
         }
     }
 }
@@ -75,6 +79,7 @@ impl CallModelOptions {
             pass_transcript: o.pass_transcript_to_agent,
             monitor_internal_calls: o.monitor_internal_calls,
             monitor_consult_calls: o.monitor_consult_calls != crate::config::MonitorConsultCalls::None,
+            im_reporting_disabled: o.im_reporting == crate::config::ImReporting::Disabled,
             ..CallModelOptions::default()
         }
     }
