@@ -98,6 +98,8 @@ pub struct CallState {
     table: CallTable,
     clients: HashMap<u64, ClientHandle>,
     routes: CallRoutes,
+    /// The configured DNs on this family's calls, as published in the server context.
+    dns: std::collections::BTreeSet<DnName>,
     /// NO_ANSWER_TIMEOUT / NO_ANSWER_ACTION of the TRouteCall that sent a call to a DN, for that
     /// DN's agent machine when the call rings there (not in the snapshot: a rebuilt family's
     /// agents fall back to their own no-answer options).
@@ -158,6 +160,10 @@ impl crate::callmodel::Directory for DnDirectory {
         Some(crate::callmodel::MonitorSpec { supervisor: s.supervisor.clone(), mode: s.mode, scope: s.scope })
     }
 
+    fn on_call(&self, dn: &DnName) -> bool {
+        self.0.dn_on_call(dn)
+    }
+
     fn dial_plan(&self, dn: &DnName) -> Option<crate::dialplan::DialPlan> {
         Some(self.0.config.dial_plan_for(dn))
     }
@@ -210,12 +216,16 @@ impl Actor for CallActor {
             table,
             clients: HashMap::new(),
             routes,
+            dns: Default::default(),
             route_no_answer: HashMap::new(),
         })
     }
 
     /// A rebuilt family re-arms the timeouts of the switch requests it still waits for.
     async fn post_start(&self, me: ActorRef<CallMsg>, st: &mut CallState) -> Result<(), ActorProcessingErr> {
+        // A rebuilt family states its DNs again (idempotent).
+        st.dns = st.table.active_dns();
+        st.ctx.set_family_dns(st.family, &Default::default(), &st.dns);
         for corr in st.table.corrs_in_flight() {
             me.send_after(SWITCH_TIMEOUT, move || CallMsg::SwitchTimeout { corr });
         }
@@ -276,6 +286,11 @@ impl CallState {
         }
         if let Some(seq) = seq {
             self.progress.done.store(seq, Ordering::Release);
+        }
+        let dns = self.table.active_dns();
+        if dns != self.dns {
+            self.ctx.set_family_dns(self.family, &self.dns, &dns);
+            self.dns = dns;
         }
         // CallSup learns new ConnIDs before any client can see them in an event.
         let routes = self.table.routes();

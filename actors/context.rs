@@ -9,11 +9,12 @@ use crate::actors::registry::RegistryMsg;
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 use crate::model::sensitive::Visibility;
-use crate::model::ConnIdGenerator;
+use crate::model::{ConnIdGenerator, DnName};
 use crate::store::{DurableStore, SnapshotTable};
 use crate::tlib::{Event, Timestamp};
 use crate::transport::Acceptor;
 use ractor::ActorRef;
+use std::collections::{BTreeSet, HashMap};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -54,6 +55,8 @@ pub struct ServerContext {
     /// The current CallSup incarnation (set by itself when it starts).
     call_sup: parking_lot::RwLock<Option<ActorRef<crate::actors::call_sup::CallSupMsg>>>,
     monitor_sup: parking_lot::RwLock<Option<ActorRef<crate::actors::monitor_sup::MonitorMsg>>>,
+    /// Which call families each configured DN takes part in (Call actors write their own).
+    dn_families: parking_lot::RwLock<HashMap<DnName, BTreeSet<u64>>>,
     /// Call supervision subscriptions (MonitorSup writes; Call actors read).
     pub subscriptions: parking_lot::RwLock<crate::supervision::Subscriptions>,
 }
@@ -93,8 +96,31 @@ impl ServerContext {
             call_sup: parking_lot::RwLock::new(None),
             monitor_sup: parking_lot::RwLock::new(None),
             subscriptions: parking_lot::RwLock::new(Default::default()),
+            dn_families: parking_lot::RwLock::new(HashMap::new()),
             sim_control: None,
             router_status: Arc::default(),
+        }
+    }
+
+    /// Whether `dn` is on a call (in any call family).
+    pub fn dn_on_call(&self, dn: &DnName) -> bool {
+        self.dn_families.read().get(dn).is_some_and(|f| !f.is_empty())
+    }
+
+    /// Call family `family` now has exactly the DNs `now` on its calls (idempotent: a rebuilt
+    /// family states the same again).
+    pub fn set_family_dns(&self, family: u64, before: &BTreeSet<DnName>, now: &BTreeSet<DnName>) {
+        let mut map = self.dn_families.write();
+        for dn in before.difference(now) {
+            if let Some(f) = map.get_mut(dn) {
+                f.remove(&family);
+                if f.is_empty() {
+                    map.remove(dn);
+                }
+            }
+        }
+        for dn in now {
+            map.entry(dn.clone()).or_default().insert(family);
         }
     }
 

@@ -44,6 +44,13 @@ impl CallTable {
         self.calls.is_empty()
     }
 
+    /// The configured DNs taking part in the table's calls (a supervisor already on a call is not
+    /// invited to another one).
+    pub fn active_dns(&self) -> std::collections::BTreeSet<crate::model::DnName> {
+        let parties = self.calls.values().flat_map(|c| c.parties.iter());
+        parties.filter(|p| p.state.is_active()).filter_map(|p| p.dn.clone()).collect()
+    }
+
     /// Correlation ids of switch requests still in flight (a rebuilt shell re-arms their timeouts).
     pub fn corrs_in_flight(&self) -> Vec<u64> {
         self.corrs.keys().copied().collect()

@@ -12,11 +12,16 @@ use crate::tlib::RequestKind as K;
 struct Monitored {
     mode: MonitorMode,
     scope: MonitorScope,
+    /// The supervisor is on another call.
+    busy: bool,
 }
 
 impl Directory for Monitored {
     fn lookup(&self, uri: &str) -> Option<crate::callmodel::DnInfo> {
         directory().lookup(uri)
+    }
+    fn on_call(&self, dn: &DnName) -> bool {
+        self.busy && dn.as_str() == uri("agent04")
     }
     fn monitor(&self, dn: &DnName) -> Option<MonitorSpec> {
         (dn.as_str() == uri("agent01")).then(|| MonitorSpec {
@@ -28,12 +33,12 @@ impl Directory for Monitored {
 }
 
 fn rig(mode: MonitorMode, scope: MonitorScope) -> Rig {
+    rig_with(Monitored { mode, scope, busy: false })
+}
+
+fn rig_with(dir: Monitored) -> Rig {
     let mut r = Rig::new();
-    r.table = CallTable::new(
-        Arc::new(Monitored { mode, scope }),
-        Arc::new(ConnIdGenerator::new(0)),
-        CallModelOptions::default(),
-    );
+    r.table = CallTable::new(Arc::new(dir), Arc::new(ConnIdGenerator::new(0)), CallModelOptions::default());
     r
 }
 
@@ -141,4 +146,58 @@ fn assistance_invites_a_coach_for_the_call() {
         (crate::callmodel::SessionKind::Assistance, MonitorScope::Call, MonitorMode::Coach)
     );
     assert!(!hears(&r, "customer").contains(&uri("agent04")));
+}
+
+/// Every mode x scope: who hears the supervisor, how it is shown to the agent, and whether it
+/// stays when the agent leaves while the customer remains.
+#[test]
+fn modes_and_scopes() {
+    for mode in [MonitorMode::Mute, MonitorMode::Coach, MonitorMode::Connect] {
+        for scope in [MonitorScope::Agent, MonitorScope::Call] {
+            let what = format!("{mode:?} {scope:?}");
+            let mut r = rig(mode, scope);
+            answered_customer_call(&mut r);
+            r.person(|w, now| w.answer(now, &uri("agent04"), None).unwrap());
+            let added = r.log.deliveries.iter().rev().find(|d| d.event.kind == crate::tlib::EventKind::PartyAdded);
+            let role = added.and_then(|d| d.event.attrs.other_dn_role).expect("EventPartyAdded at the agent");
+            let hidden = mode != MonitorMode::Connect;
+            assert_eq!(role == crate::model::DnRole::Observer, hidden, "{what}");
+            let sup = uri("agent04");
+            assert_eq!(hears(&r, "customer").contains(&sup), mode == MonitorMode::Connect, "{what}: customer");
+            assert_eq!(hears(&r, "agent01").contains(&sup), mode != MonitorMode::Mute, "{what}: agent");
+            // The agent leaves; the customer stays on.
+            r.person(|w, now| w.hangup(now, &uri("agent01"), None).unwrap());
+            let still = r.table.calls().any(|c| c.party_of_dn(&DnName::new(&sup)).is_some());
+            assert_eq!(still, scope == MonitorScope::Call, "{what}: supervisor after the agent left");
+        }
+    }
+}
+
+#[test]
+fn a_supervisor_on_another_call_is_not_invited() {
+    let mut r = rig_with(Monitored { mode: MonitorMode::Mute, scope: MonitorScope::Call, busy: true });
+    answered_customer_call(&mut r);
+    assert!(r.table.calls().all(|c| c.monitors.is_empty()), "busy supervisor: no session");
+}
+
+/// Guide, "Intrusion": a call two-step transferred to a monitored agent does not notify the
+/// supervisor.
+#[test]
+fn a_two_step_transfer_to_the_monitored_agent_does_not_invite_the_supervisor() {
+    let mut r = rig(MonitorMode::Mute, MonitorScope::Call);
+    r.person(|w, now| drop(w.start_call(now, CUSTOMER, &uri("agent02"), sim::Media::Voice, None).unwrap()));
+    r.person(|w, now| w.answer(now, &uri("agent02"), None).unwrap());
+    let c1 = r.conn(1);
+    r.request(K::InitiateTransfer, "agent02", |a| {
+        a.conn_id = Some(c1);
+        a.other_dn = Some(DnName::new(uri("agent01")));
+    });
+    r.person(|w, now| w.answer(now, &uri("agent01"), None).unwrap());
+    let c2 = r.conn(2);
+    r.request(K::CompleteTransfer, "agent02", |a| {
+        a.conn_id = Some(c1);
+        a.transfer_conn_id = Some(c2);
+    });
+    assert!(r.table.call(c1).unwrap().party_of_dn(&DnName::new(uri("agent01"))).is_some(), "transferred");
+    assert!(r.table.calls().all(|c| c.monitors.is_empty()), "no supervisor for the transferred call");
 }
