@@ -201,3 +201,36 @@ fn a_two_step_transfer_to_the_monitored_agent_does_not_invite_the_supervisor() {
     assert!(r.table.call(c1).unwrap().party_of_dn(&DnName::new(uri("agent01"))).is_some(), "transferred");
     assert!(r.table.calls().all(|c| c.monitors.is_empty()), "no supervisor for the transferred call");
 }
+
+/// A subscription that exists only once `on` is set (made while the call is in progress).
+struct Later(Arc<std::sync::atomic::AtomicBool>);
+
+impl Directory for Later {
+    fn lookup(&self, uri: &str) -> Option<crate::callmodel::DnInfo> {
+        directory().lookup(uri)
+    }
+    fn monitor(&self, dn: &DnName) -> Option<MonitorSpec> {
+        let on = self.0.load(std::sync::atomic::Ordering::Relaxed);
+        Monitored { mode: MonitorMode::Mute, scope: MonitorScope::Call, busy: false }.monitor(dn).filter(|_| on)
+    }
+}
+
+/// Intrusion (`intrusion-enabled`): a subscription made while the agent is on an established
+/// call invites the supervisor into that call at once.
+#[test]
+fn intrusion_joins_the_call_in_progress() {
+    let on = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut r = Rig::new();
+    r.table =
+        CallTable::new(Arc::new(Later(on.clone())), Arc::new(ConnIdGenerator::new(0)), CallModelOptions::default());
+    answered_customer_call(&mut r);
+    assert!(r.table.calls().all(|c| c.monitors.is_empty()), "no subscription yet");
+    on.store(true, std::sync::atomic::Ordering::Relaxed);
+    r.apply(Input::Intrude { agent: DnName::new(uri("agent01")) });
+    assert_eq!(r.table.calls().next().unwrap().monitors.len(), 1, "invited into the call in progress");
+    r.apply(Input::Intrude { agent: DnName::new(uri("agent01")) });
+    assert_eq!(r.table.calls().next().unwrap().monitors.len(), 1, "not twice");
+    r.person(|w, now| w.answer(now, &uri("agent04"), None).unwrap());
+    assert!(hears(&r, "agent04").contains(&uri("agent01")));
+    assert!(!hears(&r, "customer").contains(&uri("agent04")));
+}
