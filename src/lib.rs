@@ -16,6 +16,7 @@ pub mod load;
 pub mod metrics;
 pub mod mltp;
 pub mod model;
+pub mod presence;
 pub mod router;
 pub mod sim;
 pub mod store;

@@ -14,6 +14,7 @@ mod error;
 mod hierarchy;
 mod model;
 pub mod options;
+mod presence;
 mod raw;
 mod render;
 mod router;

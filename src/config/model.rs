@@ -35,6 +35,10 @@ pub struct ServerConfig {
     pub router: super::router::RouterConfig,
     /// The Application's validated `[TServer]` section (the hierarchy's Application level).
     pub application: OptionTable,
+    /// Presence profiles (Voice over IP Service DNs with `service-type = presence-profile`),
+    /// their push-mode XML maps read and checked at load.
+    #[serde(skip)]
+    pub presence_profiles: BTreeMap<DnName, crate::presence::PresenceProfile>,
     /// Things that load but probably do not do what was meant (shown by `check-config`).
     pub warnings: Vec<String>,
 }

@@ -34,6 +34,7 @@ pub(crate) fn build(raw: RawConfig) -> Result<ServerConfig, ConfigError> {
     let agent_logins = agent_logins(&raw.agent_login, &mut p);
     let router = super::router::router_section(raw.router.as_ref(), &dns, &server, &mut p);
     check_service_references(&application, &switch.annex, &folders, &dns, &agent_logins, &mut p);
+    let presence_profiles = super::presence::profiles(&dns, &mut p);
     for f in &folders {
         let raw_annex = raw.folder.iter().find(|r| r.name.trim() == f.name).map(|r| &r.annex);
         conference_services(&format!("[[folder]] {:?}", f.name), &f.annex, raw_annex, &mut p);
@@ -51,6 +52,7 @@ pub(crate) fn build(raw: RawConfig) -> Result<ServerConfig, ConfigError> {
         application,
         sim: raw.sim.clone().unwrap_or(serde_json::Value::Null),
         router,
+        presence_profiles,
         warnings: Vec::new(),
     };
     cfg.warnings = warnings(&cfg);
