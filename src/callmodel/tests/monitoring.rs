@@ -234,3 +234,23 @@ fn intrusion_joins_the_call_in_progress() {
     assert!(hears(&r, "agent04").contains(&uri("agent01")));
     assert!(!hears(&r, "customer").contains(&uri("agent04")));
 }
+
+/// The guide's example: Agent1's call has Supervisor1 by subscription, then Agent1 asks
+/// Supervisor2 for assistance: two sessions on one call at once.
+#[test]
+fn a_subscription_session_and_an_assistance_session_on_one_call() {
+    let mut r = rig(MonitorMode::Mute, MonitorScope::Call);
+    let c1 = answered_customer_call(&mut r);
+    r.person(|w, now| w.answer(now, &uri("agent04"), None).unwrap());
+    r.request(K::SingleStepConference, "agent01", |a| {
+        a.conn_id = Some(c1);
+        a.other_dn = Some(DnName::new(uri("agent03")));
+        a.extensions = Some(KvList::new().with("AssistMode", "connect"));
+    });
+    r.person(|w, now| w.answer(now, &uri("agent03"), None).unwrap());
+    let kinds: Vec<_> = r.table.call(c1).unwrap().monitors.iter().map(|s| (s.supervisor.to_string(), s.kind)).collect();
+    use crate::callmodel::SessionKind::*;
+    assert_eq!(kinds, vec![(uri("agent04"), Subscription), (uri("agent03"), Assistance)]);
+    assert!(hears(&r, "customer").contains(&uri("agent03")), "open assistance is heard");
+    assert!(!hears(&r, "customer").contains(&uri("agent04")), "the silent one is not");
+}
