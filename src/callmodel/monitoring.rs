@@ -15,7 +15,7 @@ use super::events::EventExt;
 use super::io::{Effect, Output};
 use super::types::{ClientRef, Party, Stage};
 use super::{CallError, CallTable};
-use crate::config::{MonitorMode as Mode, MonitorScope, OptionEnum};
+use crate::config::{MonitorConsultCalls, MonitorMode as Mode, MonitorScope, OptionEnum};
 use crate::mltp::{self, Mltp};
 use crate::model::{CallType, ConnId, DnName, DnRole, MediaType};
 use crate::supervision::{MONITOR_MODE, MONITOR_SCOPE};
@@ -63,10 +63,18 @@ impl CallTable {
     /// The call is established on `uri`: invite its supervisor if one subscribed.
     pub(super) fn maybe_monitor(&mut self, c: ConnId, uri: &str, out: &mut Output) {
         let call = &self.calls[&c];
-        let Some(dn) = call.party(uri).and_then(|p| p.dn.clone()) else { return };
+        let Some(party) = call.party(uri) else { return };
+        let (Some(dn), role) = (party.dn.clone(), party.role) else { return };
         let Some(spec) = self.directory.monitor(&dn) else { return };
         let internal = call.call_type == CallType::Internal && !self.options.monitor_internal_calls;
-        let consult = call.consult && !self.options.monitor_consult_calls;
+        // `monitor-consult-calls`: consultations made (orig) or received (dest) by the DN, or both.
+        let consult = call.consult
+            && !match self.options.monitor_consult_calls {
+                MonitorConsultCalls::All => true,
+                MonitorConsultCalls::None => false,
+                MonitorConsultCalls::Orig => role == DnRole::Origination,
+                MonitorConsultCalls::Dest => role != DnRole::Origination,
+            };
         if call.media == MediaType::CHAT || internal || consult {
             return;
         }

@@ -40,8 +40,8 @@ pub struct CallModelOptions {
     /// `monitor-internal-calls`, and `monitor-consult-calls` other than `none`.
     #[serde(default)]
     pub monitor_internal_calls: bool,
-    #[serde(default)]
-    pub monitor_consult_calls: bool,
+    #[serde(default = "no_consult_monitoring")]
+    pub monitor_consult_calls: crate::config::MonitorConsultCalls,
     /// `im-reporting = disabled`: IM calls are not reported at all (guide: "IM Suppression").
     #[serde(default)]
     pub im_reporting_disabled: bool,
@@ -57,7 +57,7 @@ impl Default for CallModelOptions {
             routing: super::RoutingOptions::default(),
             pass_transcript: true,
             monitor_internal_calls: false,
-            monitor_consult_calls: false,
+            monitor_consult_calls: crate::config::MonitorConsultCalls::None,
             im_reporting_disabled: false,
         }
     }
@@ -78,11 +78,15 @@ impl CallModelOptions {
             },
             pass_transcript: o.pass_transcript_to_agent,
             monitor_internal_calls: o.monitor_internal_calls,
-            monitor_consult_calls: o.monitor_consult_calls != crate::config::MonitorConsultCalls::None,
+            monitor_consult_calls: o.monitor_consult_calls,
             im_reporting_disabled: o.im_reporting == crate::config::ImReporting::Disabled,
             ..CallModelOptions::default()
         }
     }
+}
+
+fn no_consult_monitoring() -> crate::config::MonitorConsultCalls {
+    crate::config::MonitorConsultCalls::None
 }
 
 /// A switch request in flight: which operation (home call) sent it, which call it is about.

@@ -254,3 +254,26 @@ fn a_subscription_session_and_an_assistance_session_on_one_call() {
     assert!(hears(&r, "customer").contains(&uri("agent03")), "open assistance is heard");
     assert!(!hears(&r, "customer").contains(&uri("agent04")), "the silent one is not");
 }
+
+/// `monitor-consult-calls`: a consultation received by the monitored agent is supervised with
+/// `dest` and `all`, not with `none` or `orig`.
+#[test]
+fn consultations_follow_monitor_consult_calls() {
+    use crate::config::MonitorConsultCalls as M;
+    for (option, invited) in [(M::None, false), (M::Orig, false), (M::Dest, true), (M::All, true)] {
+        let mut r = Rig::new();
+        let options = CallModelOptions { monitor_consult_calls: option, ..CallModelOptions::default() };
+        let dir = Monitored { mode: MonitorMode::Mute, scope: MonitorScope::Call, busy: false };
+        r.table = CallTable::new(Arc::new(dir), Arc::new(ConnIdGenerator::new(0)), options);
+        r.person(|w, now| drop(w.start_call(now, CUSTOMER, &uri("agent02"), sim::Media::Voice, None).unwrap()));
+        r.person(|w, now| w.answer(now, &uri("agent02"), None).unwrap());
+        let c1 = r.conn(1);
+        r.request(K::InitiateTransfer, "agent02", |a| {
+            a.conn_id = Some(c1);
+            a.other_dn = Some(DnName::new(uri("agent01")));
+        });
+        r.person(|w, now| w.answer(now, &uri("agent01"), None).unwrap());
+        let consult = r.table.call(r.conn(2)).unwrap();
+        assert_eq!(!consult.monitors.is_empty(), invited, "{option:?}");
+    }
+}
