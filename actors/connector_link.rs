@@ -54,6 +54,8 @@ enum Pending {
     Ping,
     Register(DnName),
     Unregister,
+    /// SUBSCRIBE_PRESENCE / PUBLISH_PRESENCE of a Dn actor (nobody waits for the answer).
+    Presence,
     HaRestore,
     /// Call control for a call family, answered through CallSup (which knows the family's
     /// current actor, even after a restart).
@@ -111,6 +113,8 @@ pub enum LinkMsg {
         cause: String,
     },
     PingTick,
+    /// A presence request of a DN (SUBSCRIBE_PRESENCE, PUBLISH_PRESENCE), fire and forget.
+    Presence(Box<Mltp>),
     /// A call-control request of call family `family` (its Call actor runs the timeout).
     CallRequest {
         family: u64,
@@ -227,6 +231,9 @@ impl Actor for ConnectorLink {
                 }
                 // Otherwise nothing is sent: the Call actor's own timeout answers the client.
             }
+            LinkMsg::Presence(m) if matches!(st.status, LinkStatus::Active | LinkStatus::Suspending) => {
+                st.request(&me, *m, Pending::Presence);
+            }
             LinkMsg::PingTick => {
                 if matches!(st.status, LinkStatus::Active | LinkStatus::Suspending) {
                     if st.missed_pings >= PING_MISSES {
@@ -245,11 +252,11 @@ impl Actor for ConnectorLink {
                             let reason = "connector timeout (236)".to_string();
                             let _ = st.sup.cast(LinkSupMsg::RegisterFailed { link: st.cfg.n, dn, reason });
                         }
-                        Pending::Ping | Pending::Unregister | Pending::HaRestore | Pending::Call { .. } => {}
+                        _ => {}
                     }
                 }
             }
-            LinkMsg::RequestTimeout { .. } => {}
+            LinkMsg::Presence(..) | LinkMsg::RequestTimeout { .. } => {}
             LinkMsg::GetView(reply) => {
                 let _ = reply.send(LinkView {
                     n: st.cfg.n,
@@ -377,6 +384,7 @@ impl LinkState {
                     }
                     Pending::Register(dn) => {
                         if resp.is_ok() {
+                            self.ctx.directory.set_presence_type(&dn, resp.get("presence-type"));
                             self.registered.insert(dn.clone());
                             let _ = self.sup.cast(LinkSupMsg::Registered { link: self.cfg.n, dn });
                         } else {
@@ -397,7 +405,7 @@ impl LinkState {
                     Pending::HaRestore => {
                         tracing::info!(link = self.cfg.n, restored = ?resp.get("restored"), ok = resp.is_ok(), "HA_RESTORE answered");
                     }
-                    Pending::Ping | Pending::Unregister => {}
+                    Pending::Ping | Pending::Unregister | Pending::Presence => {}
                 }
             }
             (Mltp::HaData { call, kind, op, key, data }, _) => self.store_ha(call, kind, op, key, data),
@@ -428,8 +436,11 @@ impl LinkState {
                 }
                 None => tracing::warn!(link = self.cfg.n, "call event with no CallSup running"),
             },
+            (Mltp::PresenceChanged { dn, availability, activity, presence_type }, _) => {
+                let msg = crate::actors::dn::DnMsg::PresenceChanged { availability, activity, presence_type };
+                let _ = self.ctx.directory.dn(&dn).map(|d| d.cast(msg));
+            }
             (other, _) => {
-                // Presence is consumed by the DN layer with issue #6.
                 tracing::trace!(link = self.cfg.n, message = ?other.name(), "event not handled yet");
             }
         }

@@ -36,6 +36,9 @@ pub struct Directory {
     /// it lasts while that client stays registered on the DN (guide: "persists as long as WDE is
     /// connected to T-Server"), so [`Directory::unsubscribe`] drops it.
     direct_overrides: RwLock<HashMap<DnName, (u64, DirectCallsOverride)>>,
+    /// The REGISTER_DN answer's presence-type of each served DN (`remote`: a federated user,
+    /// whose presence cannot be published). Written by the connector link that registered it.
+    presence_types: RwLock<HashMap<DnName, crate::mltp::PresenceType>>,
 }
 
 impl Directory {
@@ -88,6 +91,18 @@ impl Directory {
         match link {
             Some(l) => serving.insert(dn.clone(), l),
             None => serving.remove(dn),
+        };
+    }
+
+    pub fn presence_type(&self, dn: &DnName) -> Option<crate::mltp::PresenceType> {
+        self.presence_types.read().get(dn).copied()
+    }
+
+    /// From REGISTER_DN's `presence-type` result header (absent or unknown: forgotten).
+    pub(crate) fn set_presence_type(&self, dn: &DnName, header: Option<&str>) {
+        match header.and_then(crate::mltp::PresenceType::parse) {
+            Some(t) => self.presence_types.write().insert(dn.clone(), t),
+            None => self.presence_types.write().remove(dn),
         };
     }
 

@@ -22,6 +22,8 @@ use std::sync::Arc;
 #[path = "dn_agent.rs"]
 mod dn_agent;
 pub use dn_agent::through_dn;
+#[path = "dn_presence.rs"]
+mod dn_presence;
 
 pub struct DnActor;
 
@@ -39,6 +41,7 @@ pub struct DnState {
     /// The agent machine's armed timers: key -> (token, task).
     timers: HashMap<TimerKey, (u64, tokio::task::JoinHandle<Result<(), ractor::MessagingErr<DnMsg>>>)>,
     revision: u64,
+    presence: dn_presence::DnPresence,
 }
 
 pub struct DnArgs {
@@ -90,6 +93,12 @@ pub enum DnMsg {
     AgentTimer {
         key: TimerKey,
         token: u64,
+    },
+    /// PRESENCE_CHANGED for this DN from its connector link.
+    PresenceChanged {
+        availability: u32,
+        activity: Option<String>,
+        presence_type: crate::mltp::PresenceType,
     },
     /// Retry a bind that raced a Registry restart.
     Rebind,
@@ -155,6 +164,7 @@ impl Actor for DnActor {
             logout_ext: BTreeMap::new(),
             timers: HashMap::new(),
             revision: 0,
+            presence: Default::default(),
         };
         Ok(state)
     }
@@ -169,6 +179,7 @@ impl Actor for DnActor {
             DnServiceState::OutOfService
         };
         st.bind(&myself);
+        st.presence_sync();
         Ok(())
     }
 
@@ -240,7 +251,9 @@ impl Actor for DnActor {
                         st.step(&myself, AgentInput::OutOfService);
                     }
                 }
+                st.presence_sync(); // also when the DN moved to another link
             }
+            DnMsg::PresenceChanged { availability, presence_type, .. } => st.on_presence(availability, presence_type),
             DnMsg::Rebind => st.bind(&myself),
             DnMsg::Crash => {
                 if st.ctx.test_hooks {

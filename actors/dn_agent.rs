@@ -63,6 +63,7 @@ impl DnState {
                 let agent_id = a.agent_id.unwrap_or_else(|| AgentId::new(""));
                 let elsewhere = self.ctx.directory.agent_dn(&agent_id).is_some_and(|dn| dn != self.dn);
                 let check = LoginCheck::resolve(&self.ctx.config, &self.dn, &agent_id, &extensions, elsewhere);
+                self.presence_login(&agent_id, &extensions);
                 RequestAction::Login { agent_id, work_mode: a.agent_work_mode, check }
             }
             RequestKind::AgentLogout => RequestAction::Logout,
@@ -159,6 +160,7 @@ impl DnState {
             self.publish(ev);
         }
         self.arm(me, std::mem::take(&mut out.timers));
+        self.presence_sync();
         for effect in &out.effects {
             if let Effect::NoAnswer { conn_id } = effect {
                 tracing::info!(dn = %self.dn, conn = %conn_id, "no answer: the ringing party is taken off the call");

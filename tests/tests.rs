@@ -16,6 +16,7 @@ mod im_features;
 mod durability;
 mod load;
 mod monitoring;
+mod presence;
 mod protocol;
 mod registration;
 mod router;

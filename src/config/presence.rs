@@ -135,10 +135,10 @@ mod tests {
 
     #[test]
     fn with_map_presence_to_dnd_the_map_is_ignored() {
-        let text = BASE
-            .replace("PATH", "/nonexistent/map.xml")
-            .replace("STATES", "1=A")
-            .replace("service-type = \"presence-profile\",", "service-type = \"presence-profile\", map-presence-to-dnd = true,");
+        let text = BASE.replace("PATH", "/nonexistent/map.xml").replace("STATES", "1=A").replace(
+            "service-type = \"presence-profile\",",
+            "service-type = \"presence-profile\", map-presence-to-dnd = true,",
+        );
         let cfg = load_str(&text).unwrap();
         let p = &cfg.presence_profiles[&DnName::new("sip:push@skype.lab")];
         assert!(p.map_to_dnd && p.push.is_none());

@@ -55,9 +55,12 @@ impl AggregatedStates {
         let text = text.trim().trim_end_matches('.');
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (n, id) = part.split_once('=').ok_or_else(|| format!("{part:?} is not <row>=<state ID>"))?;
-            let n: u8 = n.trim().parse().ok().filter(|n| (1..=15).contains(n)).ok_or_else(|| {
-                format!("{:?} is not a row of the 15-state table (1 to 15)", n.trim())
-            })?;
+            let n: u8 = n
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| (1..=15).contains(n))
+                .ok_or_else(|| format!("{:?} is not a row of the 15-state table (1 to 15)", n.trim()))?;
             let id = id.trim();
             if id.is_empty() {
                 return Err(format!("row {n} has no state ID"));

@@ -115,7 +115,10 @@ fn malformed_or_wrong_xml_is_refused_with_a_reason() {
         (r#"<agentStates><agentState availability="1"/></agentStates>"#, "no ID"),
         (r#"<agentStates><agentState ID="A" availability="18001"/></agentStates>"#, "0 to 18000"),
         (r#"<agentStates><agentState ID="A" availability="x"/></agentStates>"#, "0 to 18000"),
-        (r#"<agentStates><agentState ID="A" availability="1"><activity>t</activity></agentState></agentStates>"#, "LCID"),
+        (
+            r#"<agentStates><agentState ID="A" availability="1"><activity>t</activity></agentState></agentStates>"#,
+            "LCID",
+        ),
         (
             r#"<agentStates><agentState ID="A" availability="1"/><agentState ID="A" availability="2"/></agentStates>"#,
             "twice",

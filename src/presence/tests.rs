@@ -67,11 +67,8 @@ fn mode_follows_the_profile_and_direct_call_handling() {
 #[test]
 fn push_is_disabled_where_direct_calls_are_not_handled() {
     let mut cfg = load_str(CFG).unwrap();
-    let map = push::PushMap::new(
-        AggregatedStates::parse(push::tests::GUIDE_STATES).unwrap(),
-        push::tests::GUIDE_XML,
-    )
-    .unwrap();
+    let map = push::PushMap::new(AggregatedStates::parse(push::tests::GUIDE_STATES).unwrap(), push::tests::GUIDE_XML)
+        .unwrap();
     let login = dn("sip:login@skype.lab");
     cfg.presence_profiles.get_mut(&login).unwrap().push = Some(Arc::new(map));
     assert!(matches!(mode(&cfg, Some(&login), true), PresenceMode::Push(_)));
@@ -121,9 +118,8 @@ fn agent_states_of_the_table() {
 fn push_publishes_changes_only_and_never_for_federated_users() {
     use AgentPresenceState as A;
     use DevicePresenceState as D;
-    let map =
-        push::PushMap::new(AggregatedStates::parse(push::tests::GUIDE_STATES).unwrap(), push::tests::GUIDE_XML)
-            .unwrap();
+    let map = push::PushMap::new(AggregatedStates::parse(push::tests::GUIDE_STATES).unwrap(), push::tests::GUIDE_XML)
+        .unwrap();
     let mut t = PushTracker::default();
     let local = Some(PresenceType::Local);
     assert_eq!(t.decide(&map, A::Ready, D::Idle, local).unwrap().availability, 3501);
