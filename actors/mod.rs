@@ -11,7 +11,8 @@
 //! │  └─ link-<n>            ConnectorLink          permanent   one MLTP link per link-n-name section
 //! ├─ call-sup               CallSup                permanent   routes call inputs by ConnID / Connector call
 //! │  └─ call-<n>            Call                   transient   one per call (with its consultations); rebuilt from its snapshot
-//! ├─ monitor-sup            MonitorSup             permanent   call supervision subscriptions
+//! ├─ monitor-sup            MonitorSup             permanent   creates call supervision subscriptions
+//! │  └─ subscription:<dn>   Subscription           transient   one per subscription (by supervisor DN); owns its end
 //! ├─ client-listener        ClientListener         permanent   accepts T-Library clients
 //! │  └─ client:<n>          ClientSession          temporary   one per connection, never restarted
 //! ├─ router                 Router                 permanent   reference router, a T-Library client ([router] enabled)
@@ -44,6 +45,7 @@ pub mod registry;
 pub mod root;
 pub mod router;
 pub mod server;
+pub mod subscription;
 pub mod supervision;
 pub mod supervisor;
 pub mod task;
@@ -60,6 +62,7 @@ pub const DRAWN_TREE: &[(&str, &str, &str)] = &[
     ("call-sup", "CallSup", "root"),
     ("call-<n>", "Call", "call-sup"),
     ("monitor-sup", "MonitorSup", "root"),
+    ("subscription:<dn>", "Subscription", "monitor-sup"),
     ("client-listener", "ClientListener", "root"),
     ("client:<n>", "ClientSession", "client-listener"),
     ("router", "Router", "root"),
