@@ -88,3 +88,26 @@ async fn subscriptions_are_refused_and_cancelled_as_the_guide_says() {
     assert_eq!(sup.request(cancel.clone()).await.unwrap().kind, EventKind::MonitoringCanceled);
     assert_eq!(error_code(&sup.request(cancel).await.unwrap()), Some(565), "nothing left to cancel");
 }
+
+/// `cancel-monitor-on-disconnect`: the supervisor's desktop disconnects, the agent is told the
+/// subscription is cancelled (and another supervisor may now take the agent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disconnecting_supervisor_desktop_cancels_its_subscription() {
+    let server = TestServer::start_with(|c| c.tserver.cancel_monitor_on_disconnect = true).await;
+    let sup = server.client().await;
+    let mut agent = server.client().await;
+    let sup2 = server.client().await;
+    sup.register(SUP).await.unwrap();
+    agent.register(AGENT01).await.unwrap();
+    sup2.register("sip:supervisor2@skype.lab").await.unwrap();
+    let mut m = req(RequestKind::MonitorNextCall, SUP);
+    m.attrs.other_dn = Some(DnName::new(AGENT01));
+    m.attrs.monitor_next_call_type = Some(MonitorNextCallType::AllCalls);
+    assert_eq!(sup.request(m).await.unwrap().kind, EventKind::MonitoringNextCall);
+    drop(sup);
+    let cancelled = agent.wait_for(STEP, |e| e.kind == EventKind::MonitoringCanceled).await.expect("cancelled");
+    assert_eq!(cancelled.attrs.other_dn, Some(DnName::new(SUP)));
+    let mut m2 = req(RequestKind::MonitorNextCall, "sip:supervisor2@skype.lab");
+    m2.attrs.other_dn = Some(DnName::new(AGENT01));
+    assert_eq!(sup2.request(m2).await.unwrap().kind, EventKind::MonitoringNextCall, "the agent is free again");
+}
