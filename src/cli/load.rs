@@ -109,6 +109,9 @@ pub struct LoadArgs {
     /// --write-config: [TServer] wrap-up-time of the generated file (e.g. 5, untimed).
     #[arg(long)]
     pub wrap_up_time: Option<String>,
+    /// Print the BENCHMARKS.md results table of a vendor and a max JSON report, and exit.
+    #[arg(long, num_args = 2, value_names = ["VENDOR_JSON", "MAX_JSON"])]
+    pub results_table: Vec<PathBuf>,
 }
 
 impl LoadArgs {
@@ -171,6 +174,14 @@ impl LoadArgs {
 
 /// Runs the command; returns the process exit status.
 pub async fn run(args: LoadArgs) -> Result<i32> {
+    if let [vendor, max] = args.results_table.as_slice() {
+        let read = |p: &PathBuf| -> Result<serde_json::Value> {
+            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+            serde_json::from_str(&text).with_context(|| format!("{} is not a JSON report", p.display()))
+        };
+        print!("{}", crate::load::table::results_table(&read(vendor)?, &read(max)?));
+        return Ok(0);
+    }
     if let Some(path) = &args.write_config {
         let agents = args.agents.unwrap_or(1000);
         let opts = GenOptions { wrap_up_time: args.wrap_up_time.clone() };

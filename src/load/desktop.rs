@@ -10,7 +10,7 @@ use super::pool::{AgentPool, Handoff};
 use super::stats::{Count, Stats};
 use super::LoadError;
 use crate::client::Client;
-use crate::model::{AgentId, AgentWorkMode, ConnId, DnName, KvList, KvValue};
+use crate::model::{AgentId, AgentWorkMode, ConnId, DnName, DnServiceState, KvList, KvValue};
 use crate::tlib::{Attributes, Event, EventKind, Request, RequestKind};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -79,9 +79,12 @@ fn req(kind: RequestKind, dn: &DnName) -> Request {
     Request::with_attrs(kind, Attributes { this_dn: Some(dn.clone()), ..Default::default() })
 }
 
-/// Connects, registers `dn`, logs `agent` in and makes it Ready.
+/// How long a desktop waits for its DN to come into service before giving up.
+const IN_SERVICE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connects, registers `dn` (waiting for it to be in service), logs `agent` in and makes it Ready.
 pub async fn log_in(tlib: &str, dn: &DnName, agent: &str) -> Result<Client, LoadError> {
-    let client = Client::connect_with(tlib, None, "sfb-tserver-load").await?;
+    let mut client = Client::connect_with(tlib, None, "sfb-tserver-load").await?;
     let fail = |what: &str, ev: &Event| LoadError::Agent {
         dn: dn.to_string(),
         what: format!("{what}: {} {}", ev.kind.name(), ev.attrs.error_message.clone().unwrap_or_default()),
@@ -89,6 +92,16 @@ pub async fn log_in(tlib: &str, dn: &DnName, agent: &str) -> Result<Client, Load
     let ev = client.register(dn.as_str()).await?;
     if ev.kind != EventKind::Registered {
         return Err(fail("TRegisterAddress", &ev));
+    }
+    // Just after start the DN may wait for its Connector link: logging in needs it in service.
+    if ev.attrs.service_state == Some(DnServiceState::OutOfService) {
+        let back = client.wait_for(IN_SERVICE_TIMEOUT, |e| e.kind == EventKind::DNBackInService).await;
+        if back.is_none() {
+            return Err(LoadError::Agent {
+                dn: dn.to_string(),
+                what: format!("out of service for {IN_SERVICE_TIMEOUT:?}"),
+            });
+        }
     }
     let mut login = req(RequestKind::AgentLogin, dn);
     login.attrs.agent_id = Some(AgentId::new(agent));
@@ -113,7 +126,7 @@ enum Action {
 #[derive(Clone, Copy)]
 enum Pending {
     Plain,
-    HandOff { conn: ConnId, to: usize },
+    HandOff { conn: ConnId },
 }
 
 pub struct Desktop {
@@ -196,9 +209,9 @@ impl Desktop {
         if let Some((sent, kind, what)) = ev.attrs.reference_id.and_then(|r| self.pending.remove(&r)) {
             if ev.kind == EventKind::Error {
                 shared.stats.refused(ev.attrs.error_code.map(|c| c.code()).unwrap_or(0));
-                if let Pending::HandOff { conn, to } = what {
+                if let Pending::HandOff { conn } = what {
                     shared.pool.cancel_handoff(conn);
-                    shared.pool.unreserve(to);
+                    shared.pool.unreserve(conn);
                 }
             } else {
                 shared.stats.answered(kind, sent.elapsed());
@@ -211,7 +224,7 @@ impl Desktop {
         match (ev.kind, ev.attrs.conn_id) {
             (EventKind::Ringing, Some(conn)) if !self.calls.contains_key(&conn) => {
                 self.calls.insert(conn, false);
-                pool.on_ringing(self.i);
+                pool.on_ringing(self.i, conn);
                 shared.stats.agent_call(1);
             }
             (EventKind::Established, Some(conn)) => {
@@ -219,7 +232,7 @@ impl Desktop {
                     Some(true) => return, // established again (e.g. a conference): nothing new
                     Some(false) => {}
                     None => {
-                        pool.on_ringing(self.i);
+                        pool.on_ringing(self.i, conn);
                         shared.stats.agent_call(1);
                     }
                 }
@@ -280,7 +293,7 @@ impl Desktop {
                 self.send(r, Pending::Plain).await;
             }
             Action::HandOff { conn, how } if self.calls.get(&conn) == Some(&true) => {
-                let Some(to) = shared.pool.take(Some(self.i)) else {
+                let Some(to) = shared.pool.take(Some(self.i), conn) else {
                     shared.stats.count(Count::HandoffSkipped);
                     return;
                 };
@@ -293,7 +306,7 @@ impl Desktop {
                 let mut r = req(kind, &self.dn.clone());
                 r.attrs.conn_id = Some(conn);
                 r.attrs.other_dn = Some(shared.pool.dn(to));
-                self.send(r, Pending::HandOff { conn, to }).await;
+                self.send(r, Pending::HandOff { conn }).await;
             }
             _ => {} // the call ended first
         }

@@ -1,6 +1,7 @@
 //! The async shell of a load run: finds the agents' Extensions in the server's actor tree
 //! (`GET /tree`), logs the desktops in, starts the internal router unless the server runs one (a
-//! `router` actor in the tree) or `--external-router` says one is there, then runs each step —
+//! `router` actor in the tree) or `--external-router` says one is there (then the same client only
+//! observes the Routing Point, to measure route latency), then runs each step —
 //! `POST /sim/traffic`, wait for the duration, drain until every caller and every agent call has
 //! ended (or a grace period passed: what is left is "stuck"), `GET /sim/traffic` again — and reads
 //! the T-Server's /proc entry around it. Everything else is in the pure modules.
@@ -105,14 +106,10 @@ pub async fn run(plan: LoadPlan, target: Target, naming: Naming) -> Result<LoadR
     tracing::info!(agents = agents.len(), internal_router = internal, pid, "logging the agents in");
     let clients = log_in_all(&target.tlib, &agents, naming.login_base).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let router = match internal {
-        true => {
-            let rp = [DnName::new(&plan.routing_point)];
-            let r = Router::connect(&target.tlib, &rp, pool.clone(), stats.clone()).await?;
-            Some(tokio::spawn(r.run(stop_rx.clone())))
-        }
-        false => None,
-    };
+    // The internal router routes; with another router it only observes the Routing Point.
+    let rp = [DnName::new(&plan.routing_point)];
+    let router = Router::connect(&target.tlib, &rp, pool.clone(), stats.clone(), !internal).await?;
+    let router = tokio::spawn(router.run(stop_rx.clone()));
     let desktops: Vec<_> = clients
         .into_iter()
         .enumerate()
@@ -135,9 +132,7 @@ pub async fn run(plan: LoadPlan, target: Target, naming: Naming) -> Result<LoadR
         });
     }
     while logouts.join_next().await.is_some() {}
-    if let Some(r) = router {
-        let _ = r.await;
-    }
+    let _ = router.await;
     let (steps, knee) = outcome?;
     let router_name = if internal { "internal" } else { "external" };
     Ok(LoadReport::new(procstat::machine(), plan, router_name, steps, knee))

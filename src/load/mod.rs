@@ -20,6 +20,7 @@ pub mod procstat;
 pub mod report;
 pub mod router;
 pub mod stats;
+pub mod table;
 
 pub use driver::{run, Naming, Target};
 pub use plan::{LoadPlan, MaxSearch, MediaMix, ProfileKind};

@@ -170,6 +170,7 @@ impl MaxSearch {
             return stop(format!("step limit ({}) reached", self.max_steps));
         }
         let Some(first_bad) = first_bad else {
+            // No failure yet: keep doubling.
             let next = last.cps * self.factor;
             if next > capacity_cps {
                 return stop(format!(
@@ -181,7 +182,7 @@ impl MaxSearch {
             return Next::Run(next);
         };
         let bad = history.iter().filter(|s| s.failure.is_some()).map(|s| s.cps).fold(f64::INFINITY, f64::min);
-        let why = history[first_bad].failure.clone().unwrap_or_default();
+        let why = history.iter().find(|s| s.cps == bad).and_then(|s| s.failure.clone()).unwrap_or_default();
         let refined = history.len() - first_bad - 1;
         match good {
             Some(g) if g < bad && refined < self.refine_steps && (bad - g) / g > 0.1 => Next::Run((g + bad) / 2.0),

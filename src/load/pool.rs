@@ -8,6 +8,7 @@
 use crate::model::{ConnId, DnName};
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 /// Why a call reaches a second agent.
@@ -34,6 +35,9 @@ struct Inner {
     slots: Vec<Slot>,
     free: VecDeque<usize>,
     handoffs: HashMap<ConnId, (usize, Handoff)>,
+    /// Calls sent to an agent whose EventRinging has not come yet: the agent and since when. A
+    /// caller may hang up in between; [`AgentPool::expire`] frees such slots.
+    reservations: HashMap<ConnId, (usize, Instant)>,
 }
 
 pub struct AgentPool {
@@ -97,12 +101,25 @@ impl AgentPool {
         self.changed(i, |s| s.ready = ready);
     }
 
-    /// A call rings on the agent's DN (it may have been reserved for it).
-    pub fn on_ringing(&self, i: usize) {
-        self.changed(i, |s| {
-            s.reserved = s.reserved.saturating_sub(1);
-            s.calls += 1;
-        });
+    /// Ends the reservation of `conn`, if any; the agent it was for.
+    fn unreserve_locked(g: &mut Inner, conn: ConnId) -> Option<usize> {
+        let (agent, _) = g.reservations.remove(&conn)?;
+        g.slots[agent].reserved = g.slots[agent].reserved.saturating_sub(1);
+        Some(agent)
+    }
+
+    /// Call `conn` rings on agent `i`'s DN (it may have been reserved for it).
+    pub fn on_ringing(&self, i: usize, conn: ConnId) {
+        let woke = {
+            let mut g = self.inner.lock();
+            let other = Self::unreserve_locked(&mut g, conn).filter(|a| *a != i);
+            g.slots[i].calls += 1;
+            let a = other.is_some_and(|a| g.requeue(a, self.capacity));
+            g.requeue(i, self.capacity) || a
+        };
+        if woke {
+            self.wake.notify_one();
+        }
     }
 
     /// A call left the agent's DN.
@@ -110,13 +127,34 @@ impl AgentPool {
         self.changed(i, |s| s.calls = s.calls.saturating_sub(1));
     }
 
-    /// A reservation that will not ring (the request was refused).
-    pub fn unreserve(&self, i: usize) {
-        self.changed(i, |s| s.reserved = s.reserved.saturating_sub(1));
+    /// The reservation for `conn` will not ring (the request was refused).
+    pub fn unreserve(&self, conn: ConnId) {
+        let woke = {
+            let mut g = self.inner.lock();
+            Self::unreserve_locked(&mut g, conn).is_some_and(|a| g.requeue(a, self.capacity))
+        };
+        if woke {
+            self.wake.notify_one();
+        }
     }
 
-    /// Takes the longest-idle free agent other than `except`, reserving one of its call slots.
-    pub fn take(&self, except: Option<usize>) -> Option<usize> {
+    /// Frees the slots of reservations older than `max_age` (the caller hung up before the call
+    /// reached the agent); returns how many.
+    pub fn expire(&self, max_age: Duration) -> usize {
+        let now = Instant::now();
+        let old: Vec<ConnId> = {
+            let g = self.inner.lock();
+            g.reservations.iter().filter(|(_, (_, since))| now - *since > max_age).map(|(c, _)| *c).collect()
+        };
+        for conn in &old {
+            self.unreserve(*conn);
+        }
+        old.len()
+    }
+
+    /// Takes the longest-idle free agent other than `except` for call `conn`, reserving one of
+    /// its call slots until the call rings there.
+    pub fn take(&self, except: Option<usize>, conn: ConnId) -> Option<usize> {
         let mut g = self.inner.lock();
         let mut skipped = None;
         let mut found = None;
@@ -133,6 +171,9 @@ impl AgentPool {
         }
         if let Some(i) = found {
             g.slots[i].reserved += 1;
+            if let Some((previous, _)) = g.reservations.insert(conn, (i, Instant::now())) {
+                g.slots[previous].reserved = g.slots[previous].reserved.saturating_sub(1);
+            }
             g.requeue(i, self.capacity);
         }
         if let Some(i) = skipped {
@@ -173,6 +214,10 @@ impl AgentPool {
 mod tests {
     use super::*;
 
+    const C1: ConnId = ConnId(1);
+    const C2: ConnId = ConnId(2);
+    const C3: ConnId = ConnId(3);
+
     fn pool(n: usize, capacity: u32) -> AgentPool {
         AgentPool::new((1..=n).map(|i| DnName::new(format!("sip:agent{i:02}@skype.lab"))).collect(), capacity)
     }
@@ -180,18 +225,18 @@ mod tests {
     #[test]
     fn the_longest_idle_ready_agent_is_taken_and_busy_ones_are_not() {
         let p = pool(3, 1);
-        assert_eq!(p.take(None), None, "nobody is Ready");
+        assert_eq!(p.take(None, C1), None, "nobody is Ready");
         p.set_ready(1, true);
         p.set_ready(0, true);
-        assert_eq!(p.take(None), Some(1), "agent 1 became Ready first");
-        assert_eq!(p.take(None), Some(0));
-        assert_eq!(p.take(None), None, "both are reserved");
-        p.on_ringing(1);
+        assert_eq!(p.take(None, C1), Some(1), "agent 1 became Ready first");
+        assert_eq!(p.take(None, C2), Some(0));
+        assert_eq!(p.take(None, C3), None, "both are reserved");
+        p.on_ringing(1, C1);
         p.on_call_end(1);
-        assert_eq!(p.take(None), Some(1), "free again after its call");
-        p.unreserve(1);
+        assert_eq!(p.take(None, C3), Some(1), "free again after its call");
+        p.unreserve(C3);
         p.set_ready(1, false);
-        assert_eq!(p.take(None), None, "NotReady agents are not taken");
+        assert_eq!(p.take(None, C3), None, "NotReady agents are not taken");
         assert_eq!(p.ready_count(), 1);
     }
 
@@ -199,13 +244,27 @@ mod tests {
     fn capacity_allows_several_calls_and_except_skips_the_asking_agent() {
         let p = pool(2, 2);
         p.set_ready(0, true);
-        assert_eq!(p.take(Some(0)), None, "the only free agent is the one asking");
-        assert_eq!(p.take(None), Some(0));
-        assert_eq!(p.take(None), Some(0), "a second slot");
-        assert_eq!(p.take(None), None);
+        assert_eq!(p.take(Some(0), C1), None, "the only free agent is the one asking");
+        assert_eq!(p.take(None, C1), Some(0));
+        assert_eq!(p.take(None, C2), Some(0), "a second slot");
+        assert_eq!(p.take(None, C3), None);
         p.set_ready(1, true);
-        assert_eq!(p.take(Some(1)), None);
-        assert_eq!(p.take(Some(0)), Some(1));
+        assert_eq!(p.take(Some(1), C3), None);
+        assert_eq!(p.take(Some(0), C3), Some(1));
+    }
+
+    #[test]
+    fn a_reservation_whose_call_never_rings_expires() {
+        let p = pool(1, 1);
+        p.set_ready(0, true);
+        assert_eq!(p.take(None, C1), Some(0));
+        assert_eq!(p.take(None, C2), None);
+        assert_eq!(p.expire(Duration::from_secs(60)), 0, "too young");
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(p.expire(Duration::from_millis(1)), 1);
+        assert_eq!(p.take(None, C2), Some(0), "the slot is free again");
+        p.on_ringing(0, C2);
+        assert_eq!(p.expire(Duration::ZERO), 0, "a call that rang is no reservation");
     }
 
     #[test]

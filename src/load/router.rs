@@ -3,6 +3,8 @@
 //! answering each EventRouteRequest with TRouteCall to the longest-idle free Ready agent, or
 //! queueing the call until one is free. It measures EventRouteRequest -> EventRouteUsed (waiting
 //! for an agent included) and TRouteCall -> EventRouteUsed. It routes; it plays no treatment.
+//! When another router routes (`observe` mode) it only registers on the Routing Point and measures
+//! EventRouteRequest -> EventRouteUsed by ConnID from the events every registered client sees.
 
 use super::pool::AgentPool;
 use super::stats::{Count, Stats};
@@ -15,23 +17,30 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+/// A call sent to an agent that has not rung there after this long will not (its caller hung up).
+const RESERVATION_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(10);
+const RESERVATION_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub struct Router {
     client: Client,
     pool: Arc<AgentPool>,
     stats: Arc<Stats>,
     /// Calls waiting for a free agent: ConnID, Routing Point, when EventRouteRequest came.
     waiting: VecDeque<(ConnId, DnName, Instant)>,
-    /// TRouteCall sent: ReferenceID -> (ConnID, agent, EventRouteRequest time, sent time).
-    in_flight: HashMap<u32, (ConnId, usize, Instant, Instant)>,
+    /// TRouteCall sent: ReferenceID -> (ConnID, EventRouteRequest time, sent time).
+    in_flight: HashMap<u32, (ConnId, Instant, Instant)>,
+    /// Observe mode: calls seen in EventRouteRequest, not routed yet.
+    observed: Option<HashMap<ConnId, Instant>>,
 }
 
 impl Router {
-    /// Connects and registers the Routing Points.
+    /// Connects and registers the Routing Points; routes unless `observe`.
     pub async fn connect(
         tlib: &str,
         routing_points: &[DnName],
         pool: Arc<AgentPool>,
         stats: Arc<Stats>,
+        observe: bool,
     ) -> Result<Router, LoadError> {
         let client = Client::connect_with(tlib, None, "sfb-tserver-load-router").await?;
         for rp in routing_points {
@@ -43,14 +52,21 @@ impl Router {
                 });
             }
         }
-        Ok(Router { client, pool, stats, waiting: VecDeque::new(), in_flight: HashMap::new() })
+        let observed = observe.then(HashMap::new);
+        Ok(Router { client, pool, stats, waiting: VecDeque::new(), in_flight: HashMap::new(), observed })
     }
 
     /// Routes until `stop` turns true or the server closes the connection.
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
         let pool = self.pool.clone();
+        let mut expiry = tokio::time::interval(RESERVATION_CHECK);
         loop {
             tokio::select! {
+                _ = expiry.tick() => {
+                    if pool.expire(RESERVATION_MAX_AGE) > 0 && self.observed.is_none() {
+                        self.dispatch().await;
+                    }
+                }
                 ev = self.client.next_event() => match ev {
                     Some(ev) => self.on_event(ev).await,
                     None => {
@@ -58,7 +74,7 @@ impl Router {
                         return;
                     }
                 },
-                _ = pool.wake.notified() => self.dispatch().await,
+                _ = pool.wake.notified(), if self.observed.is_none() => self.dispatch().await,
                 _ = stop.changed() => return,
             }
         }
@@ -67,7 +83,7 @@ impl Router {
     async fn on_event(&mut self, ev: Event) {
         self.stats.count(Count::Event);
         let now = Instant::now();
-        if let Some((conn, agent, asked, sent)) = ev.attrs.reference_id.and_then(|r| self.in_flight.remove(&r)) {
+        if let Some((conn, asked, sent)) = ev.attrs.reference_id.and_then(|r| self.in_flight.remove(&r)) {
             if ev.kind == EventKind::RouteUsed {
                 self.stats.answered(RequestKind::RouteCall, now - sent);
                 self.stats.routed_after(now - asked);
@@ -76,7 +92,25 @@ impl Router {
                 let code = ev.attrs.error_code.map(|c| c.code()).unwrap_or(0);
                 tracing::debug!(conn = %conn, code, "TRouteCall refused");
                 self.stats.refused(code);
-                self.pool.unreserve(agent);
+                self.pool.unreserve(conn);
+            }
+            return;
+        }
+        if let Some(observed) = &mut self.observed {
+            match (ev.kind, ev.attrs.conn_id) {
+                (EventKind::RouteRequest, Some(conn)) => {
+                    observed.insert(conn, now);
+                }
+                (EventKind::RouteUsed, Some(conn)) => {
+                    if let Some(asked) = observed.remove(&conn) {
+                        self.stats.routed_after(now - asked);
+                        self.stats.count(Count::Routed);
+                    }
+                }
+                (EventKind::Abandoned | EventKind::Released, Some(conn)) => {
+                    observed.remove(&conn);
+                }
+                _ => {}
             }
             return;
         }
@@ -95,7 +129,8 @@ impl Router {
     /// Routes waiting calls while agents are free.
     async fn dispatch(&mut self) {
         while !self.waiting.is_empty() {
-            let Some(agent) = self.pool.take(None) else { return };
+            let Some(&(conn, _, _)) = self.waiting.front() else { return };
+            let Some(agent) = self.pool.take(None, conn) else { return };
             let Some((conn, rp, asked)) = self.waiting.pop_front() else { return };
             let attrs = Attributes {
                 this_dn: Some(rp),
@@ -108,11 +143,11 @@ impl Router {
             self.stats.count(Count::Request);
             match self.client.send(Request::with_attrs(RequestKind::RouteCall, attrs)).await {
                 Ok(reference) => {
-                    self.in_flight.insert(reference, (conn, agent, asked, sent));
+                    self.in_flight.insert(reference, (conn, asked, sent));
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot send TRouteCall");
-                    self.pool.unreserve(agent);
+                    self.pool.unreserve(conn);
                     return;
                 }
             }

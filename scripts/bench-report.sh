@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Regenerates the results of BENCHMARKS.md: builds the release binary, writes a configuration with
+# 1,000 agents, then runs the load generator's vendor profile and max profile, each against a fresh
+# T-Server (release build, its own data directory, logs at warn), and rewrites the block between
+# the RESULTS markers of BENCHMARKS.md from the two JSON reports. Outputs (JSON, SVG, summaries,
+# server logs) stay in target/bench/.
+#
+#   scripts/bench-report.sh                         # the full vendor profile (~9 minutes) + max
+#   VENDOR_DURATION=60s scripts/bench-report.sh     # a shortened vendor run (the table says so)
+#   MAX_ARGS="--step-duration 5s --max-steps 6" scripts/bench-report.sh
+#   SKIP_BUILD=1 scripts/bench-report.sh            # reuse target/release/sfb-tserver
+#   SKIP_VENDOR=1 scripts/bench-report.sh           # reuse target/bench/vendor.json
+#   ROUTER=reference scripts/bench-report.sh        # route with the server's [router], not the
+#                                                   # load generator's (vendor: 1 call per agent)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OUT=${OUT:-target/bench}
+AGENTS=${AGENTS:-1000}
+BIN=${BIN:-target/release/sfb-tserver}
+mkdir -p "$OUT"
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release
+"$BIN" load --write-config "$OUT/load.toml" --agents "$AGENTS"
+
+SERVER_PID=""
+stop_server() {
+    if [ -n "$SERVER_PID" ]; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+        SERVER_PID=""
+    fi
+}
+trap stop_server EXIT
+
+# start_server NAME: a fresh T-Server on free ports; sets SERVER_PID, TLIB, ADMIN.
+start_server() {
+    rm -rf "$OUT/data-$1"
+    # The load generator's internal router routes (it can give an agent 2 calls, which 1,200 calls
+    # on 1,000 agents need); ROUTER=reference keeps the server's [router] instead.
+    local router_enabled=false
+    [ "${ROUTER:-internal}" = reference ] && router_enabled=true
+    SFB_TSERVER_ROUTER__ENABLED=$router_enabled RUST_LOG=${SERVER_LOG:-warn} "$BIN" run --config "$OUT/load.toml" --tlib-listen 127.0.0.1:0 \
+        --admin-listen 127.0.0.1:0 --connector-listen 127.0.0.1:0 --data-dir "$OUT/data-$1" \
+        >"$OUT/ready-$1.txt" 2>"$OUT/server-$1.log" &
+    SERVER_PID=$!
+    for _ in $(seq 1 600); do
+        grep -q '^READY' "$OUT/ready-$1.txt" 2>/dev/null && break
+        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$OUT/server-$1.log" >&2; exit 1; }
+        sleep 0.1
+    done
+    TLIB=$(sed -n 's/^READY tlib=\([^ ]*\) .*/\1/p' "$OUT/ready-$1.txt")
+    ADMIN=$(sed -n 's/.* admin=\([^ ]*\).*/\1/p' "$OUT/ready-$1.txt")
+    [ -n "$TLIB" ] || { echo "no READY line from the server" >&2; exit 1; }
+}
+
+# run_profile NAME ARGS...: one load run against a fresh server; an unhealthy run (exit 2) still
+# produces its report.
+run_profile() {
+    local name=$1; shift
+    start_server "$name"
+    echo "== $name: $BIN load $* (server pid $SERVER_PID)"
+    set +e
+    "$BIN" load --server "$TLIB" --admin "$ADMIN" --server-pid "$SERVER_PID" \
+        --json "$OUT/$name.json" --plot "$OUT/$name.svg" "$@" | tee "$OUT/$name.txt"
+    local status=${PIPESTATUS[0]}
+    set -e
+    [ "$status" -le 2 ] || { echo "load run $name failed ($status)" >&2; exit 1; }
+    stop_server
+}
+
+# shellcheck disable=SC2086
+[ -n "${SKIP_VENDOR:-}" ] || run_profile vendor --profile vendor ${VENDOR_DURATION:+--duration $VENDOR_DURATION}
+# shellcheck disable=SC2086
+run_profile max --profile max --agents "$AGENTS" ${MAX_ARGS:-}
+
+TABLE="$OUT/results.md"
+"$BIN" load --results-table "$OUT/vendor.json" "$OUT/max.json" >"$TABLE"
+awk -v table="$TABLE" '
+    /<!-- BEGIN RESULTS/ { print; while ((getline line < table) > 0) print line; skip = 1; next }
+    /<!-- END RESULTS/ { skip = 0 }
+    !skip { print }
+' BENCHMARKS.md >"$OUT/BENCHMARKS.md.new"
+mv "$OUT/BENCHMARKS.md.new" BENCHMARKS.md
+cp "$OUT/vendor.svg" docs/bench-vendor-latency.svg
+cp "$OUT/max.svg" docs/bench-max-latency.svg
+echo "BENCHMARKS.md rewritten from $OUT/vendor.json and $OUT/max.json"
