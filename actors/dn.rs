@@ -244,7 +244,8 @@ impl Actor for DnActor {
                     };
                     let mut ev = st.state_event(kind);
                     if new == DnServiceState::OutOfService {
-                        ev.attrs.extensions = Some(KvList::new().with("cause", cause));
+                        let ext = ev.attrs.extensions.take().unwrap_or_default();
+                        ev.attrs.extensions = Some(ext.with("cause", cause));
                     }
                     st.publish(ev);
                     if new == DnServiceState::OutOfService {
@@ -320,6 +321,14 @@ impl DnState {
             let im = crate::config::OptionEnum::as_str(self.ctx.config.tserver.im_reporting);
             ext = ext.with(crate::callmodel::IM_REPORTING, im);
             a.extensions = Some(ext);
+        }
+        // Guide, "Attribute Extensions": PresenceType (local / remote) in DN-status events, once
+        // the Connector told which presence it monitors for the DN.
+        let status =
+            [EventKind::Registered, EventKind::AddressInfo, EventKind::DNBackInService, EventKind::DNOutOfService];
+        if let Some(t) = self.ctx.directory.presence_type(&self.dn).filter(|_| status.contains(&kind)) {
+            let ext = a.extensions.take().unwrap_or_default();
+            a.extensions = Some(ext.with("PresenceType", t.as_str()));
         }
         ev
     }

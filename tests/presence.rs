@@ -60,7 +60,10 @@ async fn pull_mode_maps_sfb_presence_to_dnd_on_change_only() {
 async fn pull_mode_on_a_federated_user_reports_remote_presence() {
     let server = TestServer::start_with(configured(&[PULL_EVERYWHERE, FEDERATED])).await;
     let mut desk = server.client().await;
-    desk.register(AGENT03).await.unwrap();
+    let reg = desk.register(AGENT03).await.unwrap();
+    assert_eq!(presence_type(&reg), Some("remote"), "PresenceType in EventRegistered too: {reg:?}");
+    let local = server.client().await.register(AGENT01).await.unwrap();
+    assert_eq!(presence_type(&local), Some("local"));
     set_presence(&server, AGENT03, 12000).await; // Be Right Back: Away for a federated user
     let on = dnd(&mut desk).await;
     assert_eq!((on.kind, presence_type(&on)), (EventKind::DNDOn, Some("remote")));
