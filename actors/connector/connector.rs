@@ -100,6 +100,8 @@ pub struct ConnectorActorState {
     /// HA records of this connector's calls (what is written to its store and mirrored).
     ha: std::collections::BTreeMap<CallId, serde_json::Value>,
     ha_dirty: bool,
+    /// Calls whose HA record changed (or went) since the last write: only these are written.
+    ha_changed: std::collections::BTreeSet<CallId>,
     /// Whether this connector started with its own HA data (told to the T-Server in HELLO).
     ha_present: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -131,6 +133,7 @@ impl Actor for Connector {
             conn_ids: HashMap::new(),
             ha: Default::default(),
             ha_dirty: false,
+            ha_changed: Default::default(),
             ha_present: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         })
     }
@@ -313,7 +316,7 @@ impl ConnectorActorState {
             self.facts.remove(&call);
             self.conn_ids.remove(&call);
             if self.ha.remove(&call).is_some() {
-                self.ha_dirty = true;
+                self.ha_changed.insert(call);
             }
             self.broadcast(Mltp::HaData {
                 call: call.0,

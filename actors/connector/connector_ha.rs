@@ -1,7 +1,9 @@
 //! The Connector's HA call data (guide: "UCMA HA Data Storage", "Synchronization of HA data
 //! between UCMA Connector and T-Server"): the records of its calls, taken from the simulated SfB
-//! call by call, kept in memory, written to its durable store in batches, mirrored to the
-//! T-Server with HA_DATA, and used to recover its calls after a restart.
+//! call by call, kept in memory, written to its durable store in batches (one key per call, and
+//! only the calls that changed since the last write: the cost follows the call rate, not the number
+//! of calls in progress), mirrored to the T-Server with HA_DATA, and used to recover its calls
+//! after a restart. The connector's own key marks that it keeps HA data at all.
 
 use super::{ConnectorActorState, SessionMsg};
 use crate::actors::connector::sfb_sim::AppCmd;
@@ -24,6 +26,17 @@ fn ha_key(connector: &str) -> String {
     format!("connector-ha:{connector}")
 }
 
+fn ha_call_key(connector: &str, call: CallId) -> String {
+    format!("connector-ha:{connector}:{}", call.0)
+}
+
+fn ha_snapshot(connector: &str, calls: Vec<serde_json::Value>) -> Snapshot {
+    Snapshot::ConnectorCalls(crate::store::ConnectorCallsSnapshot::V1(crate::store::ConnectorCallsV1 {
+        connector: connector.to_string(),
+        calls,
+    }))
+}
+
 impl ConnectorActorState {
     /// Takes the changed call's HA record from the simulated SfB (that call only), keeps it in
     /// memory for the next batched write, and mirrors it to the T-Server.
@@ -37,32 +50,34 @@ impl ConnectorActorState {
             let value = serde_json::to_value(&rec).unwrap_or_default();
             self.broadcast(ha_put(rec.call, &value));
             self.ha.insert(rec.call, value);
-            self.ha_dirty = true;
+            self.ha_changed.insert(rec.call);
         }
     }
 
-    /// Writes the HA records if they changed: one write (one fsync) per tick, whatever the burst.
+    /// Writes the HA records that changed: one write (one fsync) per tick, whatever the burst.
     pub(super) async fn flush_ha(&mut self) {
-        if !self.ha_dirty {
+        if !self.ha_dirty && self.ha_changed.is_empty() {
             return;
         }
-        self.ha_dirty = false;
-        let snap = Snapshot::ConnectorCalls(crate::store::ConnectorCallsSnapshot::V1(crate::store::ConnectorCallsV1 {
-            connector: self.args.name.clone(),
-            calls: self.ha.values().cloned().collect(),
-        }));
+        let name = self.args.name.clone();
+        let changed = std::mem::take(&mut self.ha_changed);
+        let mut batch: Vec<(String, Option<Snapshot>)> = changed
+            .iter()
+            .map(|call| (ha_call_key(&name, *call), self.ha.get(call).map(|v| ha_snapshot(&name, vec![v.clone()]))))
+            .collect();
+        if std::mem::take(&mut self.ha_dirty) {
+            batch.push((ha_key(&name), Some(ha_snapshot(&name, Vec::new()))));
+        }
         let store = self.args.store.clone();
-        let batch = vec![(ha_key(&self.args.name), Some(snap))];
-        match tokio::task::spawn_blocking(move || store.write_batch(&batch)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                self.ha_dirty = true;
-                tracing::error!(connector = %self.args.name, error = %e, "cannot persist HA call data; will retry");
-            }
-            Err(e) => {
-                self.ha_dirty = true;
-                tracing::error!(connector = %self.args.name, error = %e, "HA write task failed; will retry");
-            }
+        let failed = match tokio::task::spawn_blocking(move || store.write_batch(&batch)).await {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(error) = failed {
+            self.ha_changed.extend(changed);
+            self.ha_dirty = true;
+            tracing::error!(connector = %name, %error, "cannot persist HA call data; will retry");
         }
     }
 
@@ -82,18 +97,24 @@ impl ConnectorActorState {
         let key = ha_key(&self.args.name);
         let loaded =
             tokio::task::spawn_blocking(move || store.load_all()).await.ok().and_then(|r| r.ok()).unwrap_or_default();
-        let Some((_, Snapshot::ConnectorCalls(snap))) = loaded.into_iter().find(|(k, _)| *k == key) else {
+        if !loaded.iter().any(|(k, _)| *k == key) {
             // A new connector (or one that lost its disk): start an HA store now, so that the
             // next start knows it has its own data, and ask the T-Server for its copy (HELLO).
             self.ha_present.store(false, std::sync::atomic::Ordering::Relaxed);
             self.ha_dirty = true;
             self.flush_ha().await;
             return;
-        };
+        }
         self.ha_present.store(true, std::sync::atomic::Ordering::Relaxed);
-        let v = snap.current();
-        let records: Vec<crate::sim::CallRecord> =
-            v.calls.into_iter().filter_map(|c| serde_json::from_value(c).ok()).collect();
+        // The connector's key (older stores kept every call there) and one key per call.
+        let prefix = format!("{key}:");
+        let records: Vec<crate::sim::CallRecord> = loaded
+            .into_iter()
+            .filter(|(k, _)| *k == key || k.starts_with(&prefix))
+            .filter_map(|(_, s)| if let Snapshot::ConnectorCalls(snap) = s { Some(snap.current().calls) } else { None })
+            .flatten()
+            .filter_map(|c| serde_json::from_value(c).ok())
+            .collect();
         if records.is_empty() {
             return;
         }
