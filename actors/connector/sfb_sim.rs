@@ -77,17 +77,57 @@ impl SimLink {
 /// a user whose call forks to several; None acts on all of them.
 #[derive(Debug, Clone)]
 pub enum ControlCmd {
-    StartCall { from: String, to: String, media: Media, text: Option<String> },
-    Answer { user: String, call: Option<CallId>, endpoint: Option<u32> },
-    Reject { user: String, call: Option<CallId>, endpoint: Option<u32> },
-    Hangup { user: String, call: Option<CallId> },
-    Hold { user: String, call: Option<CallId> },
-    Retrieve { user: String, call: Option<CallId> },
-    Im { user: String, call: Option<CallId>, text: String },
-    Dtmf { user: String, call: Option<CallId>, digits: String },
-    Presence { user: String, availability: u32, activity: Option<String> },
-    Behavior { user: String, answer: AnswerMode, delay_ms: u64 },
-    View { user: String },
+    StartCall {
+        from: String,
+        to: String,
+        media: Media,
+        text: Option<String>,
+    },
+    Answer {
+        user: String,
+        call: Option<CallId>,
+        endpoint: Option<u32>,
+    },
+    Reject {
+        user: String,
+        call: Option<CallId>,
+        endpoint: Option<u32>,
+    },
+    Hangup {
+        user: String,
+        call: Option<CallId>,
+    },
+    Hold {
+        user: String,
+        call: Option<CallId>,
+    },
+    Retrieve {
+        user: String,
+        call: Option<CallId>,
+    },
+    Im {
+        user: String,
+        call: Option<CallId>,
+        text: String,
+    },
+    Dtmf {
+        user: String,
+        call: Option<CallId>,
+        digits: String,
+    },
+    Presence {
+        user: String,
+        availability: u32,
+        activity: Option<String>,
+    },
+    Behavior {
+        user: String,
+        answer: AnswerMode,
+        delay_ms: u64,
+    },
+    View {
+        user: String,
+    },
     /// The load interface: start or replace the traffic profile, read it and its counters, stop it.
     TrafficStart(Box<crate::sim::TrafficRequest>),
     TrafficView,
@@ -194,11 +234,22 @@ pub type SimResult = Result<serde_json::Value, SimError>;
 
 pub enum SfbMsg {
     Control(ControlCmd, RpcReplyPort<SimResult>),
-    App { connector: String, cmd: AppCmd, reply: RpcReplyPort<SimResult> },
-    Attach { connector: String, actor: ActorRef<ConnectorMsg> },
-    Detach { connector: String },
+    App {
+        connector: String,
+        cmd: AppCmd,
+        reply: RpcReplyPort<SimResult>,
+    },
+    Attach {
+        connector: String,
+        actor: ActorRef<ConnectorMsg>,
+    },
+    Detach {
+        connector: String,
+    },
     /// The world's next deadline (`at`, simulated ms) has come (sent by the [`SimTicker`]).
-    Tick { at: u64 },
+    Tick {
+        at: u64,
+    },
 }
 
 pub struct SfbState {

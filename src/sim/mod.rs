@@ -49,7 +49,8 @@ pub use presence::{Presence, PresenceState, IN_A_CALL, MAX_AVAILABILITY};
 pub use record::{CallRecord, ImRecord, PartyRecord, RecordVersion};
 pub use section::{SimSection, SimUserSection};
 pub use traffic::{
-    AgentsSpec, Arrival, MediaMix, OneOrMany, Reply, SpanMs, TrafficCounters, TrafficProfile, TrafficRequest, TrafficView,
+    AgentsSpec, Arrival, MediaMix, OneOrMany, Reply, SpanMs, TrafficCounters, TrafficProfile, TrafficRequest,
+    TrafficView,
 };
 pub use types::{
     AnswerMode, Behavior, CallId, CallStarted, Cause, ConferenceId, ConferenceTicket, Direction, HuntMode, Media,
