@@ -111,3 +111,22 @@ async fn a_disconnecting_supervisor_desktop_cancels_its_subscription() {
     m2.attrs.other_dn = Some(DnName::new(AGENT01));
     assert_eq!(sup2.request(m2).await.unwrap().kind, EventKind::MonitoringNextCall, "the agent is free again");
 }
+
+/// Intrusion (`intrusion-enabled`): subscribing to an agent already on a call invites the
+/// supervisor into that call at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intrusion_invites_the_supervisor_into_the_call_in_progress() {
+    let server = TestServer::start_with(|c| c.tserver.intrusion_enabled = true).await;
+    let mut sup = server.client().await;
+    let mut agent = server.client().await;
+    sup.register(SUP).await.unwrap();
+    agent.register(AGENT01).await.unwrap();
+    server.admin_json("POST", "/sim/calls", &format!(r#"{{"from":"{CUSTOMER}","to":"{AGENT01}"}}"#)).await;
+    server.admin_json("POST", &format!("/sim/users/{AGENT01}/answer"), "").await;
+    let est = agent.wait_for(STEP, |e| e.kind == EventKind::Established).await.expect("the call is established");
+    let mut m = req(RequestKind::MonitorNextCall, SUP);
+    m.attrs.other_dn = Some(DnName::new(AGENT01));
+    assert_eq!(sup.request(m).await.unwrap().kind, EventKind::MonitoringNextCall);
+    let ringing = sup.wait_for(STEP, |e| e.kind == EventKind::Ringing).await.expect("invited into the call");
+    assert_eq!(ringing.attrs.conn_id, est.attrs.conn_id);
+}
