@@ -321,7 +321,9 @@ impl CallTable {
         let requester = call.party_of_dn(&by).unwrap_or(&stand_in);
         let answering = answer.is_some();
         let deleted = |o: &Party| {
-            let ev = call.event(EventKind::PartyDeleted, o).other(party.name(), DnRole::DeletedParty);
+            // A hidden supervisor leaving stays recognisable as one (OtherDNRole Observer).
+            let role = if party.role == DnRole::Observer { DnRole::Observer } else { DnRole::DeletedParty };
+            let ev = call.event(EventKind::PartyDeleted, o).other(party.name(), role);
             ev.third(by.clone(), DnRole::DeletedBy)
         };
         for o in call.parties.iter().filter(|o| o.state.is_active() && !(answering && o.is_dn(&by))) {

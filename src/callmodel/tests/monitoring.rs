@@ -277,3 +277,17 @@ fn consultations_follow_monitor_consult_calls() {
         assert_eq!(!consult.monitors.is_empty(), invited, "{option:?}");
     }
 }
+
+/// A silent supervisor leaving is shown to the agent with OtherDNRole Observer, like its arrival.
+#[test]
+fn a_hidden_supervisor_leaving_is_still_an_observer() {
+    let mut r = rig(MonitorMode::Mute, MonitorScope::Call);
+    answered_customer_call(&mut r);
+    r.person(|w, now| w.answer(now, &uri("agent04"), None).unwrap());
+    r.log.take();
+    r.person(|w, now| w.hangup(now, &uri("agent04"), None).unwrap());
+    let deleted = r.log.deliveries.iter().rev().find(|d| d.event.kind == crate::tlib::EventKind::PartyDeleted);
+    let ev = &deleted.expect("EventPartyDeleted at the agent").event;
+    assert_eq!(ev.attrs.other_dn_role, Some(crate::model::DnRole::Observer));
+    assert_eq!(ev.attrs.this_dn, Some(DnName::new(uri("agent01"))));
+}
