@@ -380,12 +380,17 @@ impl CallTable {
     }
 
     /// Finishes operations that have nothing left to wait for.
+    /// Only the calls this input touched can have an operation that just finished (every change
+    /// of an operation goes through `op_mut` / `call_mut`, which mark the call touched): the cost
+    /// of an input does not grow with the number of calls in the table.
     fn sweep(&mut self, out: &mut Output) {
         let done: Vec<ConnId> = self
-            .calls
+            .touched
             .iter()
-            .filter(|(_, c)| c.op.as_ref().is_some_and(|o| o.answered && o.stage == Stage::Done))
-            .map(|(k, _)| *k)
+            .filter(|c| {
+                self.calls.get(c).and_then(|c| c.op.as_ref()).is_some_and(|o| o.answered && o.stage == Stage::Done)
+            })
+            .copied()
             .collect();
         for home in done {
             self.finish_op(home, out);
