@@ -32,7 +32,7 @@ mod settings;
 mod supervision;
 mod types;
 
-pub use legacy::{apply, AgentEvent, AgentOutcome, AgentRequest, AgentSession, LoginContext};
+pub use legacy::AgentSession;
 pub use machine::AgentMachine;
 pub use settings::{
     bool_extension, logout_on_disconnect_extension, no_answer_action, no_answer_timeout_ms, AgentSettings, WrapUp,

@@ -3,7 +3,6 @@
 //! interface, and a property test against a reference model of GenEM's agent-state diagram.
 
 mod golden;
-mod legacy;
 mod model;
 mod rules;
 mod settings;
