@@ -24,8 +24,8 @@ pub enum Snapshot {
     /// One HA record a Connector mirrored to the T-Server (guide: "Synchronization of HA data
     /// between UCMA Connector and T-Server"), given back with HA_RESTORE when it reconnects.
     HaRecord(HaRecordSnapshot),
-    /// One call of the call model (versioned by `crate::callmodel::CallSnapshot`); read at start
-    /// for data written before calls were grouped in families.
+    /// One call of the call model (versioned by `crate::callmodel::CallSnapshot`): the layout
+    /// before call families. Still decoded so such a store loads, but its calls are not restored.
     Call(crate::callmodel::CallSnapshot),
     /// One call family's table: a call with its consultation and escalation calls, and the
     /// switch requests in flight (versioned by `crate::callmodel::TableSnapshot`).
