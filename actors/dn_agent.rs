@@ -38,6 +38,7 @@ impl DnState {
             self.revision = v.revision;
             self.machine = v.machine;
             self.logout_ext = v.logout_on_disconnect.into_iter().collect();
+            self.presence.restore_dnd(v.dnd);
             if let Some(s) = self.machine.session() {
                 if let Err(other) = self.ctx.directory.claim_agent(&s.agent_id, &self.dn) {
                     tracing::error!(dn = %self.dn, agent = %s.agent_id, %other, "restored agent is also logged in elsewhere");
@@ -234,6 +235,7 @@ impl DnState {
             dn: self.dn.clone(),
             machine: self.machine.clone(),
             logout_on_disconnect: self.logout_ext.iter().map(|(c, v)| (*c, *v)).collect(),
+            dnd: self.presence.dnd(),
             revision: self.revision,
         };
         self.ctx.snapshots.put(&snapshot_key(&self.dn), Snapshot::Dn(DnSnapshot::V2(snap)));

@@ -25,6 +25,17 @@ pub struct DnPresence {
     subscribed_on: Option<LinkId>,
 }
 
+impl DnPresence {
+    /// The DND state pull mode last reported (kept in the Dn snapshot).
+    pub(super) fn dnd(&self) -> bool {
+        self.dnd.dnd
+    }
+
+    pub(super) fn restore_dnd(&mut self, dnd: bool) {
+        self.dnd.dnd = dnd;
+    }
+}
+
 impl DnState {
     /// TAgentLogin's extensions, before the request is stepped: the login-level profile.
     pub(super) fn presence_login(&mut self, agent: &AgentId, extensions: &KvList) {
@@ -108,6 +119,7 @@ impl DnState {
         ev.attrs.this_dn = Some(self.dn.clone());
         ev.attrs.extensions = Some(KvList::new().with("PresenceType", presence_type.as_str()));
         tracing::info!(dn = %self.dn, availability, dnd, "presence mapped to DND");
+        self.persist();
         self.publish(ev);
     }
 }

@@ -163,3 +163,24 @@ async fn push_mode_publishes_agent_states_to_the_simulation() {
     shows(&server, AGENT01, 3501, "I am available").await;
     assert_eq!(sim_presence(&server, AGENT03).await.0, 15000);
 }
+
+/// The DND state is in the Dn snapshot: after the Dn actor crashes, a presence that keeps DND on
+/// reports nothing, and leaving DND reports EventDNDOff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dnd_state_survives_a_dn_actor_crash() {
+    let server = TestServer::start_with(configured(&[PULL_EVERYWHERE])).await;
+    let mut desk = server.client().await;
+    desk.register(AGENT01).await.unwrap();
+    set_presence(&server, AGENT01, 6000).await; // Busy
+    assert_eq!(dnd(&mut desk).await.kind, EventKind::DNDOn);
+    let ctx = &server.h().ctx;
+    let dn = sfb_tserver::model::DnName::new(AGENT01);
+    let old = ctx.directory.dn(&dn).unwrap();
+    old.cast(sfb_tserver::actors::dn::DnMsg::Crash).unwrap();
+    let restarted = || async { ctx.directory.dn(&dn).is_some_and(|a| a.get_id() != old.get_id()) };
+    assert!(wait_until(STEP, restarted).await, "the Dn actor restarted");
+    set_presence(&server, AGENT01, 9000).await; // still DND: nothing to report
+    set_presence(&server, AGENT01, 3500).await; // Available
+    let next = dnd(&mut desk).await;
+    assert_eq!(next.kind, EventKind::DNDOff, "the first DND event after the crash is the real change: {next:?}");
+}

@@ -69,7 +69,13 @@ impl DnSnapshot {
                     }
                     None => AgentMachine::new(v.dn.clone(), dn_settings.clone()),
                 };
-                DnSnapshotV2 { dn: v.dn.clone(), machine, logout_on_disconnect: Vec::new(), revision: v.revision }
+                DnSnapshotV2 {
+                    dn: v.dn.clone(),
+                    machine,
+                    logout_on_disconnect: Vec::new(),
+                    dnd: false,
+                    revision: v.revision,
+                }
             }
         }
     }
@@ -116,6 +122,9 @@ pub struct DnSnapshotV2 {
     /// keys do not survive the `kind` tag of [`Snapshot`].
     #[serde(default)]
     pub logout_on_disconnect: Vec<(u64, bool)>,
+    /// Presence pull mode: the DN's DND state, so a restarted actor reports only real changes.
+    #[serde(default)]
+    pub dnd: bool,
     /// Incremented on every change; lets tests and the admin endpoint see progress.
     pub revision: u64,
 }
