@@ -223,7 +223,10 @@ impl DnState {
 
     /// Tells the Call actors whether this DN's call events must come through here.
     fn follow_calls(&self) {
-        let follow = self.machine.session().is_some() || !self.machine.calls().is_empty();
+        // Push presence publishes the device state too (Busy while a call is on the DN), so a DN in
+        // push mode follows its calls with or without an agent.
+        let push = matches!(self.presence_mode(), crate::presence::PresenceMode::Push { .. });
+        let follow = self.machine.session().is_some() || !self.machine.calls().is_empty() || push;
         self.ctx.directory.set_follows_calls(&self.dn, follow);
     }
 

@@ -45,7 +45,7 @@ impl DnState {
         }
     }
 
-    fn presence_mode(&self) -> PresenceMode {
+    pub(super) fn presence_mode(&self) -> PresenceMode {
         if self.dn_type != DnType::Extension {
             return PresenceMode::Off;
         }
@@ -80,10 +80,13 @@ impl DnState {
                 let Some(link) = link else { return };
                 let session = self.machine.agent_session();
                 let agent = presence::agent_state(session.as_ref().map(|s| s.status), session.map(|s| s.work_mode));
-                let device = match (self.service, self.machine.calls().is_empty()) {
+                // Busy once a call is dialing or established on the DN; a ringing one is not yet
+                // (publishing Busy then would change what the caller's invitation meets).
+                let busy = self.machine.calls().iter().any(|c| c.phase != crate::agent::CallPhase::Ringing);
+                let device = match (self.service, busy) {
                     (DnServiceState::OutOfService, _) => DevicePresenceState::Oos,
-                    (_, true) => DevicePresenceState::Idle,
-                    (_, false) => DevicePresenceState::Busy,
+                    (_, false) => DevicePresenceState::Idle,
+                    (_, true) => DevicePresenceState::Busy,
                 };
                 let presence_type = self.ctx.directory.presence_type(&self.dn);
                 match self.presence.push.decide(&map, agent, device, presence_type) {
