@@ -5,6 +5,7 @@ mod util;
 mod admin;
 mod agents;
 mod architecture;
+mod b2b;
 mod binary;
 mod call_property;
 mod calls;

@@ -26,6 +26,8 @@ pub struct Connector;
 
 // The Connector's HA call data and its conference pool live in their own files (same actor,
 // separate responsibilities).
+#[path = "connector_b2b.rs"]
+mod b2b;
 #[path = "connector_ha.rs"]
 mod ha;
 #[path = "connector_pool.rs"]
@@ -55,6 +57,8 @@ pub enum ConnectorMsg {
         to: String,
         media: crate::sim::Media,
         text: Option<String>,
+        /// `calling-method: b2b` (see `connector_b2b.rs`).
+        b2b: bool,
         tx: crate::mltp::TxId,
         session: ActorRef<SessionMsg>,
     },
@@ -104,6 +108,8 @@ pub struct ConnectorActorState {
     ha_changed: std::collections::BTreeSet<CallId>,
     /// Whether this connector started with its own HA data (told to the T-Server in HELLO).
     ha_present: Arc<std::sync::atomic::AtomicBool>,
+    /// B2BUA calls whose destination has not answered yet.
+    b2b: HashMap<CallId, b2b::B2bAlias>,
 }
 
 impl Actor for Connector {
@@ -134,6 +140,7 @@ impl Actor for Connector {
             ha: Default::default(),
             ha_dirty: false,
             ha_changed: Default::default(),
+            b2b: HashMap::new(),
             ha_present: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         })
     }
@@ -201,8 +208,12 @@ impl Actor for Connector {
                     st.maybe_finish_suspend(&me);
                 }
             }
-            ConnectorMsg::MakeCall { conn_id, from, to, media, text, tx, session } => {
+            ConnectorMsg::MakeCall { conn_id, from, to, media, text, b2b, tx, session } => {
+                let requested = to.clone();
                 let response = st.make_call(conn_id, from, to, media, text).await;
+                if let Some(call) = response.get("call").and_then(|c| c.parse().ok()).filter(|_| b2b) {
+                    st.note_b2b(CallId(call), &requested);
+                }
                 let _ = session.cast(SessionMsg::Reply(tx, Box::new(response)));
             }
             ConnectorMsg::PoolTick => st.refill_pool().await,
@@ -308,8 +319,11 @@ impl ConnectorActorState {
             self.facts.insert(*call, facts);
         }
         let call = ev.call();
-        if let Some(m) = crate::actors::connector::events::to_mltp(&ev, call.and_then(|c| self.facts.get(&c))) {
-            self.broadcast(m);
+        let events = self.b2b_events(&ev).unwrap_or_else(|| vec![ev.clone()]);
+        for e in &events {
+            if let Some(m) = crate::actors::connector::events::to_mltp(e, call.and_then(|c| self.facts.get(&c))) {
+                self.broadcast(m);
+            }
         }
         if let SimEvent::CallDeleted { call, .. } = ev {
             self.calls.remove(&call);

@@ -151,8 +151,9 @@ impl SessionState {
             return; // events from the T-Server side are not expected; ignore them
         }
         let bye = matches!(typed, Mltp::Bye { .. });
-        if let Mltp::MakeCall { conn_id, from, to, media, text, .. } = typed {
-            return self.make_call(id, conn_id, from, to, media, text);
+        if let Mltp::MakeCall { conn_id, from, to, media, text, calling_method, .. } = typed {
+            let b2b = calling_method.is_some_and(|m| m.eq_ignore_ascii_case("b2b"));
+            return self.make_call(id, conn_id, from, to, media, text, b2b);
         }
         let response = self.execute(typed).await;
         self.send(&Mltp::Response(response).to_message(id));
@@ -171,6 +172,7 @@ impl SessionState {
         to: String,
         media: crate::mltp::Media,
         text: String,
+        b2b: bool,
     ) {
         if self.state == ConnectorState::Suspending {
             let r = Response::error(ErrorCode::OutOfService, "connector is suspending (graceful shutdown)");
@@ -183,6 +185,7 @@ impl SessionState {
             to,
             media: to_sim_media(media),
             text,
+            b2b,
             tx,
             session: self.me.clone(),
         };
