@@ -43,3 +43,31 @@ async fn a_b2bua_call_to_a_users_tel_uri_is_reported_as_the_guide_shows() {
     let est = a_events.wait_for(STEP, |e| e.kind == EventKind::Established).await.expect("A's EventEstablished");
     assert_eq!(est.attrs.other_dn, Some(DnName::new(AGENT02)), "replaced by the answering user's SIP URI");
 }
+
+/// TRouteCall by B2BUA to a user's Tel URI: the same reporting, and the answering user counts as
+/// the delivery (no TERR_DN_NO_ANSWER afterwards).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_by_b2bua_to_a_tel_uri_is_delivered_to_the_user_who_answers() {
+    let mut text = config::EMBEDDED_DEFAULT.to_string();
+    let sim = "[sim]\npstn-callers-bypass-lobby = false\n";
+    let with_line = format!("{sim}\n[[sim.user]]\nuri = \"{AGENT02}\"\nline-uri = \"{B_TEL}\"\n");
+    text = text.replacen(sim, &with_line, 1);
+    let server = TestServer::start_with(move |c| *c = config::load_str(&text).expect("valid configuration")).await;
+    let mut router = server.client().await;
+    let mut b = server.client().await;
+    router.register("sip:rp1@skype.lab").await.unwrap();
+    b.register(AGENT02).await.unwrap();
+    server.admin_json("POST", "/sim/calls", r#"{"from":"tel:+14155550601","to":"sip:rp1@skype.lab"}"#).await;
+    let rr = router.wait_for(STEP, |e| e.kind == EventKind::RouteRequest).await.expect("EventRouteRequest");
+    let mut route = req(RequestKind::RouteCall, "sip:rp1@skype.lab");
+    route.attrs.conn_id = rr.attrs.conn_id;
+    route.attrs.other_dn = Some(DnName::new(B_TEL));
+    route.attrs.extensions = Some(KvList::new().with("calling-method", "b2b").with("NO_ANSWER_TIMEOUT", "1"));
+    assert_eq!(router.request(route).await.unwrap().kind, EventKind::RouteUsed);
+    server.admin_json("POST", &format!("/sim/users/{AGENT02}/answer"), "").await;
+    let ringing = b.wait_for(STEP, |e| e.kind == EventKind::Ringing).await.expect("B's EventRinging");
+    assert_eq!(ringing.attrs.extensions.as_ref().and_then(|x| x.get_str("calling-method")), Some("b2b"));
+    assert!(b.wait_for(STEP, |e| e.kind == EventKind::Established).await.is_some());
+    let late = router.wait_for(std::time::Duration::from_millis(1500), |e| e.kind == EventKind::Error).await;
+    assert!(late.is_none(), "delivered: no TERR_DN_NO_ANSWER: {late:?}");
+}

@@ -47,6 +47,11 @@ pub struct ConnectorArgs {
 pub enum ConnectorMsg {
     Accepted(TcpStream),
     SimEvents(Vec<SimEvent>),
+    /// A REDIRECT_CALL by B2BUA is about to run on `call` (see `connector_b2b.rs`).
+    NoteB2b {
+        call: CallId,
+        to: String,
+    },
     /// Graceful shutdown: suspend now, stop when the last call ends.
     Suspend,
     /// MAKE_CALL from a link: anchor the call in a pool conference, answer the link.
@@ -216,6 +221,7 @@ impl Actor for Connector {
                 }
                 let _ = session.cast(SessionMsg::Reply(tx, Box::new(response)));
             }
+            ConnectorMsg::NoteB2b { call, to } => st.note_b2b(call, &to),
             ConnectorMsg::PoolTick => st.refill_pool().await,
             ConnectorMsg::HaTick => st.flush_ha().await,
             ConnectorMsg::Resync(session) => st.resync_ha(&session),

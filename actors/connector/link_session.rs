@@ -280,7 +280,12 @@ impl SessionState {
                 let mode = mode.map(to_party_mode).unwrap_or(PartyMode::Normal);
                 self.app(AppCmd::AddParty { call: call(c), to, mode }).await.map(|_| ok)?
             }
-            Mltp::RedirectCall { call: c, to, .. } => {
+            Mltp::RedirectCall { call: c, to, calling_method, .. } => {
+                // B2BUA: the Connector reports the Tel URI until its owner answers (queued before
+                // the call's events, which reach the Connector after this redirect).
+                if calling_method.is_some_and(|m| m.eq_ignore_ascii_case("b2b")) {
+                    let _ = self.owner.cast(ConnectorMsg::NoteB2b { call: call(c), to: to.clone() });
+                }
                 self.app(AppCmd::Redirect { call: call(c), to }).await.map(|_| ok)?
             }
             Mltp::DeleteParty { call: c, party } => {

@@ -356,9 +356,16 @@ impl CallTable {
 
     /// A party answered on call `c`: if it is the routing destination, the call is delivered.
     pub(super) fn route_delivered(&mut self, c: ConnId, uri: &str) -> bool {
+        // The routed-to party may have been replaced by the one who answers (a forwarded call, a
+        // B2BUA call to a Tel URI): a party answering once the target left is the delivery too.
+        let replaced = self
+            .calls
+            .get(&c)
+            .is_some_and(|x| x.routing.as_ref().and_then(|r| r.target.as_ref()).is_some_and(|t| x.party(t).is_none()));
         let Some(r) = self.call_mut(c).and_then(|x| x.routing.as_mut()) else { return false };
-        if r.delivering.as_ref().is_some_and(|(d, _)| *d == uri_key(uri)) || r.target.as_deref() == Some(&uri_key(uri))
-        {
+        let ours = r.delivering.as_ref().is_some_and(|(d, _)| *d == uri_key(uri))
+            || r.target.as_deref() == Some(&uri_key(uri));
+        if ours || (replaced && !r.queued) {
             r.delivering = None;
             r.target = None;
             if r.timer.is_some_and(|(k, _, _)| k == TimerKind::NoAnswer) {
