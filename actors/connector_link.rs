@@ -207,11 +207,8 @@ impl Actor for ConnectorLink {
             | LinkMsg::Closed { .. } => {}
             LinkMsg::Register { dn, dn_type } => {
                 if st.status != LinkStatus::Active {
-                    let _ = st.sup.cast(LinkSupMsg::RegisterFailed {
-                        link: st.cfg.n,
-                        dn,
-                        reason: "link is not active".into(),
-                    });
+                    let (link, reason) = (st.cfg.n, "link is not active".into());
+                    let _ = st.sup.cast(LinkSupMsg::RegisterFailed { link, dn, reason, retry: false });
                 } else {
                     let m = Mltp::RegisterDn { dn: dn.clone(), dn_type };
                     st.request(&me, m, Pending::Register(dn));
@@ -249,8 +246,8 @@ impl Actor for ConnectorLink {
                     match p {
                         Pending::Hello => st.lost(&me, "no answer to HELLO"),
                         Pending::Register(dn) => {
-                            let reason = "connector timeout (236)".to_string();
-                            let _ = st.sup.cast(LinkSupMsg::RegisterFailed { link: st.cfg.n, dn, reason });
+                            let (link, reason) = (st.cfg.n, "connector timeout (236)".to_string());
+                            let _ = st.sup.cast(LinkSupMsg::RegisterFailed { link, dn, reason, retry: true });
                         }
                         _ => {}
                     }
@@ -329,7 +326,8 @@ impl LinkState {
         // count those DNs as served.
         for (_, p) in self.pending.drain() {
             if let Pending::Register(dn) = p {
-                let _ = self.sup.cast(LinkSupMsg::RegisterFailed { link: self.cfg.n, dn, reason: why.to_string() });
+                let (link, reason) = (self.cfg.n, why.to_string());
+                let _ = self.sup.cast(LinkSupMsg::RegisterFailed { link, dn, reason, retry: false });
             }
         }
         self.missed_pings = 0;
@@ -389,7 +387,8 @@ impl LinkState {
                             let _ = self.sup.cast(LinkSupMsg::Registered { link: self.cfg.n, dn });
                         } else {
                             let reason = resp.reason().unwrap_or_default().to_string();
-                            let _ = self.sup.cast(LinkSupMsg::RegisterFailed { link: self.cfg.n, dn, reason });
+                            let (link, retry) = (self.cfg.n, false);
+                            let _ = self.sup.cast(LinkSupMsg::RegisterFailed { link, dn, reason, retry });
                         }
                     }
                     Pending::Call { family, corr } => {

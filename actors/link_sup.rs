@@ -30,6 +30,9 @@ pub struct LinkSupState {
     registering: Option<LinkId>,
 }
 
+/// The pause before asking again for a DN whose REGISTER_DN was not answered in time.
+const REGISTER_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub enum LinkSupMsg {
     /// The link's handshake succeeded and the connector is active.
     LinkUp(LinkId),
@@ -43,11 +46,18 @@ pub enum LinkSupMsg {
         link: LinkId,
         dn: DnName,
     },
-    /// The connector refused REGISTER_DN (the DN stays out of service until the next move).
+    /// The connector refused REGISTER_DN (the DN stays out of service until the next move), or
+    /// did not answer in time (`retry`: registered again after a pause).
     RegisterFailed {
         link: LinkId,
         dn: DnName,
         reason: String,
+        retry: bool,
+    },
+    /// The pause after an unanswered REGISTER_DN is over.
+    RetryRegister {
+        link: LinkId,
+        dn: DnName,
     },
     Cmd(SupervisorCmd),
 }
@@ -140,13 +150,23 @@ impl Actor for LinkSup {
                     st.switch_state(&dn, true, "");
                 }
             }
-            LinkSupMsg::RegisterFailed { link, dn, reason } => {
-                tracing::warn!(link, %dn, %reason, "connector refused the DN");
+            LinkSupMsg::RegisterFailed { link, dn, reason, retry } => {
+                tracing::warn!(link, %dn, %reason, retry, "connector did not register the DN");
                 if st.assignment.link_of(&dn) == Some(link) {
                     st.ctx.directory.set_serving(&dn, None);
                     if st.registered.remove(&dn) {
                         st.switch_state(&dn, false, &reason);
                     }
+                    // An unanswered request (a busy connector at start-up) is asked again; a
+                    // refusal stands until the DN moves.
+                    if retry {
+                        me.send_after(REGISTER_RETRY, move || LinkSupMsg::RetryRegister { link, dn });
+                    }
+                }
+            }
+            LinkSupMsg::RetryRegister { link, dn } => {
+                if st.assignment.link_of(&dn) == Some(link) && !st.registered.contains(&dn) {
+                    st.register(link, &dn);
                 }
             }
             LinkSupMsg::Cmd(cmd) => st.children.on_cmd(cmd, &me.get_cell()).await,

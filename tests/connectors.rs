@@ -443,3 +443,56 @@ async fn drawn_connector_tree_matches_the_spawned_tree() {
     }
     pool.shutdown().await;
 }
+
+/// A connector that answers everything but the first REGISTER_DN of `silent` (a busy connector
+/// at start-up): the T-Server asks again after the request timeout and the DN comes into service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unanswered_register_dn_is_asked_again() {
+    use sfb_tserver::mltp::{link_codec, Mltp, Response};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let silent = DnName::new(AGENT04);
+    let fake = tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let codec = link_codec();
+        let mut codec_in = link_codec();
+        let (mut buf, mut dropped) = (bytes::BytesMut::new(), false);
+        loop {
+            while let Ok(Some(msg)) = codec_in.decode(&mut buf) {
+                let reply = match Mltp::from_message(&msg) {
+                    Ok(Mltp::Hello { .. }) => Response::ok()
+                        .with("connector", "fake".to_string())
+                        .with("state", "active".to_string())
+                        .with("version", "1.0".to_string())
+                        .with("ha-data", "none".to_string()),
+                    Ok(Mltp::RegisterDn { dn, .. }) if dn == silent && !dropped => {
+                        dropped = true;
+                        continue;
+                    }
+                    Ok(Mltp::RegisterDn { .. }) => Response::ok().with("presence-type", "local".to_string()),
+                    _ => Response::ok(),
+                };
+                let mut out = bytes::BytesMut::new();
+                codec.encode(&Mltp::Response(reply).to_message(msg.id), &mut out).unwrap();
+                if sock.write_all(&out).await.is_err() {
+                    return;
+                }
+            }
+            let mut chunk = [0u8; 8192];
+            match sock.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    });
+    let server = TestServer::start_with(move |cfg| {
+        cfg.server.embedded_connector = false;
+        cfg.links = vec![link_to(1, "fake", addr)];
+    })
+    .await;
+    let ctx = &server.h().ctx;
+    let served = || async { ctx.directory.serving_link(&DnName::new(AGENT04)).is_some() };
+    assert!(wait_until(Duration::from_secs(15), served).await, "asked again and served");
+    fake.abort();
+}
