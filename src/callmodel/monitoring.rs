@@ -110,9 +110,7 @@ impl CallTable {
     }
 
     /// An agent's TSingleStepConference with AssistMode: an assistance session (scope call).
-    pub(super) fn assistance(&mut self, c: ConnId, agent: &DnName, to: &str, mode: Option<mltp::MonitorMode>) {
-        let Some(mode) = mode else { return };
-        let mode = if mode == mltp::MonitorMode::Coach { Mode::Coach } else { Mode::Connect };
+    pub(super) fn assistance(&mut self, c: ConnId, agent: &DnName, to: &str, mode: Mode) {
         let Some(info) = self.directory.lookup(to) else { return };
         let session = Session {
             supervisor: info.dn,

@@ -230,13 +230,10 @@ impl CallTable {
                 _ => None,
             };
             // AssistMode connect / coach: an assistance session (guide: "Assistance Request").
-            if assist.as_deref().is_some_and(|m| m == "connect" || m == "coach") {
-                let wire = if assist.as_deref() == Some("coach") {
-                    Some(MonitorMode::Coach)
-                } else {
-                    Some(MonitorMode::Connect)
-                };
-                self.assistance(t.conn, &t.dn, &to, wire);
+            match assist.as_deref() {
+                Some("coach") => self.assistance(t.conn, &t.dn, &to, crate::config::MonitorMode::Coach),
+                Some("connect") => self.assistance(t.conn, &t.dn, &to, crate::config::MonitorMode::Connect),
+                _ => {}
             }
             Mltp::SingleStepConference { call, to, mode }
         };

@@ -162,7 +162,7 @@ impl CallTable {
         if !self.may_redirect(c) {
             return;
         }
-        self.redirect(c, dn.as_str(), RouteType::Default, r.options.no_answer_timeout_ms, None, out);
+        self.redirect(c, dn.as_str(), RouteType::Default, r.options.no_answer_timeout_ms, None, None, out);
     }
 
     /// Counts an automatic redirection; false once `default-redirect-limit` is reached.
@@ -175,14 +175,10 @@ impl CallTable {
         true
     }
 
-    /// REDIRECT_CALL to `to`; with `home`, it is the step of the TRouteCall pending on the call.
-    fn redirect(&mut self, c: ConnId, to: &str, rt: RouteType, no_answer: u64, home: Option<ConnId>, out: &mut Output) {
-        self.redirect_with(c, to, rt, no_answer, home, None, out)
-    }
-
-    /// [`Self::redirect`] with the TRouteCall's Extensions (`calling-method`, `CPNDigits`).
+    /// REDIRECT_CALL to `to`; with `home`, it is the step of the TRouteCall pending on the call,
+    /// whose Extensions (`calling-method`, `CPNDigits`) choose the calling method.
     #[allow(clippy::too_many_arguments)]
-    fn redirect_with(
+    fn redirect(
         &mut self,
         c: ConnId,
         to: &str,
@@ -267,7 +263,7 @@ impl CallTable {
                 }
                 self.start_op(conn, client, req, Stage::Response).target = Some(uri_key(&to));
                 let ext = req.attrs.extensions.clone();
-                self.redirect_with(conn, &to, rt, no_answer, Some(conn), ext.as_ref(), out);
+                self.redirect(conn, &to, rt, no_answer, Some(conn), ext.as_ref(), out);
             }
         }
         Ok(())
@@ -338,16 +334,6 @@ impl CallTable {
         };
         ev.attrs.this_queue = Some(dn.clone());
         out.deliver(&dn, ev);
-        // A routed call reaching the next Routing Point starts a new routing.
-        if redirected
-            && target
-                .as_ref()
-                .is_some_and(|t| self.directory.lookup(t).is_some_and(|i| is_routing_point(Some(i.dn_type))))
-        {
-            if let Some(r) = self.call_mut(c).and_then(|x| x.routing.as_mut()) {
-                r.delivering = None;
-            }
-        }
     }
 
     fn name_of(&self, uri: &str) -> DnName {

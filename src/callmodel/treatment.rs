@@ -65,8 +65,7 @@ impl CallTable {
         let caller = call.parties.iter().find(|p| p.uri != rp.as_str() && p.state.is_active()).map(|p| p.uri.clone());
         // A routing instruction: router-timeout no longer applies.
         self.disarm(conn, TimerKind::Router);
-        let op = self.start_op(conn, client, req, Stage::Response);
-        op.known = vec![];
+        self.start_op(conn, client, req, Stage::Response);
         if im && !IM_TREATMENTS.contains(&kind) {
             self.treatment_answer(conn, EventKind::TreatmentNotApplied, out);
             return Ok(());
