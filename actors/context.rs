@@ -55,6 +55,7 @@ pub struct ServerContext {
     /// The current CallSup incarnation (set by itself when it starts).
     call_sup: parking_lot::RwLock<Option<ActorRef<crate::actors::call_sup::CallSupMsg>>>,
     monitor_sup: parking_lot::RwLock<Option<ActorRef<crate::actors::monitor_sup::MonitorMsg>>>,
+    agent_sup: parking_lot::RwLock<Option<ActorRef<crate::actors::agent_sup::AgentSupMsg>>>,
     /// Which call families each configured DN takes part in (Call actors write their own).
     dn_families: parking_lot::RwLock<HashMap<DnName, BTreeSet<u64>>>,
     /// Call supervision subscriptions (MonitorSup writes; Call actors read).
@@ -95,6 +96,7 @@ impl ServerContext {
             registry: parking_lot::RwLock::new(None),
             call_sup: parking_lot::RwLock::new(None),
             monitor_sup: parking_lot::RwLock::new(None),
+            agent_sup: parking_lot::RwLock::new(None),
             subscriptions: parking_lot::RwLock::new(Default::default()),
             dn_families: parking_lot::RwLock::new(HashMap::new()),
             sim_control: None,
@@ -130,6 +132,14 @@ impl ServerContext {
 
     pub(crate) fn set_monitor_sup(&self, m: ActorRef<crate::actors::monitor_sup::MonitorMsg>) {
         *self.monitor_sup.write() = Some(m);
+    }
+
+    pub fn agent_sup(&self) -> Option<ActorRef<crate::actors::agent_sup::AgentSupMsg>> {
+        self.agent_sup.read().clone()
+    }
+
+    pub(crate) fn set_agent_sup(&self, m: ActorRef<crate::actors::agent_sup::AgentSupMsg>) {
+        *self.agent_sup.write() = Some(m);
     }
 
     pub fn call_sup(&self) -> Option<ActorRef<crate::actors::call_sup::CallSupMsg>> {

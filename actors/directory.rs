@@ -4,6 +4,7 @@
 //! subscriber table is written by the Dn actor that owns the DN, so a client's EventRegistered
 //! and every later event on that DN reach it in order.
 
+use crate::actors::agent_session::AgentSessionMsg;
 use crate::actors::dn::DnMsg;
 use crate::actors::outbound::{ClientHandle, SharedEvent};
 use crate::callmodel::DirectCallsOverride;
@@ -39,6 +40,9 @@ pub struct Directory {
     /// The REGISTER_DN answer's presence-type of each served DN (`remote`: a federated user,
     /// whose presence cannot be published). Written by the connector link that registered it.
     presence_types: RwLock<HashMap<DnName, crate::mltp::PresenceType>>,
+    /// The AgentSession running each DN's agent machine (written by the sessions themselves), so
+    /// a restarted Dn finds its agent's session.
+    agent_sessions: RwLock<HashMap<DnName, ActorRef<AgentSessionMsg>>>,
 }
 
 impl Directory {
@@ -112,6 +116,22 @@ impl Directory {
 
     pub(crate) fn bind_link(&self, id: LinkId, link: ractor::ActorCell) {
         self.links.write().insert(id, link);
+    }
+
+    pub fn agent_session(&self, dn: &DnName) -> Option<ActorRef<AgentSessionMsg>> {
+        self.agent_sessions.read().get(dn).cloned()
+    }
+
+    pub(crate) fn bind_agent_session(&self, dn: &DnName, session: ActorRef<AgentSessionMsg>) {
+        self.agent_sessions.write().insert(dn.clone(), session);
+    }
+
+    /// Removes the binding only if it still points at the incarnation that is going away.
+    pub(crate) fn unbind_agent_session(&self, dn: &DnName, id: ActorId) {
+        let mut sessions = self.agent_sessions.write();
+        if sessions.get(dn).map(|a| a.get_id()) == Some(id) {
+            sessions.remove(dn);
+        }
     }
 
     /// Records that `agent` is logged in on `dn`; Err(other DN) if it already is elsewhere.

@@ -7,8 +7,10 @@
 //! leave, so a restarted incarnation (after a panic or an operator restart) reloads exactly what
 //! clients were last told, and re-arms the agent's timers.
 
+use crate::actors::agent_core::{self, AgentCore, AgentHost, AgentWork};
+use crate::actors::agent_session::{AgentSessionMsg, Mirror};
 use crate::actors::context::ServerContext;
-use crate::actors::outbound::{ClientHandle, SharedEvent};
+use crate::actors::outbound::ClientHandle;
 use crate::actors::registry::RegistryMsg;
 use crate::agent::{AgentInput, AgentMachine, AgentSession, AgentSettings, NoAnswerOverride, TimerKey};
 use crate::callmodel::{DirectCallPolicy, DirectCallsOverride};
@@ -16,7 +18,7 @@ use crate::model::{ConnId, DnName, DnServiceState, DnType, ErrorCode, KvList};
 use crate::tlib::{Event, EventKind, Request, RequestKind};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 #[path = "dn_agent.rs"]
@@ -24,22 +26,29 @@ mod dn_agent;
 pub use dn_agent::through_dn;
 #[path = "dn_presence.rs"]
 mod dn_presence;
+#[path = "dn_session.rs"]
+mod dn_session;
 
 pub struct DnActor;
 
 pub struct DnState {
     ctx: Arc<ServerContext>,
+    me: ActorRef<DnMsg>,
     dn: DnName,
     dn_type: DnType,
     /// The guide's `register` flag: false means the DN is never in service (no on-demand registration).
     register: bool,
     service: DnServiceState,
-    /// The emulated agent of the DN and the calls it follows (`crate::agent`).
-    machine: AgentMachine,
+    /// The emulated agent of the DN and the calls it follows (`crate::agent`): run here while
+    /// nobody is logged in; a mirror of the AgentSession's while an agent is.
+    core: AgentCore,
+    /// The agent's AgentSession, while an agent is logged in (`dn_session.rs`).
+    session: Option<dn_session::SessionLink>,
+    /// Agent inputs not yet carried out (waiting for a session being restarted), with the number
+    /// of times the session failed with each.
+    inbox: VecDeque<(AgentWork, u8)>,
     /// The LogoutOnDisconnect extension of each registered client's TRegisterAddress.
     logout_ext: BTreeMap<u64, bool>,
-    /// The agent machine's armed timers: key -> (token, task).
-    timers: HashMap<TimerKey, (u64, tokio::task::JoinHandle<Result<(), ractor::MessagingErr<DnMsg>>>)>,
     revision: u64,
     presence: dn_presence::DnPresence,
 }
@@ -100,6 +109,12 @@ pub enum DnMsg {
         activity: Option<String>,
         presence_type: crate::mltp::PresenceType,
     },
+    /// An incarnation of the DN's AgentSession is up.
+    SessionUp(ActorRef<AgentSessionMsg>),
+    /// The AgentSession's machine after one of its timers.
+    SessionMirror(Box<Mirror>),
+    /// A while after the AgentSession failed: is it back?
+    SessionCheck,
     /// Retry a bind that raced a Registry restart.
     Rebind,
     /// Test hook: panic inside the handler, to exercise supervision.
@@ -116,6 +131,10 @@ pub struct DnView {
     pub agent: Option<AgentSession>,
     /// The whole agent machine: agent state with its periods, calls followed, armed timers.
     pub machine: AgentMachine,
+    /// The AgentSession running the machine (its actor id, or "restarting"); None: this actor.
+    pub agent_session: Option<String>,
+    /// Agent inputs waiting for the AgentSession.
+    pub waiting: usize,
     pub subscribers: usize,
     pub revision: u64,
 }
@@ -151,18 +170,20 @@ impl Actor for DnActor {
     type State = DnState;
     type Arguments = DnArgs;
 
-    async fn pre_start(&self, _myself: ActorRef<DnMsg>, args: DnArgs) -> Result<DnState, ActorProcessingErr> {
+    async fn pre_start(&self, myself: ActorRef<DnMsg>, args: DnArgs) -> Result<DnState, ActorProcessingErr> {
         let cfg = args.ctx.config.dns.get(&args.dn).ok_or_else(|| format!("DN {} is not configured", args.dn))?;
         let machine = AgentMachine::new(args.dn.clone(), AgentSettings::for_dn(&args.ctx.config, &args.dn));
         let state = DnState {
             dn_type: cfg.dn_type,
             register: cfg.register,
             ctx: args.ctx.clone(),
+            me: myself,
             dn: args.dn.clone(),
             service: DnServiceState::OutOfService,
-            machine,
+            core: AgentCore::new(args.ctx.clone(), args.dn.clone(), machine),
+            session: None,
+            inbox: VecDeque::new(),
             logout_ext: BTreeMap::new(),
-            timers: HashMap::new(),
             revision: 0,
             presence: Default::default(),
         };
@@ -170,7 +191,7 @@ impl Actor for DnActor {
     }
 
     async fn post_start(&self, myself: ActorRef<DnMsg>, st: &mut DnState) -> Result<(), ActorProcessingErr> {
-        st.restore(&myself);
+        st.restore().await;
         // In service when a connector link has the DN registered on the switch (LinkSup keeps that
         // table outside this actor, so a restarted incarnation knows at once).
         st.service = if st.register && st.ctx.directory.serving_link(&st.dn).is_some() {
@@ -185,9 +206,7 @@ impl Actor for DnActor {
 
     async fn post_stop(&self, myself: ActorRef<DnMsg>, st: &mut DnState) -> Result<(), ActorProcessingErr> {
         // The next incarnation re-arms them from the snapshot.
-        for (_, (_, timer)) in st.timers.drain() {
-            timer.abort();
-        }
+        st.core.abort_timers();
         if let Some(registry) = st.ctx.registry() {
             let _ = registry.cast(RegistryMsg::UnbindDn(st.dn.clone(), myself.get_id()));
         }
@@ -219,20 +238,21 @@ impl Actor for DnActor {
                 ev.attrs.this_dn = Some(st.dn.clone());
                 ev.attrs.reference_id = reference_id;
                 st.reply(&client, ev);
-                st.client_gone(&myself, client.id);
+                st.client_gone(client.id).await;
             }
-            DnMsg::ClientGone { client } => st.client_gone(&myself, client),
-            DnMsg::Request { client, request } => st.on_request(&myself, client, *request),
-            DnMsg::CallEvent { event, requester, no_answer } => st.on_call_event(&myself, *event, requester, no_answer),
+            DnMsg::ClientGone { client } => st.client_gone(client).await,
+            DnMsg::Request { client, request } => st.on_request(client, *request).await,
+            DnMsg::CallEvent { event, requester, no_answer } => {
+                st.route(AgentWork::CallEvent { event, requester, no_answer }).await;
+            }
             DnMsg::NotAnswered { conn_id } => {
-                st.step(&myself, AgentInput::Call(crate::agent::CallFact::NotAnswered { conn_id, action: None }));
+                let fact = crate::agent::CallFact::NotAnswered { conn_id, action: None };
+                st.route(AgentWork::Input(AgentInput::Call(fact))).await;
             }
-            DnMsg::AgentTimer { key, token } => {
-                if st.timers.get(&key).is_some_and(|(t, _)| *t == token) {
-                    st.timers.remove(&key);
-                }
-                st.step(&myself, AgentInput::TimerExpired { key, token });
-            }
+            DnMsg::AgentTimer { key, token } => st.agent_timer(key, token),
+            DnMsg::SessionUp(actor) => st.session_up(actor).await,
+            DnMsg::SessionMirror(mirror) => st.session_mirror(*mirror).await,
+            DnMsg::SessionCheck => st.session_check().await,
             DnMsg::SwitchState { in_service, cause } => {
                 let new =
                     if in_service && st.register { DnServiceState::InService } else { DnServiceState::OutOfService };
@@ -249,7 +269,7 @@ impl Actor for DnActor {
                     }
                     st.publish(ev);
                     if new == DnServiceState::OutOfService {
-                        st.step(&myself, AgentInput::OutOfService);
+                        st.route(AgentWork::Input(AgentInput::OutOfService)).await;
                     }
                 }
                 st.presence_sync(); // also when the DN moved to another link
@@ -285,8 +305,10 @@ impl DnState {
             dn: self.dn.clone(),
             dn_type: self.dn_type,
             service: self.service,
-            agent: self.machine.agent_session(),
-            machine: self.machine.clone(),
+            agent: self.core.machine.agent_session(),
+            machine: self.core.machine.clone(),
+            agent_session: self.session.as_ref().map(|s| s.describe()),
+            waiting: self.inbox.len(),
             subscribers: self.ctx.directory.subscriber_count(&self.dn),
             revision: self.revision,
         }
@@ -299,7 +321,7 @@ impl DnState {
         a.this_dn = Some(self.dn.clone());
         a.dn_type = Some(self.dn_type);
         a.service_state = Some(self.service);
-        match &self.machine.agent_session() {
+        match &self.core.machine.agent_session() {
             Some(s) => {
                 a.agent_id = Some(s.agent_id.clone());
                 a.agent_status = Some(s.status);
@@ -333,7 +355,7 @@ impl DnState {
         ev
     }
 
-    fn on_request(&mut self, myself: &ActorRef<DnMsg>, client: ClientHandle, req: Request) {
+    async fn on_request(&mut self, client: ClientHandle, req: Request) {
         let reference_id = req.attrs.reference_id;
         if self.service == DnServiceState::OutOfService && req.kind != RequestKind::QueryAddress {
             return self.error(&client, reference_id, ErrorCode::OutOfService, "DN is out of service");
@@ -349,7 +371,7 @@ impl DnState {
             RequestKind::AgentLogin
             | RequestKind::AgentLogout
             | RequestKind::AgentSetReady
-            | RequestKind::AgentSetNotReady => self.on_agent_request(myself, client, req),
+            | RequestKind::AgentSetNotReady => self.on_agent_request(client, req).await,
             // ClientSession sends only DN-scoped requests here; call requests go to CallSup.
             other => self.error(
                 &client,
@@ -361,11 +383,8 @@ impl DnState {
     }
 
     /// Sends an event to every client registered on the DN.
-    fn publish(&self, mut ev: Event) {
-        self.ctx.stamp(&mut ev);
-        tracing::debug!(dn = %self.dn, event = %ev.log_display(self.ctx.visibility), "distribute");
-        let n = self.ctx.directory.fan_out(&self.dn, &SharedEvent::new(ev));
-        self.ctx.metrics.events(n as u64);
+    fn publish(&self, ev: Event) {
+        agent_core::publish(&self.ctx, &self.dn, ev);
     }
 
     /// Sends an event to the requesting client only (table note 1: registration and queries).
@@ -377,9 +396,6 @@ impl DnState {
     }
 
     fn error(&self, client: &ClientHandle, reference_id: Option<u32>, code: ErrorCode, message: &str) {
-        self.ctx.metrics.error(code.code());
-        let mut ev = Event::error(reference_id.unwrap_or(0), code, message);
-        ev.attrs.this_dn = Some(self.dn.clone());
-        self.reply(client, ev);
+        agent_core::reply_error(&self.ctx, &self.dn, client, reference_id, code, message);
     }
 }

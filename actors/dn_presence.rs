@@ -7,6 +7,7 @@
 //! serving the DN after every agent step or service change — never for a federated (remote) user.
 
 use super::{direct_calls, DnState};
+use crate::actors::agent_core::AgentHost;
 use crate::actors::connector_link::{link_ref, LinkMsg};
 use crate::links::LinkId;
 use crate::mltp::{Mltp, PresenceType};
@@ -39,7 +40,7 @@ impl DnPresence {
 impl DnState {
     /// TAgentLogin's extensions, before the request is stepped: the login-level profile.
     pub(super) fn presence_login(&mut self, agent: &AgentId, extensions: &KvList) {
-        if self.machine.session().is_none() {
+        if self.core.machine.session().is_none() {
             let name = presence::profile_name(&self.ctx.config, &self.dn, Some(agent), Some(extensions));
             self.presence.login_profile = name.filter(|(_, l)| *l == crate::config::Level::Extensions).map(|(n, _)| n);
         }
@@ -49,7 +50,7 @@ impl DnState {
         if self.dn_type != DnType::Extension {
             return PresenceMode::Off;
         }
-        let agent = self.machine.session().map(|s| s.agent_id.clone());
+        let agent = self.core.machine.session().map(|s| s.agent_id.clone());
         let profile = match (&agent, &self.presence.login_profile) {
             (Some(_), Some(p)) => Some(p.clone()),
             _ => presence::profile_name(&self.ctx.config, &self.dn, agent.as_ref(), None).map(|(n, _)| n),
@@ -61,7 +62,7 @@ impl DnState {
 
     /// After every agent step and service change: subscribe (pull) or publish (push) as needed.
     pub(super) fn presence_sync(&mut self) {
-        if self.machine.session().is_none() {
+        if self.core.machine.session().is_none() {
             self.presence.login_profile = None;
         }
         let link = self.ctx.directory.serving_link(&self.dn);
@@ -78,11 +79,11 @@ impl DnState {
             }
             PresenceMode::Push(map) => {
                 let Some(link) = link else { return };
-                let session = self.machine.agent_session();
+                let session = self.core.machine.agent_session();
                 let agent = presence::agent_state(session.as_ref().map(|s| s.status), session.map(|s| s.work_mode));
                 // Busy once a call is dialing or established on the DN; a ringing one is not yet
                 // (publishing Busy then would change what the caller's invitation meets).
-                let busy = self.machine.calls().iter().any(|c| c.phase != crate::agent::CallPhase::Ringing);
+                let busy = self.core.machine.calls().iter().any(|c| c.phase != crate::agent::CallPhase::Ringing);
                 let device = match (self.service, busy) {
                     (DnServiceState::OutOfService, _) => DevicePresenceState::Oos,
                     (_, false) => DevicePresenceState::Idle,

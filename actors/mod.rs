@@ -5,6 +5,8 @@
 //! root                      Root (Supervisor)      ordered start, reverse-order stop
 //! ├─ persister              Persister              permanent   snapshots -> durable store, group commit
 //! ├─ registry               Registry               permanent   single writer of the DN address book
+//! ├─ agent-sup              AgentSup               permanent   starts sessions for Dns; brings them back at start
+//! │  └─ agent-session:<dn>  AgentSession           transient   one per logged-in agent; rebuilt from its snapshot
 //! ├─ dn-sup                 DnSup (Supervisor)     permanent
 //! │  └─ dn:<number>         Dn                     permanent   one per configured DN
 //! ├─ link-sup               LinkSup                permanent   DN-to-link assignment across each pool
@@ -25,6 +27,9 @@
 //! stops the whole tree.
 
 pub mod admin_http;
+pub mod agent_core;
+pub mod agent_session;
+pub mod agent_sup;
 pub mod board;
 pub mod call;
 pub mod call_sup;
@@ -55,6 +60,8 @@ pub mod task;
 pub const DRAWN_TREE: &[(&str, &str, &str)] = &[
     ("persister", "Persister", "root"),
     ("registry", "Registry", "root"),
+    ("agent-sup", "AgentSup", "root"),
+    ("agent-session:<dn>", "AgentSession", "agent-sup"),
     ("dn-sup", "DnSup", "root"),
     ("dn:<number>", "Dn", "dn-sup"),
     ("link-sup", "LinkSup", "root"),

@@ -3,7 +3,9 @@
 //! 1. `persister` first, so every snapshot written by anyone below reaches the durable store,
 //!    and last to stop, so the final flush sees every other actor's last transition;
 //! 2. `registry` before anything that binds itself in the address book;
-//! 3. `dn-sup` (every Dn) before clients can connect, so a client's first TRegisterAddress
+//! 3. `agent-sup` before the Dns: it brings back the session of every agent logged in when the
+//!    store was last written, so a starting Dn finds its agent's session instead of starting one;
+//!    `dn-sup` (every Dn) before clients can connect, so a client's first TRegisterAddress
 //!    finds its DN;
 //! 4. `link-sup` once DNs exist: its links register them on the switch and tell each Dn when it
 //!    goes in or out of service;
@@ -18,7 +20,7 @@ use crate::actors::context::ServerContext;
 use crate::actors::persister::Persister;
 use crate::actors::registry::Registry;
 use crate::actors::supervision::{child, ChildSpec, RestartPolicy};
-use crate::actors::{admin_http, call_sup, client_listener, dn_sup, link_sup, monitor_sup, router};
+use crate::actors::{admin_http, agent_sup, call_sup, client_listener, dn_sup, link_sup, monitor_sup, router};
 use std::sync::Arc;
 
 pub const NAME: &str = "root";
@@ -33,6 +35,7 @@ pub fn children(ctx: &Arc<ServerContext>) -> Vec<ChildSpec> {
             let ctx = ctx.clone();
             child("registry", "Registry", RestartPolicy::permanent(), move || (Registry, ctx.clone()))
         },
+        agent_sup::spec(ctx.clone()),
         dn_sup::spec(ctx.clone()),
         link_sup::spec(ctx.clone()),
         call_sup::spec(ctx.clone()),

@@ -142,6 +142,11 @@ impl Children {
         self.entries.get(name).and_then(|e| e.cell.as_ref())
     }
 
+    /// Whether the child is known, running or not (restarting, parked).
+    pub fn contains(&self, name: &str) -> bool {
+        self.entries.contains_key(name)
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

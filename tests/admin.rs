@@ -19,7 +19,17 @@ async fn health_ready_tree_and_metrics() {
     let names: Vec<&str> = tree["children"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        vec!["admin-http", "call-sup", "client-listener", "dn-sup", "link-sup", "monitor-sup", "persister", "registry"]
+        vec![
+            "admin-http",
+            "agent-sup",
+            "call-sup",
+            "client-listener",
+            "dn-sup",
+            "link-sup",
+            "monitor-sup",
+            "persister",
+            "registry"
+        ]
     );
     let dn_sup = tree["children"].as_array().unwrap().iter().find(|c| c["name"] == "dn-sup").unwrap();
     assert_eq!(dn_sup["children"].as_array().unwrap().len(), server.h().ctx.config.dns.len());

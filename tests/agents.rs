@@ -13,12 +13,12 @@ use sfb_tserver::model::{AgentId, AgentStatus, AgentWorkMode, ConnId, DnName, Kv
 use sfb_tserver::tlib::{Event, EventKind, RequestKind};
 use std::time::{Duration, Instant};
 
-const CUSTOMER: &str = "tel:+14155550160";
+pub(crate) const CUSTOMER: &str = "tel:+14155550160";
 const RP1: &str = "sip:rp1@skype.lab";
 
 /// The embedded configuration with some `[TServer]` options set (TOML values, as the file
 /// writes them), so the option hierarchy sees them at the Application level.
-fn options(set: &[(&str, &str)]) -> impl FnOnce(&mut ServerConfig) {
+pub(crate) fn options(set: &[(&str, &str)]) -> impl FnOnce(&mut ServerConfig) {
     let mut text = String::new();
     let mut found = 0;
     for line in config::EMBEDDED_DEFAULT.lines() {
@@ -34,7 +34,7 @@ fn options(set: &[(&str, &str)]) -> impl FnOnce(&mut ServerConfig) {
     move |c| *c = config::load_str(&text).expect("valid test configuration")
 }
 
-fn ext_int(ev: &Event, key: &str) -> Option<i64> {
+pub(crate) fn ext_int(ev: &Event, key: &str) -> Option<i64> {
     ev.attrs.extensions.as_ref().and_then(|x| x.get_int(key))
 }
 
@@ -42,7 +42,7 @@ fn ext_str<'a>(ev: &'a Event, key: &str) -> Option<&'a str> {
     ev.attrs.extensions.as_ref().and_then(|x| x.get_str(key))
 }
 
-async fn login(desk: &mut Client, dn: &str, agent: &str) {
+pub(crate) async fn login(desk: &mut Client, dn: &str, agent: &str) {
     let mut login = req(RequestKind::AgentLogin, dn);
     login.attrs.agent_id = Some(AgentId::new(agent));
     login.attrs.agent_work_mode = Some(AgentWorkMode::ManualIn);
@@ -50,18 +50,18 @@ async fn login(desk: &mut Client, dn: &str, agent: &str) {
     assert!(desk.wait_for(STEP, |e| e.kind == EventKind::AgentReady).await.is_some(), "Ready after login");
 }
 
-async fn act(server: &TestServer, user: &str, action: &str) {
+pub(crate) async fn act(server: &TestServer, user: &str, action: &str) {
     let (status, v) = server.admin_json("POST", &format!("/sim/users/{user}/{action}"), "").await;
     assert_eq!(status, 200, "{action} {user}: {v}");
 }
 
-async fn customer_calls(server: &TestServer, to: &str) {
+pub(crate) async fn customer_calls(server: &TestServer, to: &str) {
     let (status, v) = server.admin_json("POST", "/sim/calls", &format!(r#"{{"from":"{CUSTOMER}","to":"{to}"}}"#)).await;
     assert_eq!(status, 201, "{v}");
 }
 
 /// Every event up to and including the first one matching `last`.
-async fn events_until(desk: &mut Client, last: impl Fn(&Event) -> bool) -> Vec<Event> {
+pub(crate) async fn events_until(desk: &mut Client, last: impl Fn(&Event) -> bool) -> Vec<Event> {
     let mut seen = Vec::new();
     loop {
         let ev = desk.next_event_within(STEP).await.unwrap_or_else(|| panic!("stopped after {seen:#?}"));
@@ -77,12 +77,12 @@ fn position(events: &[Event], kind: EventKind) -> usize {
     events.iter().position(|e| e.kind == kind).unwrap_or_else(|| panic!("no {kind:?} in {events:#?}"))
 }
 
-fn is_acw(e: &Event) -> bool {
+pub(crate) fn is_acw(e: &Event) -> bool {
     e.kind == EventKind::AgentNotReady && e.attrs.agent_work_mode == Some(AgentWorkMode::AfterCallWork)
 }
 
 /// A customer calls the agent, who answers: returns the ConnID and the EventEstablished.
-async fn answered_call(server: &TestServer, desk: &mut Client) -> (ConnId, Event) {
+pub(crate) async fn answered_call(server: &TestServer, desk: &mut Client) -> (ConnId, Event) {
     customer_calls(server, AGENT01).await;
     let ringing = desk.wait_for(STEP, |e| e.kind == EventKind::Ringing).await.expect("EventRinging");
     assert_eq!(ext_int(&ringing, "WrapUpTime"), None, "the guide: not in EventRinging");

@@ -27,6 +27,12 @@ async fn dn_state_survives_a_process_restart() {
     assert_eq!(ev.attrs.agent_status, Some(AgentStatus::NotReady));
     assert_eq!(ev.attrs.agent_work_mode, Some(AgentWorkMode::AuxWork));
     assert_eq!(ev.attrs.reasons.unwrap().get_str("ReasonCode"), Some("Training"));
+    // AgentSup brought the agent's session back from its snapshot, and the Dn found it.
+    let dn = sfb_tserver::model::DnName::new(AGENT01);
+    assert!(server.h().ctx.directory.agent_session(&dn).is_some(), "the agent's session is back");
+    let actor = server.h().ctx.directory.dn(&dn).unwrap();
+    let view = ractor::call_t!(actor, sfb_tserver::actors::dn::DnMsg::GetView, 2000).unwrap();
+    assert!(view.agent_session.is_some(), "{view:?}");
     // The agent is still claimed: logging it in elsewhere is refused.
     c.register(AGENT02).await.unwrap();
     let mut again = req(RequestKind::AgentLogin, AGENT02);

@@ -117,23 +117,63 @@ async fn agent_request(desk: &Client, kind: RequestKind, dn: &str) -> Event {
     desk.request(r).await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn push_mode_publishes_agent_states_to_the_simulation() {
+/// Push mode on every DN: a presence profile with the map above and its aggregated states, and
+/// agent03 federated. The directory holds the map file for as long as the server runs.
+fn push_everywhere(aggregated: &str) -> (tempfile::TempDir, impl FnOnce(&mut ServerConfig)) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("agent-states.xml");
     std::fs::write(&path, MAP).unwrap();
     let profile = format!(
         "[[dn]]\nnumber = \"sip:push@skype.lab\"\ntype = \"Voice over IP Service\"\nannex = {{ TServer = {{ \
          service-type = \"presence-profile\", agent-presence-map = {:?}, \
-         aggregated-states = \"1=IDLE_OUT, 2=IDLE_READY, 3=IDLE_NOTREADY, 6=INCALL, 7=INCALL, 8=INCALL\" }} }}\n\n[[dn]]\n",
+         aggregated-states = {aggregated:?} }} }}\n\n[[dn]]\n",
         path.display().to_string()
     );
-    let server = TestServer::start_with(configured(&[
+    let tweak = configured(&[
         (PULL_EVERYWHERE.0, "presence-profile = \"sip:push@skype.lab\""),
         ("[[dn]]\n", &profile),
         FEDERATED,
-    ]))
-    .await;
+    ]);
+    (dir, tweak)
+}
+
+/// What the T-Server last published for the user (its own presence, which the simulation shows
+/// its subscribers as "in a call" while it is on one).
+async fn published(server: &TestServer, user: &str, availability: u64, activity: &str) {
+    let base = || async {
+        let (_, v) = server.admin_json("GET", &format!("/sim/users/{user}"), "").await;
+        let b = &v["presence"]["base"];
+        (b["availability"].as_u64().unwrap_or(0), b["activity"].as_str().unwrap_or("").to_string())
+    };
+    let ok = wait_until(STEP, || async { base().await == (availability, activity.to_string()) }).await;
+    assert!(ok, "{user} has {:?} published, expected {availability} {activity:?}", base().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_mode_publishes_the_device_state_of_a_dn_without_an_agent() {
+    use crate::agents::{act, customer_calls, CUSTOMER};
+    // Logged out and idle shows "not available" here, not Offline: an Offline user is not offered calls.
+    let (_dir, tweak) = push_everywhere("1=IDLE_NOTREADY, 6=INCALL");
+    let server = TestServer::start_with(tweak).await;
+    let mut desk = server.client().await;
+    desk.register(AGENT01).await.unwrap();
+    published(&server, AGENT01, 6001, "I am not available").await; // row 1: logged out, idle
+    customer_calls(&server, AGENT01).await;
+    desk.wait_for(STEP, |e| e.kind == EventKind::Ringing).await.expect("EventRinging");
+    // Ringing is not Busy yet (publishing Busy would change what the invitation meets).
+    assert_eq!(sim_presence(&server, AGENT01).await.0, 6001);
+    act(&server, AGENT01, "answer").await;
+    desk.wait_for(STEP, |e| e.kind == EventKind::Established).await.expect("EventEstablished");
+    published(&server, AGENT01, 7001, "Working with customer").await; // row 6: logged out, busy
+    act(&server, CUSTOMER, "hangup").await;
+    desk.wait_for(STEP, |e| e.kind == EventKind::Released).await.expect("EventReleased");
+    published(&server, AGENT01, 6001, "I am not available").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_mode_publishes_agent_states_to_the_simulation() {
+    let (_dir, tweak) = push_everywhere("1=IDLE_OUT, 2=IDLE_READY, 3=IDLE_NOTREADY, 6=INCALL, 7=INCALL, 8=INCALL");
+    let server = TestServer::start_with(tweak).await;
     let mut desk = server.client().await;
     desk.register(AGENT01).await.unwrap();
     shows(&server, AGENT01, 18000, "Logged out").await;

@@ -113,18 +113,24 @@ async fn a_dn_that_keeps_failing_is_parked_alone() {
 #[tokio::test]
 async fn drawn_tree_matches_the_spawned_tree() {
     let server = TestServer::start_with(|c| c.router.enabled = true).await;
-    // A ClientSession, a Call and a Subscription must exist for their rows to be checked.
+    // A ClientSession, a Call, a Subscription and an AgentSession must exist for their rows to be checked.
     let c = server.client().await;
     server.admin_json("POST", "/sim/calls", r#"{"from":"tel:+14155550177","to":"sip:agent01@skype.lab"}"#).await;
     c.register("sip:supervisor1@skype.lab").await.unwrap();
     let mut monitor = req(sfb_tserver::tlib::RequestKind::MonitorNextCall, "sip:supervisor1@skype.lab");
     monitor.attrs.other_dn = Some(sfb_tserver::model::DnName::new("sip:agent02@skype.lab"));
     assert_eq!(c.request(monitor).await.unwrap().kind, sfb_tserver::tlib::EventKind::MonitoringNextCall);
+    // A logged-in agent has its AgentSession.
+    c.register("sip:agent03@skype.lab").await.unwrap();
+    let mut login = req(sfb_tserver::tlib::RequestKind::AgentLogin, "sip:agent03@skype.lab");
+    login.attrs.agent_id = Some(sfb_tserver::model::AgentId::new("1003"));
+    assert_eq!(c.request(login).await.unwrap().kind, sfb_tserver::tlib::EventKind::AgentLogin);
     let ctx = &server.h().ctx;
     let spawned = |kind: &'static str| move || async move { ctx.board.children().iter().any(|c| c.kind == kind) };
     assert!(wait_until(STEP, spawned("ClientSession")).await);
     assert!(wait_until(STEP, spawned("Call")).await);
     assert!(wait_until(STEP, spawned("Subscription")).await);
+    assert!(wait_until(STEP, spawned("AgentSession")).await);
     // The reference router's own session is one of the clients: let it settle before counting.
     assert!(wait_until(STEP, || async { ctx.router_status.is_routing() }).await, "the router connects");
     let board = ctx.board.children();

@@ -3,6 +3,7 @@
 mod util;
 
 mod admin;
+mod agent_sessions;
 mod agents;
 mod architecture;
 mod b2b;

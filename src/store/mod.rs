@@ -10,7 +10,7 @@ mod table;
 
 pub use durable::{DurableStore, StoreError};
 pub use snapshot::{
-    ConnectorCallsSnapshot, ConnectorCallsV1, DnSnapshot, DnSnapshotV1, DnSnapshotV2, HaRecordSnapshot, Snapshot,
-    SnapshotError,
+    AgentSessionSnapshot, ConnectorCallsSnapshot, ConnectorCallsV1, DnSnapshot, DnSnapshotV1, DnSnapshotV2,
+    HaRecordSnapshot, Snapshot, SnapshotError,
 };
 pub use table::SnapshotTable;

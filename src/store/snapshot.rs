@@ -30,6 +30,8 @@ pub enum Snapshot {
     /// One call family's table: a call with its consultation and escalation calls, and the
     /// switch requests in flight (versioned by `crate::callmodel::TableSnapshot`).
     Calls(crate::callmodel::TableSnapshot),
+    /// A DN's agent machine while an agent is logged in on it: its AgentSession actor's state.
+    AgentSession(AgentSessionSnapshot),
 }
 
 impl Snapshot {
@@ -127,6 +129,14 @@ pub struct DnSnapshotV2 {
     pub dnd: bool,
     /// Incremented on every change; lets tests and the admin endpoint see progress.
     pub revision: u64,
+}
+
+/// The agent machine of a DN with a logged-in agent, owned by the agent's AgentSession actor
+/// (the Dn's own snapshot then keeps the machine as it was when the session began).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "version")]
+pub enum AgentSessionSnapshot {
+    V1 { dn: DnName, machine: AgentMachine, revision: u64 },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -253,5 +263,18 @@ mod tests {
         // Round trip: what the actor writes reads back the same.
         let again = Snapshot::Dn(DnSnapshot::V2(v.clone()));
         assert_eq!(Snapshot::from_bytes(&again.to_bytes()).unwrap(), again);
+    }
+
+    #[test]
+    fn golden_agent_session_fixture_decodes_with_its_machine() {
+        let golden = include_str!("../../tests/fixtures/snapshots/agent_session_v1.json");
+        let snap = Snapshot::from_bytes(golden.as_bytes()).unwrap();
+        let Snapshot::AgentSession(AgentSessionSnapshot::V1 { dn, machine, revision }) = &snap else {
+            panic!("an AgentSession V1 snapshot")
+        };
+        assert_eq!((dn.as_str(), *revision), ("sip:agent01@skype.lab", 12));
+        assert_eq!(machine.session().expect("an agent").agent_id.as_str(), "1001");
+        assert_eq!(machine.rearm(1_700_000_050_000).len(), 1, "its ACW end is armed again");
+        assert_eq!(Snapshot::from_bytes(&snap.to_bytes()).unwrap(), snap);
     }
 }

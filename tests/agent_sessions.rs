@@ -1,0 +1,118 @@
+//! One AgentSession actor per logged-in agent (issue 6): the login the Dn ran hands the agent's
+//! machine to a session under AgentSup, the logout brings it back; a crashed session is rebuilt
+//! from its snapshot with its timers, and what reached the Dn meanwhile is carried out after,
+//! in order; a session that keeps failing is given up and the Dn runs the agent itself.
+
+use crate::agents::{act, answered_call, events_until, is_acw, login, options, CUSTOMER};
+use crate::util::*;
+use sfb_tserver::actors::agent_session::{child_name, AgentSessionMsg};
+use sfb_tserver::actors::dn::{DnMsg, DnView};
+use sfb_tserver::model::{AgentStatus, DnName};
+use sfb_tserver::tlib::{EventKind, RequestKind};
+
+async fn view(server: &TestServer, dn: &str) -> DnView {
+    let actor = server.h().ctx.directory.dn(&DnName::new(dn)).unwrap();
+    ractor::call_t!(actor, DnMsg::GetView, 2000).unwrap()
+}
+
+fn session_restarts(server: &TestServer, dn: &str) -> Option<u64> {
+    server.h().ctx.board.child(&child_name(&DnName::new(dn))).map(|c| c.restarts)
+}
+
+/// Panics the DN's current session and waits for the next incarnation.
+async fn crash_session(server: &TestServer, dn: &str) {
+    let dir = &server.h().ctx.directory;
+    let dn = DnName::new(dn);
+    let old = dir.agent_session(&dn).expect("a session");
+    old.cast(AgentSessionMsg::Crash).unwrap();
+    let back = || async { dir.agent_session(&dn).is_some_and(|a| a.get_id() != old.get_id()) };
+    assert!(wait_until(STEP, back).await, "a new incarnation runs the agent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_starts_the_agents_session_and_the_logout_ends_it() {
+    let server = TestServer::start().await;
+    let mut desk = server.client().await;
+    desk.register(AGENT01).await.unwrap();
+    assert_eq!(view(&server, AGENT01).await.agent_session, None, "nobody logged in: the Dn runs the machine");
+    login(&mut desk, AGENT01, "1001").await;
+    let v = view(&server, AGENT01).await;
+    assert!(v.agent_session.as_ref().is_some_and(|s| s != "restarting"), "{v:?}");
+    assert_eq!(session_restarts(&server, AGENT01), Some(0), "AgentSup supervises it");
+    let session = server.h().ctx.directory.agent_session(&DnName::new(AGENT01)).unwrap();
+    let sv = ractor::call_t!(session, AgentSessionMsg::GetView, 2000).unwrap();
+    assert_eq!(sv.agent_id.map(|a| a.to_string()).as_deref(), Some("1001"));
+    // Requests are run by the session; the Dn's mirror follows.
+    let nr = desk.request(req(RequestKind::AgentSetNotReady, AGENT01)).await.unwrap();
+    assert_eq!(nr.kind, EventKind::AgentNotReady);
+    let q = desk.request(req(RequestKind::QueryAddress, AGENT01)).await.unwrap();
+    assert_eq!(q.attrs.agent_status, Some(AgentStatus::NotReady), "{q:?}");
+
+    assert_eq!(desk.request(req(RequestKind::AgentLogout, AGENT01)).await.unwrap().kind, EventKind::AgentLogout);
+    let ended = || async { session_restarts(&server, AGENT01).is_none() };
+    assert!(wait_until(STEP, ended).await, "the session ends with the logout");
+    let v = view(&server, AGENT01).await;
+    assert_eq!((v.agent_session, v.agent.is_none()), (None, true), "the machine is back in the Dn");
+    assert!(server.h().ctx.snapshots.get(&child_name(&DnName::new(AGENT01))).is_none(), "its snapshot is gone");
+    // The next login gets a new session; a second agent on the same DN is still refused.
+    login(&mut desk, AGENT01, "1001").await;
+    assert!(view(&server, AGENT01).await.agent_session.is_some());
+    let mut other = req(RequestKind::AgentLogin, AGENT01);
+    other.attrs.agent_id = Some(sfb_tserver::model::AgentId::new("1002"));
+    assert_eq!(error_code(&desk.request(other).await.unwrap()), Some(1706));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_crash_keeps_the_agent_its_call_its_acw_and_what_arrived_meanwhile() {
+    init_log();
+    let server = TestServer::start_with(options(&[("wrap-up-time", "2")])).await;
+    let mut desk = server.client().await;
+    desk.register(AGENT01).await.unwrap();
+    login(&mut desk, AGENT01, "1001").await;
+    let (conn, _) = answered_call(&server, &mut desk).await;
+    // Crashed with the call established, and the call's end sent at once: the end waits in the
+    // Dn for the next incarnation, which knows the call and starts the ACW.
+    let old = server.h().ctx.directory.agent_session(&DnName::new(AGENT01)).unwrap();
+    old.cast(AgentSessionMsg::Crash).unwrap();
+    act(&server, CUSTOMER, "hangup").await;
+    let seen = events_until(&mut desk, |e| e.kind == EventKind::Released).await;
+    assert!(seen.iter().any(is_acw), "ACW before EventReleased after a session crash: {seen:#?}");
+    assert_eq!(seen.last().unwrap().attrs.conn_id, Some(conn));
+    assert!(wait_until(STEP, || async { session_restarts(&server, AGENT01) == Some(1) }).await);
+    // Crashed again during the ACW: its timer is re-armed from the snapshot and still ends it.
+    crash_session(&server, AGENT01).await;
+    let reg = server.client().await.register(AGENT01).await.unwrap();
+    assert_eq!(reg.attrs.agent_status, Some(AgentStatus::AfterCallWork), "{reg:?}");
+    assert!(desk.wait_for(STEP, |e| e.kind == EventKind::AgentReady).await.is_some(), "the ACW still ends");
+    // Its neighbours did not notice: the Dn is the same incarnation, another agent unaffected.
+    assert_eq!(server.h().ctx.board.child(&format!("dn:{AGENT01}")).unwrap().restarts, 0);
+    let mut other = server.client().await;
+    other.register(AGENT02).await.unwrap();
+    login(&mut other, AGENT02, "1002").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_that_keeps_failing_is_given_up_and_the_dn_runs_the_agent() {
+    let server = TestServer::start().await;
+    let mut desk = server.client().await;
+    desk.register(AGENT01).await.unwrap();
+    login(&mut desk, AGENT01, "1001").await;
+    let nr = desk.request(req(RequestKind::AgentSetNotReady, AGENT01)).await.unwrap();
+    assert_eq!(nr.kind, EventKind::AgentNotReady);
+    // More failures than AgentSup's restart window allows: the session is parked.
+    let name = child_name(&DnName::new(AGENT01));
+    for _ in 0..5 {
+        crash_session(&server, AGENT01).await;
+    }
+    let dir = &server.h().ctx.directory;
+    dir.agent_session(&DnName::new(AGENT01)).unwrap().cast(AgentSessionMsg::Crash).unwrap();
+    let parked = || async { server.h().ctx.board.child(&name).is_none_or(|c| c.parked) };
+    assert!(wait_until(STEP, parked).await, "parked");
+    // A request sent now waits in the Dn, which gives the session up and answers it itself.
+    let ready = desk.request(req(RequestKind::AgentSetReady, AGENT01)).await.unwrap();
+    assert_eq!(ready.kind, EventKind::AgentReady, "{ready:?}");
+    let v = view(&server, AGENT01).await;
+    assert_eq!(v.agent_session, None, "the Dn runs the agent: {v:?}");
+    assert_eq!(v.agent.map(|a| a.status), Some(AgentStatus::Ready));
+    assert!(wait_until(STEP, || async { server.h().ctx.board.child(&name).is_none() }).await, "discarded");
+}
