@@ -224,6 +224,7 @@ impl Actor for DnActor {
                 if changed {
                     st.persist();
                 }
+                st.refresh_mirror().await;
                 let mut ev = st.state_event(EventKind::Registered);
                 ev.attrs.reference_id = reference_id;
                 st.reply(&client, ev);
@@ -362,6 +363,7 @@ impl DnState {
         }
         match req.kind {
             RequestKind::QueryAddress => {
+                self.refresh_mirror().await;
                 let mut ev = self.state_event(EventKind::AddressInfo);
                 ev.attrs.reference_id = reference_id;
                 ev.attrs.address_info_type =

@@ -176,6 +176,19 @@ impl DnState {
         self.drain().await;
     }
 
+    /// Before the agent's state is reported (EventRegistered, EventAddressInfo): the session's
+    /// machine as it is now, so a timer step whose mirror is still on its way is not missed by a
+    /// client that registers after that step's events went out.
+    pub(super) async fn refresh_mirror(&mut self) {
+        let Some(actor) = self.session.as_ref().and_then(|l| l.actor.clone()) else { return };
+        if !self.inbox.is_empty() {
+            return; // the state the inbox leads to is not known yet: the mirror is what was told
+        }
+        if let Ok(CallResult::Success(mirror)) = actor.call(AgentSessionMsg::Attach, Some(WORK_TIMEOUT)).await {
+            self.apply_mirror(mirror);
+        }
+    }
+
     fn apply_mirror(&mut self, mirror: Mirror) {
         let Some(link) = self.session.as_mut() else { return };
         if mirror.revision < link.revision {
