@@ -4,6 +4,7 @@
 //! (that actor's live view or snapshot), `POST /restart/{name}` (restart that actor or subtree in
 //! place), `GET /metrics` (Prometheus text). It reads shared tables and never calls up the tree.
 
+use crate::actors::agent_session::AgentSessionMsg;
 use crate::actors::board::{ChildInfo, ChildStatus};
 use crate::actors::context::ServerContext;
 use crate::actors::dn::DnMsg;
@@ -132,7 +133,7 @@ async fn tree_node(State(ctx): State<Arc<ServerContext>>, Path(name): Path<Strin
     let Some(info) = ctx.board.child(&name).or_else(|| (name == crate::actors::root::NAME).then(root_info)) else {
         return (StatusCode::NOT_FOUND, Json(json!({"error": format!("no actor named {name}")}))).into_response();
     };
-    // A Dn answers with its live view; every other actor with its stored snapshot, if it has one.
+    // A Dn and an AgentSession answer with their live view; every other actor with its stored snapshot, if it has one.
     let mut view = serde_json::Value::Null;
     if name == crate::actors::router::NAME {
         view = ctx.router_status.to_json();
@@ -140,6 +141,13 @@ async fn tree_node(State(ctx): State<Arc<ServerContext>>, Path(name): Path<Strin
     if let Some(dn) = name.strip_prefix("dn:").map(DnName::new) {
         if let Some(actor) = ctx.directory.dn(&dn) {
             if let Ok(v) = ractor::call_t!(actor, DnMsg::GetView, 1000) {
+                view = serde_json::to_value(v).unwrap_or_default();
+            }
+        }
+    }
+    if let Some(dn) = name.strip_prefix("agent-session:").map(DnName::new) {
+        if let Some(actor) = ctx.directory.agent_session(&dn) {
+            if let Ok(v) = ractor::call_t!(actor, AgentSessionMsg::GetView, 1000) {
                 view = serde_json::to_value(v).unwrap_or_default();
             }
         }

@@ -42,6 +42,16 @@ async fn a_login_starts_the_agents_session_and_the_logout_ends_it() {
     let session = server.h().ctx.directory.agent_session(&DnName::new(AGENT01)).unwrap();
     let sv = ractor::call_t!(session, AgentSessionMsg::GetView, 2000).unwrap();
     assert_eq!(sv.agent_id.map(|a| a.to_string()).as_deref(), Some("1001"));
+    // The admin endpoint shows it live, and an operator restart keeps its state.
+    let name = child_name(&DnName::new(AGENT01));
+    let (status, node) = server.admin_json("GET", &format!("/tree/{name}"), "").await;
+    assert_eq!((status, &node["view"]["agent_id"]), (200, &serde_json::json!("1001")), "{node}");
+    assert_eq!(node["snapshot"]["kind"], "AgentSession", "{node}");
+    assert_eq!(server.admin("POST", &format!("/restart/{name}")).await.0, 200);
+    let restarted = || async {
+        server.h().ctx.directory.agent_session(&DnName::new(AGENT01)).is_some_and(|a| a.get_id() != session.get_id())
+    };
+    assert!(wait_until(STEP, restarted).await, "a new incarnation");
     // Requests are run by the session; the Dn's mirror follows.
     let nr = desk.request(req(RequestKind::AgentSetNotReady, AGENT01)).await.unwrap();
     assert_eq!(nr.kind, EventKind::AgentNotReady);
