@@ -158,16 +158,7 @@ pub trait AgentHost {
             }
         }
         let core = self.core();
-        core.ctx.stamp(&mut event);
-        tracing::debug!(dn = %core.dn, event = %event.log_display(core.ctx.visibility), "distribute");
-        let shared = SharedEvent::new(event);
-        let n = core.ctx.directory.fan_out(&core.dn, &shared);
-        core.ctx.metrics.events(n as u64);
-        // The answer to a request of a client not registered on this DN still reaches it.
-        let requester = requester.filter(|c| !core.ctx.directory.is_subscribed(&core.dn, c.id));
-        if requester.is_some_and(|c| c.deliver_answer(&shared)) {
-            core.ctx.metrics.events(1);
-        }
+        distribute(&core.ctx, &core.dn, event, requester);
     }
 
     /// Applies one input that answers nobody and carries out its output.
@@ -251,6 +242,20 @@ pub fn publish(ctx: &ServerContext, dn: &DnName, mut ev: Event) {
     tracing::debug!(%dn, event = %ev.log_display(ctx.visibility), "distribute");
     let n = ctx.directory.fan_out(dn, &SharedEvent::new(ev));
     ctx.metrics.events(n as u64);
+}
+
+/// A call event of the DN to every client registered on it; the answer to a request of a client
+/// not registered on the DN (`requester`) still reaches that client.
+pub fn distribute(ctx: &ServerContext, dn: &DnName, mut event: Event, requester: Option<ClientHandle>) {
+    ctx.stamp(&mut event);
+    tracing::debug!(%dn, event = %event.log_display(ctx.visibility), "distribute");
+    let shared = SharedEvent::new(event);
+    let n = ctx.directory.fan_out(dn, &shared);
+    ctx.metrics.events(n as u64);
+    let requester = requester.filter(|c| !ctx.directory.is_subscribed(dn, c.id));
+    if requester.is_some_and(|c| c.deliver_answer(&shared)) {
+        ctx.metrics.events(1);
+    }
 }
 
 /// EventError to the requesting client only.

@@ -9,8 +9,8 @@
 //!
 //! The Dn keeps a mirror of the machine (EventRegistered, presence, views): every answer to a
 //! routed input carries the machine when it changed, and a timer's step is sent to the Dn as
-//! [`DnMsg::SessionMirror`]. When the agent is logged out, AgentSup asks for the machine back
-//! on the Dn's behalf ([`AgentSessionMsg::Handback`]) and stops the session.
+//! [`DnMsg::SessionStepped`]. When the agent is logged out, the Dn takes the machine back
+//! ([`AgentSessionMsg::Handback`]) and AgentSup stops the session.
 
 use crate::actors::agent_core::{AgentCore, AgentHost, AgentWork, TimerTask};
 use crate::actors::context::ServerContext;
@@ -18,7 +18,7 @@ use crate::actors::dn::DnMsg;
 use crate::agent::{AgentMachine, TimerKey};
 use crate::model::{AgentId, DnName};
 use crate::store::{AgentSessionSnapshot, Snapshot};
-use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use ractor::{Actor, ActorProcessingErr, ActorRef, ActorStatus, RpcReplyPort};
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,20 +33,36 @@ pub struct AgentSessionArgs {
 pub struct AgentSessionState {
     core: AgentCore,
     me: ActorRef<AgentSessionMsg>,
-    revision: u64,
+    record: Record,
+    /// The Dn that attached last (its address survives a Dn restart only through a new attach).
+    dn_ref: Option<ActorRef<DnMsg>>,
     /// Set once the machine went back to the Dn: a timer already in the mailbox is ignored.
     handed_back: bool,
+}
+
+/// What the session snapshot keeps besides the machine.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Record {
+    pub revision: u64,
+    pub epoch: u64,
+    pub applied: u64,
 }
 
 /// The machine after a step, for the Dn's mirror; `machine` is None when the step changed nothing.
 pub struct Mirror {
     pub machine: Option<AgentMachine>,
     pub revision: u64,
+    /// The login the session serves: a mirror of another login's session is ignored.
+    pub epoch: u64,
+    /// The last input carried out (the Dn numbers the next ones after it).
+    pub applied: u64,
 }
 
 pub enum AgentSessionMsg {
-    /// One input the Dn routed here; answered once it is carried out.
+    /// Input number `seq` the Dn routed here; answered once it is carried out (at once, when it
+    /// was carried out before: the Dn sends an input again when it could not tell).
     Work {
+        seq: u64,
         work: Box<AgentWork>,
         reply: RpcReplyPort<Mirror>,
     },
@@ -54,10 +70,14 @@ pub enum AgentSessionMsg {
         key: TimerKey,
         token: u64,
     },
-    /// The Dn (re)started or its session came back: the machine as it is.
-    Attach(RpcReplyPort<Mirror>),
-    /// The agent is logged out: the machine goes back to the Dn and the snapshot is removed
-    /// (AgentSup stops the actor next).
+    /// A Dn takes this session as its agent's (a login, a Dn restart, a session restart): the
+    /// machine as it is, and where to send the steps of the session's timers.
+    Attach {
+        dn: ActorRef<DnMsg>,
+        reply: RpcReplyPort<Mirror>,
+    },
+    /// The agent is logged out: the machine goes back to the Dn, which writes it to its own
+    /// snapshot before this one's is removed; AgentSup stops the actor.
     Handback(RpcReplyPort<AgentMachine>),
     /// Test hook: panic inside the handler, to exercise supervision.
     Crash,
@@ -72,6 +92,8 @@ pub struct AgentSessionView {
     pub machine: AgentMachine,
     pub armed_timers: usize,
     pub revision: u64,
+    pub epoch: u64,
+    pub applied: u64,
 }
 
 /// The session's name in the tree and its snapshot key: one DN per agent and one agent per DN,
@@ -81,16 +103,24 @@ pub fn child_name(dn: &DnName) -> String {
     format!("agent-session:{dn}")
 }
 
-/// Writes the snapshot a session starts from (the Dn, handing its machine over).
-pub fn write_snapshot(ctx: &ServerContext, machine: &AgentMachine, revision: u64) {
-    let snap = AgentSessionSnapshot::V1 { dn: machine.dn().clone(), machine: machine.clone(), revision };
+/// Writes the snapshot a session starts from (the Dn, handing its machine over) or is at.
+pub fn write_snapshot(ctx: &ServerContext, machine: &AgentMachine, r: Record) {
+    let snap = AgentSessionSnapshot::V1 {
+        dn: machine.dn().clone(),
+        machine: machine.clone(),
+        revision: r.revision,
+        epoch: r.epoch,
+        applied: r.applied,
+    };
     ctx.snapshots.put(&child_name(machine.dn()), Snapshot::AgentSession(snap));
 }
 
 /// The machine a session's snapshot holds, if there is one.
-pub fn read_snapshot(ctx: &ServerContext, dn: &DnName) -> Option<(AgentMachine, u64)> {
+pub fn read_snapshot(ctx: &ServerContext, dn: &DnName) -> Option<(AgentMachine, Record)> {
     match ctx.snapshots.get(&child_name(dn)) {
-        Some(Snapshot::AgentSession(AgentSessionSnapshot::V1 { machine, revision, .. })) => Some((machine, revision)),
+        Some(Snapshot::AgentSession(AgentSessionSnapshot::V1 { machine, revision, epoch, applied, .. })) => {
+            Some((machine, Record { revision, epoch, applied }))
+        }
         _ => None,
     }
 }
@@ -101,8 +131,8 @@ impl AgentHost for AgentSessionState {
     }
 
     fn persist(&mut self) {
-        self.revision += 1;
-        write_snapshot(&self.core.ctx, &self.core.machine, self.revision);
+        self.record.revision += 1;
+        write_snapshot(&self.core.ctx, &self.core.machine, self.record);
     }
 
     fn arm_timer(&self, key: TimerKey, token: u64, after: Duration) -> TimerTask {
@@ -111,9 +141,16 @@ impl AgentHost for AgentSessionState {
 }
 
 impl AgentSessionState {
-    fn mirror(&self, since: u64) -> Mirror {
-        let machine = (self.revision != since).then(|| self.core.machine.clone());
-        Mirror { machine, revision: self.revision }
+    fn mirror(&self, since: Option<u64>) -> Mirror {
+        let r = &self.record;
+        let machine = (since != Some(r.revision)).then(|| self.core.machine.clone());
+        Mirror { machine, revision: r.revision, epoch: r.epoch, applied: r.applied }
+    }
+
+    /// The Dn to tell of a timer's step: the one that attached, unless it stopped since.
+    fn dn(&self) -> Option<ActorRef<DnMsg>> {
+        let alive = |a: &ActorRef<DnMsg>| matches!(a.get_status(), ActorStatus::Running | ActorStatus::Starting);
+        self.dn_ref.clone().filter(alive).or_else(|| self.core.ctx.directory.dn(&self.core.dn))
     }
 }
 
@@ -127,9 +164,10 @@ impl Actor for AgentSessionActor {
         me: ActorRef<AgentSessionMsg>,
         args: AgentSessionArgs,
     ) -> Result<AgentSessionState, ActorProcessingErr> {
-        let (machine, revision) =
+        let (machine, record) =
             read_snapshot(&args.ctx, &args.dn).ok_or_else(|| format!("no agent session snapshot for {}", args.dn))?;
-        Ok(AgentSessionState { core: AgentCore::new(args.ctx, args.dn, machine), me, revision, handed_back: false })
+        let core = AgentCore::new(args.ctx, args.dn, machine);
+        Ok(AgentSessionState { core, me, record, dn_ref: None, handed_back: false })
     }
 
     async fn post_start(
@@ -145,7 +183,7 @@ impl Actor for AgentSessionActor {
             let _ = dn.cast(DnMsg::SessionUp(me));
         }
         let agent = st.core.machine.session().map(|s| s.agent_id.to_string()).unwrap_or_default();
-        tracing::debug!(dn = %st.core.dn, %agent, revision = st.revision, "agent session started");
+        tracing::debug!(dn = %st.core.dn, %agent, epoch = st.record.epoch, "agent session started");
         Ok(())
     }
 
@@ -166,29 +204,34 @@ impl Actor for AgentSessionActor {
         st: &mut AgentSessionState,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
-            AgentSessionMsg::Work { work, reply } => {
-                let since = st.revision;
-                st.work(*work);
-                let _ = reply.send(st.mirror(since));
+            AgentSessionMsg::Work { seq, work, reply } => {
+                let since = st.record.revision;
+                if seq > st.record.applied && !st.handed_back {
+                    // Written with the step's own snapshot: a crash after it is not run twice.
+                    st.record.applied = seq;
+                    st.work(*work);
+                }
+                let _ = reply.send(st.mirror(Some(since)));
             }
             AgentSessionMsg::Timer { .. } if st.handed_back => {}
             AgentSessionMsg::Timer { key, token } => {
-                let since = st.revision;
+                let since = st.record.revision;
                 st.core.timer_fired(key, token);
                 st.step(crate::agent::AgentInput::TimerExpired { key, token });
-                if st.revision != since {
-                    if let Some(dn) = st.core.ctx.directory.dn(&st.core.dn) {
-                        let _ = dn.cast(DnMsg::SessionMirror(Box::new(st.mirror(since))));
+                if st.record.revision != since {
+                    if let Some(dn) = st.dn() {
+                        let _ = dn.cast(DnMsg::SessionStepped(Box::new(st.mirror(Some(since)))));
                     }
                 }
             }
-            AgentSessionMsg::Attach(reply) => {
-                let _ = reply.send(st.mirror(u64::MAX));
+            AgentSessionMsg::Attach { dn, reply } => {
+                st.dn_ref = Some(dn);
+                let _ = reply.send(st.mirror(None));
             }
             AgentSessionMsg::Handback(reply) => {
                 st.handed_back = true;
                 st.core.abort_timers();
-                st.core.ctx.snapshots.remove(&child_name(&st.core.dn));
+                st.core.ctx.directory.unbind_agent_session(&st.core.dn, st.me.get_id());
                 let _ = reply.send(st.core.machine.clone());
             }
             AgentSessionMsg::Crash => {
@@ -202,7 +245,9 @@ impl Actor for AgentSessionActor {
                     agent_id: st.core.machine.session().map(|s| s.agent_id.clone()),
                     machine: st.core.machine.clone(),
                     armed_timers: st.core.armed_timers(),
-                    revision: st.revision,
+                    revision: st.record.revision,
+                    epoch: st.record.epoch,
+                    applied: st.record.applied,
                 };
                 let _ = reply.send(view);
             }

@@ -1,24 +1,24 @@
 //! AgentSup: supervises one AgentSession per logged-in agent (transient: a crashed session is
-//! restarted from its snapshot; a logout is the end of its life). A Dn actor asks it for a
-//! session once its agent is logged in, and for the machine back once the agent is logged out:
-//! both go through here, so the start of one session and the end of another under the same DN
-//! are ordered. At start it brings back a session for every session snapshot (a process restart
-//! with a durable store): it starts before DnSup, so a starting Dn finds its agent's session.
+//! restarted from its snapshot; a logout is the end of its life). A Dn actor asks it to start a
+//! session once its agent is logged in, and tells it when it took the machine back after the
+//! logout: both come from the Dn, so the end of one session and the start of the next under the
+//! same DN are ordered; a session is forgotten at once when it ends (never waited for), so the
+//! next may take its name. When a session fails, its Dn is told at once, so inputs wait for the
+//! next incarnation — or the Dn runs the agent itself if the session is parked. At start it
+//! brings back a session for every session snapshot (a process restart with a durable store, or
+//! its own restart): it starts before DnSup, so a starting Dn finds its agent's session.
 
 use crate::actors::agent_session::{child_name, AgentSessionActor, AgentSessionArgs, AgentSessionMsg};
 use crate::actors::context::ServerContext;
+use crate::actors::dn::DnMsg;
 use crate::actors::supervision::{child, ChildSpec, Children, Restart, RestartPolicy, SupervisorCmd};
-use crate::agent::AgentMachine;
 use crate::model::DnName;
 use crate::store::Snapshot;
-use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use std::sync::Arc;
 use std::time::Duration;
 
 pub const NAME: &str = "agent-sup";
-
-/// How long AgentSup waits for a session to give its machine back.
-const HANDBACK_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct AgentSup;
 
@@ -29,15 +29,16 @@ pub enum AgentSupMsg {
         dn: DnName,
         reply: RpcReplyPort<Result<Option<ActorRef<AgentSessionMsg>>, String>>,
     },
-    /// A Dn's agent is logged out: its machine back (None when the session could not give it)
-    /// and the session stopped.
-    Handback {
+    /// A Dn took its machine back after the logout: the session ends.
+    Ended {
         dn: DnName,
-        reply: RpcReplyPort<Option<AgentMachine>>,
+        id: ActorId,
     },
-    /// The Dn gave up waiting for a session that keeps failing and runs the agent itself.
+    /// The Dn does not run its agent through this session (it gave it up, or runs the agent
+    /// itself, and removed the session's snapshot): it ends.
     Discard {
         dn: DnName,
+        id: Option<ActorId>,
     },
     Cmd(SupervisorCmd),
 }
@@ -88,9 +89,11 @@ impl Actor for AgentSup {
                 dns.push(dn.clone());
             }
         });
+        // Every one: a session of a previous incarnation that failed was killed with it.
         for dn in dns {
-            if st.ctx.directory.agent_session(&dn).is_none() {
-                st.children.start(session_spec(&st.ctx, &dn), &me.get_cell()).await?;
+            // One session that cannot start must not keep the others (or AgentSup) down.
+            if let Err(e) = st.children.start(session_spec(&st.ctx, &dn), &me.get_cell()).await {
+                tracing::error!(%dn, error = %e, "agent session not brought back");
             }
         }
         Ok(())
@@ -108,6 +111,8 @@ impl Actor for AgentSup {
         st: &mut AgentSupState,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
+            // A Dn that stopped waiting runs the agent itself: no session for it.
+            AgentSupMsg::Start { reply, .. } if reply.is_closed() => {}
             AgentSupMsg::Start { dn, reply } => {
                 let result = match st.session(&dn) {
                     Some(s) => Ok(Some(s)),
@@ -119,22 +124,15 @@ impl Actor for AgentSup {
                 };
                 let _ = reply.send(result);
             }
-            AgentSupMsg::Handback { dn, reply } => {
-                let machine = match st.session(&dn) {
-                    Some(s) => match s.call(AgentSessionMsg::Handback, Some(HANDBACK_TIMEOUT)).await {
-                        Ok(ractor::rpc::CallResult::Success(m)) => Some(m),
-                        _ => None,
-                    },
-                    None => None,
-                };
-                if machine.is_some() {
-                    st.children.stop_child(&child_name(&dn), Duration::from_secs(2)).await;
+            AgentSupMsg::Ended { dn, id } => {
+                if st.session(&dn).is_some_and(|s| s.get_id() == id) {
+                    st.children.forget(&child_name(&dn));
                 }
-                let _ = reply.send(machine);
             }
-            AgentSupMsg::Discard { dn } => {
-                st.children.stop_child(&child_name(&dn), Duration::from_secs(2)).await;
-                st.ctx.snapshots.remove(&child_name(&dn));
+            AgentSupMsg::Discard { dn, id } => {
+                if id.is_none_or(|id| st.session(&dn).is_none_or(|s| s.get_id() == id)) {
+                    st.children.forget(&child_name(&dn));
+                }
             }
             AgentSupMsg::Cmd(cmd) => st.children.on_cmd(cmd, &me.get_cell()).await,
         }
@@ -147,6 +145,17 @@ impl Actor for AgentSup {
         evt: SupervisionEvent,
         st: &mut AgentSupState,
     ) -> Result<(), ActorProcessingErr> {
+        // A session that failed: its Dn keeps what arrives for it until the next incarnation is
+        // up, and runs the agent itself if none comes (parked).
+        if let SupervisionEvent::ActorFailed(cell, _) | SupervisionEvent::ActorTerminated(cell, _, _) = &evt {
+            let name = st.children.name_of(cell.get_id()).and_then(|n| n.strip_prefix("agent-session:"));
+            if let Some(dn) = name.map(DnName::new) {
+                st.ctx.directory.unbind_agent_session(&dn, cell.get_id());
+                if let Some(actor) = st.ctx.directory.dn(&dn) {
+                    let _ = actor.cast(DnMsg::SessionDown(cell.get_id()));
+                }
+            }
+        }
         st.children.on_event(&me, evt)
     }
 }

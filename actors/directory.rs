@@ -118,8 +118,13 @@ impl Directory {
         self.links.write().insert(id, link);
     }
 
+    /// The DN's AgentSession, if one is alive (a session killed with its supervisor never
+    /// unbound itself).
     pub fn agent_session(&self, dn: &DnName) -> Option<ActorRef<AgentSessionMsg>> {
-        self.agent_sessions.read().get(dn).cloned()
+        let alive = |a: &&ActorRef<AgentSessionMsg>| {
+            matches!(a.get_status(), ActorStatus::Starting | ActorStatus::Running | ActorStatus::Upgrading)
+        };
+        self.agent_sessions.read().get(dn).filter(alive).cloned()
     }
 
     pub(crate) fn bind_agent_session(&self, dn: &DnName, session: ActorRef<AgentSessionMsg>) {

@@ -1,11 +1,14 @@
 //! One Dn actor per configured DN. It owns the DN's state (service state on the switch, the
-//! emulated agent's state machine), answers the DN-scoped requests (TRegisterAddress and
-//! TUnregisterAddress, TQueryAddress, agent requests) and fans its events out, in order, to every
-//! client registered on the DN. While its agent machine follows the DN's calls, the call events
-//! of the DN pass through here too (`dn_agent.rs`), so the agent's events go out in the guide's
-//! order. Its state is written to the snapshot table on every transition *before* the events
-//! leave, so a restarted incarnation (after a panic or an operator restart) reloads exactly what
-//! clients were last told, and re-arms the agent's timers.
+//! registrations' LogoutOnDisconnect, presence) and answers the DN-scoped requests
+//! (TRegisterAddress and TUnregisterAddress, TQueryAddress, agent requests), fanning its events
+//! out, in order, to every client registered on the DN. It is the single entry of the DN's agent
+//! inputs (agent requests, and the DN's call events while the agent machine follows its calls,
+//! so the agent's events go out in the guide's order): it runs the emulated agent's machine
+//! itself while nobody is logged in, and routes them to the agent's AgentSession while an agent
+//! is (`dn_session.rs`), keeping a mirror of that machine. Its state is written to the snapshot
+//! table on every transition *before* the events leave, so a restarted incarnation (after a
+//! panic or an operator restart) reloads exactly what clients were last told, finds its agent's
+//! session or re-arms the agent's timers.
 
 use crate::actors::agent_core::{self, AgentCore, AgentHost, AgentWork};
 use crate::actors::agent_session::{AgentSessionMsg, Mirror};
@@ -44,9 +47,10 @@ pub struct DnState {
     core: AgentCore,
     /// The agent's AgentSession, while an agent is logged in (`dn_session.rs`).
     session: Option<dn_session::SessionLink>,
-    /// Agent inputs not yet carried out (waiting for a session being restarted), with the number
-    /// of times the session failed with each.
-    inbox: VecDeque<(AgentWork, u8)>,
+    /// Agent inputs not yet carried out (waiting for a session being restarted).
+    inbox: VecDeque<dn_session::Queued>,
+    /// The epoch of the last session this Dn started or attached (each login's is higher).
+    last_epoch: u64,
     /// The LogoutOnDisconnect extension of each registered client's TRegisterAddress.
     logout_ext: BTreeMap<u64, bool>,
     revision: u64,
@@ -111,10 +115,14 @@ pub enum DnMsg {
     },
     /// An incarnation of the DN's AgentSession is up.
     SessionUp(ActorRef<AgentSessionMsg>),
+    /// AgentSup saw that incarnation of the DN's AgentSession fail.
+    SessionDown(ractor::ActorId),
     /// The AgentSession's machine after one of its timers.
-    SessionMirror(Box<Mirror>),
-    /// A while after the AgentSession failed: is it back?
-    SessionCheck,
+    SessionStepped(Box<Mirror>),
+    /// A while after the AgentSession went away: give it up if it is still away.
+    CheckSession {
+        generation: u64,
+    },
     /// Retry a bind that raced a Registry restart.
     Rebind,
     /// Test hook: panic inside the handler, to exercise supervision.
@@ -131,7 +139,7 @@ pub struct DnView {
     pub agent: Option<AgentSession>,
     /// The whole agent machine: agent state with its periods, calls followed, armed timers.
     pub machine: AgentMachine,
-    /// The AgentSession running the machine (its actor id, or "restarting"); None: this actor.
+    /// The AgentSession running the machine (its actor id, or "away"); None: this actor.
     pub agent_session: Option<String>,
     /// Agent inputs waiting for the AgentSession.
     pub waiting: usize,
@@ -183,6 +191,7 @@ impl Actor for DnActor {
             core: AgentCore::new(args.ctx.clone(), args.dn.clone(), machine),
             session: None,
             inbox: VecDeque::new(),
+            last_epoch: 0,
             logout_ext: BTreeMap::new(),
             revision: 0,
             presence: Default::default(),
@@ -221,10 +230,10 @@ impl Actor for DnActor {
                     Some(v) => st.logout_ext.insert(client.id, v) != Some(v),
                     None => st.logout_ext.remove(&client.id).is_some(),
                 };
+                st.refresh_mirror().await;
                 if changed {
                     st.persist();
                 }
-                st.refresh_mirror().await;
                 let mut ev = st.state_event(EventKind::Registered);
                 ev.attrs.reference_id = reference_id;
                 st.reply(&client, ev);
@@ -252,8 +261,9 @@ impl Actor for DnActor {
             }
             DnMsg::AgentTimer { key, token } => st.agent_timer(key, token),
             DnMsg::SessionUp(actor) => st.session_up(actor).await,
-            DnMsg::SessionMirror(mirror) => st.session_mirror(*mirror).await,
-            DnMsg::SessionCheck => st.session_check().await,
+            DnMsg::SessionDown(id) => st.session_down(id),
+            DnMsg::SessionStepped(mirror) => st.session_stepped(*mirror).await,
+            DnMsg::CheckSession { generation } => st.check_session(generation).await,
             DnMsg::SwitchState { in_service, cause } => {
                 let new =
                     if in_service && st.register { DnServiceState::InService } else { DnServiceState::OutOfService };

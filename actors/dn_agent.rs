@@ -104,6 +104,9 @@ impl DnState {
     /// A client left the DN (TUnregisterAddress or disconnection): logout-on-disconnect.
     pub(super) async fn client_gone(&mut self, client: u64) {
         let logout_on_disconnect = self.logout_ext.remove(&client);
+        if logout_on_disconnect.is_some() && self.session.is_some() {
+            self.persist(); // the session's step writes only the session's snapshot
+        }
         self.route(AgentWork::Input(AgentInput::ClientGone { client, logout_on_disconnect })).await;
     }
 

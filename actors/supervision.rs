@@ -128,6 +128,11 @@ impl Children {
     {
         let handle: Arc<dyn SupervisorHandle> = Arc::new(myself.clone());
         board.register_supervisor(sup_name, handle);
+        // A previous incarnation that failed never stopped its children in order: ractor killed
+        // them, and their rows would stay on the board as if running.
+        for c in board.children().into_iter().filter(|c| c.supervisor == sup_name) {
+            board.remove_child(&c.name);
+        }
         Children {
             sup_name: sup_name.to_string(),
             board,
@@ -177,6 +182,24 @@ impl Children {
         );
         self.publish(&name);
         Ok(cell)
+    }
+
+    /// The name of a running child, by actor id.
+    pub fn name_of(&self, id: ActorId) -> Option<&str> {
+        self.by_id.get(&id).map(String::as_str)
+    }
+
+    /// Stops one child for good without waiting for it: it is forgotten at once, so a new child
+    /// may take its name right away (its exit is then an unknown id, ignored).
+    pub fn forget(&mut self, name: &str) {
+        if let Some(entry) = self.entries.remove(name) {
+            self.order.retain(|n| n != name);
+            self.board.remove_child(name);
+            if let Some(cell) = entry.cell {
+                self.by_id.remove(&cell.get_id());
+                cell.stop(Some("stopped by supervisor".into()));
+            }
+        }
     }
 
     /// Stops one child for good (e.g. a client session that closed) without restarting it.

@@ -37,7 +37,7 @@ async fn a_login_starts_the_agents_session_and_the_logout_ends_it() {
     assert_eq!(view(&server, AGENT01).await.agent_session, None, "nobody logged in: the Dn runs the machine");
     login(&mut desk, AGENT01, "1001").await;
     let v = view(&server, AGENT01).await;
-    assert!(v.agent_session.as_ref().is_some_and(|s| s != "restarting"), "{v:?}");
+    assert!(v.agent_session.as_ref().is_some_and(|s| s != "away"), "{v:?}");
     assert_eq!(session_restarts(&server, AGENT01), Some(0), "AgentSup supervises it");
     let session = server.h().ctx.directory.agent_session(&DnName::new(AGENT01)).unwrap();
     let sv = ractor::call_t!(session, AgentSessionMsg::GetView, 2000).unwrap();
@@ -101,15 +101,23 @@ async fn a_session_crash_keeps_the_agent_its_call_its_acw_and_what_arrived_meanw
     login(&mut other, AGENT02, "1002").await;
 }
 
+/// TAgentSetNotReady(AfterCallWork) with WrapUpTime: an ACW in idle of `secs` seconds.
+fn acw_in_idle(secs: i64) -> sfb_tserver::tlib::Request {
+    let mut nr = req(RequestKind::AgentSetNotReady, AGENT01);
+    nr.attrs.agent_work_mode = Some(sfb_tserver::model::AgentWorkMode::AfterCallWork);
+    nr.attrs.extensions = Some(sfb_tserver::model::KvList::new().with("WrapUpTime", secs));
+    nr
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_that_keeps_failing_is_given_up_and_the_dn_runs_the_agent() {
     let server = TestServer::start().await;
     let mut desk = server.client().await;
     desk.register(AGENT01).await.unwrap();
     login(&mut desk, AGENT01, "1001").await;
-    let nr = desk.request(req(RequestKind::AgentSetNotReady, AGENT01)).await.unwrap();
-    assert_eq!(nr.kind, EventKind::AgentNotReady);
-    // More failures than AgentSup's restart window allows: the session is parked.
+    assert!(is_acw(&desk.request(acw_in_idle(2)).await.unwrap()), "ACW in idle");
+    // More failures than AgentSup's restart window allows: the session is parked, with nothing
+    // else arriving for the agent — its ACW must still end.
     let name = child_name(&DnName::new(AGENT01));
     for _ in 0..5 {
         crash_session(&server, AGENT01).await;
@@ -118,11 +126,68 @@ async fn a_session_that_keeps_failing_is_given_up_and_the_dn_runs_the_agent() {
     dir.agent_session(&DnName::new(AGENT01)).unwrap().cast(AgentSessionMsg::Crash).unwrap();
     let parked = || async { server.h().ctx.board.child(&name).is_none_or(|c| c.parked) };
     assert!(wait_until(STEP, parked).await, "parked");
-    // A request sent now waits in the Dn, which gives the session up and answers it itself.
-    let ready = desk.request(req(RequestKind::AgentSetReady, AGENT01)).await.unwrap();
-    assert_eq!(ready.kind, EventKind::AgentReady, "{ready:?}");
+    let ready = desk.wait_for(STEP, |e| e.kind == EventKind::AgentReady).await;
+    assert!(ready.is_some(), "the Dn gave the session up and ended the ACW itself");
     let v = view(&server, AGENT01).await;
     assert_eq!(v.agent_session, None, "the Dn runs the agent: {v:?}");
-    assert_eq!(v.agent.map(|a| a.status), Some(AgentStatus::Ready));
     assert!(wait_until(STEP, || async { server.h().ctx.board.child(&name).is_none() }).await, "discarded");
+    // It answers the agent's requests, and the logout and a new login get a session again.
+    let nr = desk.request(req(RequestKind::AgentSetNotReady, AGENT01)).await.unwrap();
+    assert_eq!(nr.kind, EventKind::AgentNotReady, "{nr:?}");
+    assert_eq!(desk.request(req(RequestKind::AgentLogout, AGENT01)).await.unwrap().kind, EventKind::AgentLogout);
+    login(&mut desk, AGENT01, "1001").await;
+    assert!(view(&server, AGENT01).await.agent_session.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_come_back_when_agent_sup_fails() {
+    let server = TestServer::start().await;
+    let mut desk = server.client().await;
+    desk.register(AGENT01).await.unwrap();
+    login(&mut desk, AGENT01, "1001").await;
+    assert!(is_acw(&desk.request(acw_in_idle(2)).await.unwrap()), "ACW in idle");
+    // Killed (as a panic or an escalation would): its sessions die with it, without post_stop.
+    let ctx = &server.h().ctx;
+    let old = ctx.agent_sup().unwrap();
+    old.get_cell().kill();
+    assert!(wait_until(STEP, || async { ctx.agent_sup().is_some_and(|s| s.get_id() != old.get_id()) }).await);
+    // The new AgentSup brings the session back from its snapshot; its timer ends the ACW.
+    let ready = desk.wait_for(STEP, |e| e.kind == EventKind::AgentReady).await;
+    assert!(ready.is_some(), "the ACW ends after an AgentSup failure");
+    let v = view(&server, AGENT01).await;
+    assert!(v.agent_session.as_ref().is_some_and(|s| s != "away"), "{v:?}");
+    let running = ctx.board.children().into_iter().filter(|c| c.kind == "AgentSession").count();
+    assert_eq!(running, 1, "one session on the board, not the dead one as well");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mirror_from_another_logins_session_is_ignored() {
+    use sfb_tserver::actors::agent_session::Mirror;
+    let server = TestServer::start().await;
+    let mut desk = server.client().await;
+    desk.register(AGENT01).await.unwrap();
+    login(&mut desk, AGENT01, "1001").await;
+    let before = view(&server, AGENT01).await;
+    // A late step of a previous login's session: another epoch, a higher revision, no agent.
+    let mut logged_out = before.machine.clone();
+    let request = sfb_tserver::agent::ClientRequest {
+        client: 0,
+        reference_id: Some(1),
+        this_queue: None,
+        reasons: Default::default(),
+        extensions: Default::default(),
+        action: sfb_tserver::agent::RequestAction::Logout,
+    };
+    logged_out.step(0, sfb_tserver::agent::AgentInput::Request(request));
+    assert!(logged_out.session().is_none());
+    let stale = Mirror { machine: Some(logged_out), revision: u64::MAX / 2, epoch: 1, applied: 0 };
+    let dn = server.h().ctx.directory.dn(&DnName::new(AGENT01)).unwrap();
+    dn.cast(DnMsg::SessionStepped(Box::new(stale))).unwrap();
+    // Still the current session's agent, and the session still answers.
+    let q = desk.request(req(RequestKind::QueryAddress, AGENT01)).await.unwrap();
+    assert_eq!(q.attrs.agent_status, Some(AgentStatus::Ready), "{q:?}");
+    let nr = desk.request(req(RequestKind::AgentSetNotReady, AGENT01)).await.unwrap();
+    assert_eq!(nr.kind, EventKind::AgentNotReady);
+    let v = view(&server, AGENT01).await;
+    assert_eq!(v.agent.map(|a| a.status), Some(AgentStatus::NotReady), "the mirror follows its own session");
 }

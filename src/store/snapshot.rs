@@ -136,7 +136,18 @@ pub struct DnSnapshotV2 {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "version")]
 pub enum AgentSessionSnapshot {
-    V1 { dn: DnName, machine: AgentMachine, revision: u64 },
+    V1 {
+        dn: DnName,
+        machine: AgentMachine,
+        revision: u64,
+        /// Which login of the DN this session serves (chosen by the Dn): what a session says is
+        /// only taken from the session of the current login.
+        #[serde(default)]
+        epoch: u64,
+        /// The number of the last input from the Dn carried out: a repeated one is not run twice.
+        #[serde(default)]
+        applied: u64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -269,7 +280,7 @@ mod tests {
     fn golden_agent_session_fixture_decodes_with_its_machine() {
         let golden = include_str!("../../tests/fixtures/snapshots/agent_session_v1.json");
         let snap = Snapshot::from_bytes(golden.as_bytes()).unwrap();
-        let Snapshot::AgentSession(AgentSessionSnapshot::V1 { dn, machine, revision }) = &snap else {
+        let Snapshot::AgentSession(AgentSessionSnapshot::V1 { dn, machine, revision, .. }) = &snap else {
             panic!("an AgentSession V1 snapshot")
         };
         assert_eq!((dn.as_str(), *revision), ("sip:agent01@skype.lab", 12));
