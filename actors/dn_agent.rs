@@ -69,6 +69,7 @@ impl DnState {
         }
         self.forget_ended_calls().await;
         self.follow_calls();
+        self.drain().await; // a session found with its agent logged out gives the machine back
     }
 
     /// TAgentLogin / TAgentLogout / TAgentSetReady / TAgentSetNotReady.
