@@ -13,7 +13,10 @@
 //! 4. outside the measured time: the customer hangs up and the desktop waits for EventReleased.
 //!
 //! `route_request_to_established` times 2-3 (EventRouteRequest received -> EventEstablished
-//! received), `customer_call_to_established` times 1-3. Both include the simulated agent's
+//! received), `customer_call_to_established` times 1-3. `agent_call_lifecycle` times a whole call
+//! of an emulated agent (logged in, its machine run by its AgentSession, untimed ACW): 1-3, then
+//! three TUpdateUserData, the customer's hang-up up to EventAgentNotReady(AfterCallWork) and
+//! EventReleased, and TAgentSetReady up to EventAgentReady. Both include the simulated agent's
 //! answer, one HTTP request on a new loopback connection; `sim_http_request` times one such
 //! request alone (`GET /sim/users/{uri}`) to tell that part apart. Wall-clock latency on a
 //! multi-threaded tokio runtime of 2 workers, clients and server in the same process.
@@ -22,7 +25,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use sfb_tserver::actors::server::{self, ServerHandle, StartOptions};
 use sfb_tserver::client::Client;
 use sfb_tserver::config;
-use sfb_tserver::model::{ConnId, DnName, RouteType};
+use sfb_tserver::model::{AgentId, AgentWorkMode, ConnId, DnName, KvList, RouteType};
 use sfb_tserver::tlib::{Attributes, Event, EventKind, Request, RequestKind};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -73,6 +76,56 @@ impl Bench {
         Bench { server: Some(handle), _dir: dir, admin, router, desk, agents, calls: 0 }
     }
 
+    /// Logs the agents in (Ready, untimed ACW), so their calls go through their AgentSessions.
+    async fn log_agents_in(&self) {
+        for (i, a) in self.agents.iter().enumerate() {
+            let mut login = dn_request(RequestKind::AgentLogin, a);
+            login.attrs.agent_id = Some(AgentId::new(format!("{}", 1001 + i)));
+            login.attrs.agent_work_mode = Some(AgentWorkMode::ManualIn);
+            login.attrs.extensions = Some(KvList::new().with("WrapUpTime", "untimed"));
+            expect(self.desk.request(login).await.expect("login answered"), EventKind::AgentLogin);
+        }
+    }
+
+    /// One whole call of a logged-in agent: routed, answered, three user-data updates, released
+    /// into ACW, and the agent Ready again.
+    async fn agent_call(&mut self) -> Duration {
+        self.calls += 1;
+        let customer = format!("tel:+1415{:07}", self.calls);
+        let agent = self.agents[self.calls as usize % self.agents.len()].clone();
+        let start = Instant::now();
+        let body = format!(r#"{{"from":"{customer}","to":"{RP1}"}}"#);
+        let (status, text) = http(&self.admin, "POST", "/sim/calls", &body).await;
+        assert_eq!(status, 201, "POST /sim/calls: {text}");
+        let rr = wait(&mut self.router, |e| e.kind == EventKind::RouteRequest, "EventRouteRequest").await;
+        let conn = rr.attrs.conn_id.expect("EventRouteRequest carries ConnID");
+        expect(self.router.request(route(conn, &agent)).await.expect("TRouteCall answered"), EventKind::RouteUsed);
+        let this_call = |kind: EventKind| move |e: &Event| e.kind == kind && e.attrs.conn_id == Some(conn);
+        wait(&mut self.desk, this_call(EventKind::Ringing), "EventRinging").await;
+        let (status, text) = http(&self.admin, "POST", &format!("/sim/users/{agent}/answer"), "").await;
+        assert_eq!(status, 200, "answer: {text}");
+        wait(&mut self.desk, this_call(EventKind::Established), "EventEstablished").await;
+        for n in 0..3 {
+            let mut update = dn_request(RequestKind::UpdateUserData, &agent);
+            update.attrs.conn_id = Some(conn);
+            update.attrs.user_data = Some(KvList::new().with("step", n));
+            let ev = self.desk.request(update).await.expect("TUpdateUserData answered");
+            expect(ev, EventKind::AttachedDataChanged);
+        }
+        let (status, text) = http(&self.admin, "POST", &format!("/sim/users/{customer}/hangup"), "").await;
+        assert_eq!(status, 200, "hangup: {text}");
+        let on_agent = |kind: EventKind, a: String| {
+            move |e: &Event| e.kind == kind && e.attrs.this_dn.as_ref().is_some_and(|d| d.as_str() == a)
+        };
+        wait(&mut self.desk, on_agent(EventKind::AgentNotReady, agent.clone()), "EventAgentNotReady").await;
+        wait(&mut self.desk, this_call(EventKind::Released), "EventReleased").await;
+        expect(
+            self.desk.request(dn_request(RequestKind::AgentSetReady, &agent)).await.expect("ready"),
+            EventKind::AgentReady,
+        );
+        start.elapsed()
+    }
+
     /// One call routed to an agent and answered, then released outside the timings.
     async fn call(&mut self) -> Timings {
         self.calls += 1;
@@ -116,6 +169,10 @@ fn route(conn: ConnId, to: &str) -> Request {
         ..Default::default()
     };
     Request::with_attrs(RequestKind::RouteCall, attrs)
+}
+
+fn dn_request(kind: RequestKind, dn: &str) -> Request {
+    Request::with_attrs(kind, Attributes { this_dn: Some(DnName::new(dn)), ..Default::default() })
 }
 
 fn expect(ev: Event, kind: EventKind) {
@@ -178,6 +235,18 @@ fn routes(c: &mut Criterion) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     total += bench.sim_request().await;
+                }
+                total
+            })
+        })
+    });
+    rt.block_on(bench.log_agents_in());
+    group.bench_function("agent_call_lifecycle", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    total += bench.agent_call().await;
                 }
                 total
             })
