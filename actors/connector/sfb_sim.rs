@@ -405,13 +405,14 @@ impl SfbState {
             }
             AppCmd::SetHostingPolicy(policy) => json(w.set_hosting_policy(policy)),
             AppCmd::ExportCalls(calls) => {
-                let mine: Vec<CallRecord> = w
-                    .export_calls()
-                    .into_iter()
-                    .filter(|r| routes.call_owner.get(&r.call).map(String::as_str) == Some(connector))
-                    .filter(|r| calls.as_ref().is_none_or(|c| c.contains(&r.call)))
-                    .collect();
-                json(mine)
+                let mine = |r: &CallRecord| routes.call_owner.get(&r.call).map(String::as_str) == Some(connector);
+                // Named calls are looked up one by one (the Connector names the one call an event
+                // was about): never a record of every call in progress per event.
+                let records: Vec<CallRecord> = match calls {
+                    Some(ids) => ids.into_iter().filter_map(|id| w.export_call(id)).filter(mine).collect(),
+                    None => w.export_calls().into_iter().filter(mine).collect(),
+                };
+                json(records)
             }
             AppCmd::ImportCalls(records) => {
                 let ids: Vec<CallId> = records.iter().map(|r| r.call).collect();

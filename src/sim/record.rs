@@ -99,6 +99,13 @@ impl World {
         self.calls.values().map(record_of).collect()
     }
 
+    /// The record of one call, if the world holds it. The Connector asks for the call an event
+    /// was about, on every event: building the records of every call in progress and keeping
+    /// one made that O(calls in progress) per event.
+    pub fn export_call(&self, call: CallId) -> Option<CallRecord> {
+        self.calls.get(&call).map(record_of)
+    }
+
     fn check_record(&self, r: &CallRecord) -> Result<(), SimError> {
         let bad = |why: String| SimError::BadArgument(format!("call record {}: {why}", r.call));
         if r.parties.is_empty() {
