@@ -49,7 +49,15 @@ impl Actor for Registry {
             RegistryMsg::BindDn(dn, actor) => {
                 st.binds += 1;
                 tracing::trace!(%dn, actor = %actor.get_id(), binds = st.binds, "bind");
-                st.ctx.directory.bind_dn(dn, actor);
+                st.ctx.directory.bind_dn(dn.clone(), actor.clone());
+                // LinkSup tells a DN it is in service by looking its actor up here; an
+                // acknowledgement that arrived before this bind found no actor, and the Dn had
+                // read "not served" in its post_start: at start-up a link registers its DNs while
+                // the binds of a thousand Dn actors are still queued here, and such a DN stayed out
+                // of service. Told now (a Dn ignores a state it already has).
+                if st.ctx.directory.serving_link(&dn).is_some() {
+                    let _ = actor.cast(DnMsg::SwitchState { in_service: true, cause: String::new() });
+                }
             }
             RegistryMsg::UnbindDn(dn, id) => st.ctx.directory.unbind_dn(&dn, id),
         }
