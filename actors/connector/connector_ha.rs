@@ -41,16 +41,18 @@ impl ConnectorActorState {
     /// Takes the changed call's HA record from the simulated SfB (that call only), keeps it in
     /// memory for the next batched write, and mirrors it to the T-Server.
     pub(super) async fn mirror_ha(&mut self, call: CallId) {
-        let records: Vec<crate::sim::CallRecord> =
-            match self.args.sim.app(&self.args.name, AppCmd::ExportCalls(Some(vec![call]))).await {
-                Ok(v) => serde_json::from_value(v).unwrap_or_default(),
-                Err(e) => return tracing::warn!(connector = %self.args.name, error = %e, "cannot export HA call data"),
-            };
-        for rec in records {
-            let value = serde_json::to_value(&rec).unwrap_or_default();
-            self.broadcast(ha_put(rec.call, &value));
-            self.ha.insert(rec.call, value);
-            self.ha_changed.insert(rec.call);
+        // The records arrive as JSON values, which is what is mirrored and stored: kept as they
+        // are (a typed round trip here cost a parse and a serialisation per call event).
+        let records = match self.args.sim.app(&self.args.name, AppCmd::ExportCalls(Some(vec![call]))).await {
+            Ok(serde_json::Value::Array(records)) => records,
+            Ok(_) => Vec::new(),
+            Err(e) => return tracing::warn!(connector = %self.args.name, error = %e, "cannot export HA call data"),
+        };
+        for value in records {
+            let Some(call) = value.get("call").and_then(serde_json::Value::as_u64).map(CallId) else { continue };
+            self.broadcast(ha_put(call, &value));
+            self.ha.insert(call, value);
+            self.ha_changed.insert(call);
         }
     }
 
