@@ -228,6 +228,7 @@ impl Actor for Connector {
             ConnectorMsg::Cmd(cmd) => st.children.on_cmd(cmd, &me.get_cell()).await,
             ConnectorMsg::GetView(reply) => {
                 st.sync_pool();
+                st.count_ad_hoc();
                 let _ = reply.send(st.view());
             }
         }

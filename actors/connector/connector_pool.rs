@@ -29,14 +29,13 @@ impl ConnectorActorState {
         }
     }
 
-    /// Brings the pool up to date with what SfB says about its conferences and this Connector's
-    /// calls (which ones are hosted ad hoc).
+    /// Brings the pool up to date with what SfB says about its conferences. Runs after every
+    /// batch of SfB events, so it looks only at the pool's conferences (see `count_ad_hoc`).
     pub(super) fn sync_pool(&mut self) {
         let ids = self.pool.ids();
-        let (seen, ad_hoc): (Vec<(u64, Seen)>, usize) = {
+        let seen: Vec<(u64, Seen)> = {
             let w = self.args.sim.shared.world.lock();
-            let seen = ids
-                .into_iter()
+            ids.into_iter()
                 .map(|id| {
                     let s = match w.conference(ConferenceId(id)).map(|c| &c.state) {
                         None => Seen::Gone,
@@ -46,12 +45,22 @@ impl ConnectorActorState {
                     };
                     (id, s)
                 })
-                .collect();
-            (seen, self.calls.iter().filter(|c| w.hosting(**c) == Some(Hosting::AdHoc)).count())
+                .collect()
         };
         for (id, s) in seen {
             self.pool.sync(id, s);
         }
+    }
+
+    /// How many of this Connector's calls are hosted ad hoc (on demand). Only the pool's view
+    /// shows that number, so it is counted when a view is asked for: counting it after every batch
+    /// of SfB events looked up every call in progress each time (a fifth of the Connector's time
+    /// at 1,200 calls).
+    pub(super) fn count_ad_hoc(&mut self) {
+        let ad_hoc = {
+            let w = self.args.sim.shared.world.lock();
+            self.calls.iter().filter(|c| w.hosting(**c) == Some(Hosting::AdHoc)).count()
+        };
         self.pool.set_ad_hoc(ad_hoc);
     }
 
