@@ -9,7 +9,10 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub const FLUSH_INTERVAL: Duration = Duration::from_millis(10);
+/// Each commit costs an fsync and a redb transaction whatever it holds; with calls updated
+/// hundreds of times a second every tick has something dirty. 10 ms made those commits a sixth of
+/// the T-Server's CPU at 1,200 calls; 50 ms keeps the loss window short next to a person's actions.
+pub const FLUSH_INTERVAL: Duration = Duration::from_millis(50);
 
 pub struct Persister;
 
