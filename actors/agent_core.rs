@@ -40,16 +40,6 @@ pub enum AgentWork {
     Input(AgentInput),
 }
 
-impl AgentWork {
-    /// The request's requester and ReferenceID, to tell it when its request could not be run.
-    pub fn requester(&self) -> Option<(&ClientHandle, Option<u32>)> {
-        match self {
-            AgentWork::Request { client, request } => Some((client, request.reference_id)),
-            _ => None,
-        }
-    }
-}
-
 /// Whether the input can change the machine: a call event it has nothing to learn from (user
 /// data, a party added elsewhere, digits) only passes through.
 pub fn concerns_machine(machine: &AgentMachine, work: &AgentWork) -> bool {

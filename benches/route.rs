@@ -44,6 +44,15 @@ struct Bench {
     calls: u64,
 }
 
+/// What one benchmark of the group measures.
+#[derive(Clone, Copy)]
+enum Measure {
+    Route,
+    Call,
+    SimRequest,
+    AgentCall,
+}
+
 /// The measured parts of one call.
 struct Timings {
     route: Duration,
@@ -152,6 +161,20 @@ impl Bench {
         Timings { route: established - routed, call: established - start }
     }
 
+    /// `iters` measurements of one kind, summed (criterion's `iter_custom`).
+    async fn total(&mut self, what: Measure, iters: u64) -> Duration {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            total += match what {
+                Measure::Route => self.call().await.route,
+                Measure::Call => self.call().await.call,
+                Measure::SimRequest => self.sim_request().await,
+                Measure::AgentCall => self.agent_call().await,
+            };
+        }
+        total
+    }
+
     async fn sim_request(&self) -> Duration {
         let start = Instant::now();
         let (status, text) = http(&self.admin, "GET", &format!("/sim/users/{}", self.agents[0]), "").await;
@@ -207,51 +230,14 @@ fn routes(c: &mut Criterion) {
     let mut bench = rt.block_on(Bench::start());
     let mut group = c.benchmark_group("route");
     group.warm_up_time(Duration::from_secs(1));
-    group.bench_function("route_request_to_established", |b| {
-        b.iter_custom(|iters| {
-            rt.block_on(async {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    total += bench.call().await.route;
-                }
-                total
-            })
-        })
-    });
-    group.bench_function("customer_call_to_established", |b| {
-        b.iter_custom(|iters| {
-            rt.block_on(async {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    total += bench.call().await.call;
-                }
-                total
-            })
-        })
-    });
-    group.bench_function("sim_http_request", |b| {
-        b.iter_custom(|iters| {
-            rt.block_on(async {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    total += bench.sim_request().await;
-                }
-                total
-            })
-        })
-    });
+    let mut measure = |name: &str, what: Measure, bench: &mut Bench| {
+        group.bench_function(name, |b| b.iter_custom(|iters| rt.block_on(bench.total(what, iters))));
+    };
+    measure("route_request_to_established", Measure::Route, &mut bench);
+    measure("customer_call_to_established", Measure::Call, &mut bench);
+    measure("sim_http_request", Measure::SimRequest, &mut bench);
     rt.block_on(bench.log_agents_in());
-    group.bench_function("agent_call_lifecycle", |b| {
-        b.iter_custom(|iters| {
-            rt.block_on(async {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    total += bench.agent_call().await;
-                }
-                total
-            })
-        })
-    });
+    measure("agent_call_lifecycle", Measure::AgentCall, &mut bench);
     group.finish();
     eprintln!("route: {} calls routed, answered and released", bench.calls);
     if let Some(server) = bench.server.take() {
