@@ -223,83 +223,91 @@ impl Actor for DnActor {
     }
 
     async fn handle(&self, myself: ActorRef<DnMsg>, msg: DnMsg, st: &mut DnState) -> Result<(), ActorProcessingErr> {
-        match msg {
-            DnMsg::Register { client, reference_id, logout_on_disconnect } => {
-                st.ctx.directory.subscribe(&st.dn, client.clone());
-                let changed = match logout_on_disconnect {
-                    Some(v) => st.logout_ext.insert(client.id, v) != Some(v),
-                    None => st.logout_ext.remove(&client.id).is_some(),
+        // Boxed: ractor keeps the handler's future inside the actor's task for its whole life, and
+        // the request paths make it ~10 KiB. Boxed, an idle DN's task is ~1 KiB and the handler's
+        // future lives only while a message is handled (10,000 agent DNs: ~90 MB less).
+        Box::pin(on_message(myself, msg, st)).await
+    }
+}
+
+/// The Dn's handler (see `handle`).
+async fn on_message(myself: ActorRef<DnMsg>, msg: DnMsg, st: &mut DnState) -> Result<(), ActorProcessingErr> {
+    match msg {
+        DnMsg::Register { client, reference_id, logout_on_disconnect } => {
+            st.ctx.directory.subscribe(&st.dn, client.clone());
+            let changed = match logout_on_disconnect {
+                Some(v) => st.logout_ext.insert(client.id, v) != Some(v),
+                None => st.logout_ext.remove(&client.id).is_some(),
+            };
+            st.refresh_mirror().await;
+            if changed {
+                st.persist();
+            }
+            let mut ev = st.state_event(EventKind::Registered);
+            ev.attrs.reference_id = reference_id;
+            st.reply(&client, ev);
+        }
+        DnMsg::Unregister { client, reference_id } => {
+            if !st.ctx.directory.unsubscribe(&st.dn, client.id) {
+                st.error(&client, reference_id, ErrorCode::NotRegistered, "client is not registered on this DN");
+                return Ok(());
+            }
+            st.ctx.routing_client_left(&st.dn);
+            let mut ev = Event::new(EventKind::Unregistered);
+            ev.attrs.this_dn = Some(st.dn.clone());
+            ev.attrs.reference_id = reference_id;
+            st.reply(&client, ev);
+            st.client_gone(client.id).await;
+        }
+        DnMsg::ClientGone { client } => st.client_gone(client).await,
+        DnMsg::Request { client, request } => st.on_request(client, *request).await,
+        DnMsg::CallEvent { event, requester, no_answer } => {
+            st.route(AgentWork::CallEvent { event, requester, no_answer }).await;
+        }
+        DnMsg::NotAnswered { conn_id } => {
+            let fact = crate::agent::CallFact::NotAnswered { conn_id, action: None };
+            st.route(AgentWork::Input(AgentInput::Call(fact))).await;
+        }
+        DnMsg::AgentTimer { key, token } => st.agent_timer(key, token),
+        DnMsg::SessionUp(actor) => st.session_up(actor).await,
+        DnMsg::SessionDown(id) => st.session_down(id),
+        DnMsg::SessionStepped(mirror) => st.session_stepped(*mirror).await,
+        DnMsg::CheckSession { generation } => st.check_session(generation).await,
+        DnMsg::SwitchState { in_service, cause } => {
+            let new =
+                if in_service && st.register { DnServiceState::InService } else { DnServiceState::OutOfService };
+            if new != st.service {
+                st.service = new;
+                let kind = match new {
+                    DnServiceState::InService => EventKind::DNBackInService,
+                    DnServiceState::OutOfService => EventKind::DNOutOfService,
                 };
-                st.refresh_mirror().await;
-                if changed {
-                    st.persist();
+                let mut ev = st.state_event(kind);
+                if new == DnServiceState::OutOfService {
+                    let ext = ev.attrs.extensions.take().unwrap_or_default();
+                    ev.attrs.extensions = Some(ext.with("cause", cause));
                 }
-                let mut ev = st.state_event(EventKind::Registered);
-                ev.attrs.reference_id = reference_id;
-                st.reply(&client, ev);
-            }
-            DnMsg::Unregister { client, reference_id } => {
-                if !st.ctx.directory.unsubscribe(&st.dn, client.id) {
-                    st.error(&client, reference_id, ErrorCode::NotRegistered, "client is not registered on this DN");
-                    return Ok(());
-                }
-                st.ctx.routing_client_left(&st.dn);
-                let mut ev = Event::new(EventKind::Unregistered);
-                ev.attrs.this_dn = Some(st.dn.clone());
-                ev.attrs.reference_id = reference_id;
-                st.reply(&client, ev);
-                st.client_gone(client.id).await;
-            }
-            DnMsg::ClientGone { client } => st.client_gone(client).await,
-            DnMsg::Request { client, request } => st.on_request(client, *request).await,
-            DnMsg::CallEvent { event, requester, no_answer } => {
-                st.route(AgentWork::CallEvent { event, requester, no_answer }).await;
-            }
-            DnMsg::NotAnswered { conn_id } => {
-                let fact = crate::agent::CallFact::NotAnswered { conn_id, action: None };
-                st.route(AgentWork::Input(AgentInput::Call(fact))).await;
-            }
-            DnMsg::AgentTimer { key, token } => st.agent_timer(key, token),
-            DnMsg::SessionUp(actor) => st.session_up(actor).await,
-            DnMsg::SessionDown(id) => st.session_down(id),
-            DnMsg::SessionStepped(mirror) => st.session_stepped(*mirror).await,
-            DnMsg::CheckSession { generation } => st.check_session(generation).await,
-            DnMsg::SwitchState { in_service, cause } => {
-                let new =
-                    if in_service && st.register { DnServiceState::InService } else { DnServiceState::OutOfService };
-                if new != st.service {
-                    st.service = new;
-                    let kind = match new {
-                        DnServiceState::InService => EventKind::DNBackInService,
-                        DnServiceState::OutOfService => EventKind::DNOutOfService,
-                    };
-                    let mut ev = st.state_event(kind);
-                    if new == DnServiceState::OutOfService {
-                        let ext = ev.attrs.extensions.take().unwrap_or_default();
-                        ev.attrs.extensions = Some(ext.with("cause", cause));
-                    }
-                    st.publish(ev);
-                    if new == DnServiceState::OutOfService {
-                        st.route(AgentWork::Input(AgentInput::OutOfService)).await;
-                    }
-                }
-                st.presence_sync(); // also when the DN moved to another link
-            }
-            DnMsg::PresenceChanged { availability, presence_type, .. } => st.on_presence(availability, presence_type),
-            DnMsg::Rebind => st.bind(&myself),
-            DnMsg::Crash => {
-                if st.ctx.test_hooks {
-                    panic!("test hook: dn {} crashed on request", st.dn);
+                st.publish(ev);
+                if new == DnServiceState::OutOfService {
+                    st.route(AgentWork::Input(AgentInput::OutOfService)).await;
                 }
             }
-            DnMsg::GetView(reply) => {
-                if !reply.is_closed() {
-                    let _ = reply.send(st.view());
-                }
+            st.presence_sync(); // also when the DN moved to another link
+        }
+        DnMsg::PresenceChanged { availability, presence_type, .. } => st.on_presence(availability, presence_type),
+        DnMsg::Rebind => st.bind(&myself),
+        DnMsg::Crash => {
+            if st.ctx.test_hooks {
+                panic!("test hook: dn {} crashed on request", st.dn);
             }
         }
-        Ok(())
+        DnMsg::GetView(reply) => {
+            if !reply.is_closed() {
+                let _ = reply.send(st.view());
+            }
+        }
     }
+    Ok(())
 }
 
 impl DnState {

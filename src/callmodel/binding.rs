@@ -55,7 +55,7 @@ impl CallTable {
         }
         new.switch = Some(key.clone());
         self.by_switch.insert(key, conn);
-        self.calls.insert(conn, new);
+        self.calls.insert(conn, Box::new(new));
         self.touch(conn);
         out.effects.push(Effect::CallCreated(conn));
     }
@@ -81,7 +81,7 @@ impl CallTable {
     fn find_dialing(&self, from: &str, to: &str) -> Option<ConnId> {
         let (from, to) = (uri_key(from), uri_key(to));
         let waiting: Vec<&Call> =
-            self.calls.values().filter(|c| c.switch.is_none() && uri_key(&c.ani) == from).collect();
+            self.calls.values().map(|c| &**c).filter(|c| c.switch.is_none() && uri_key(&c.ani) == from).collect();
         match waiting.iter().find(|c| uri_key(&c.dnis) == to) {
             Some(c) => Some(c.conn_id),
             None if waiting.len() == 1 => Some(waiting[0].conn_id),

@@ -119,7 +119,7 @@ impl CallTable {
         call.user_data = req.attrs.user_data.clone().unwrap_or_default();
         call.b2b = dial.b2b().then_some(requested);
         let data = (!call.user_data.is_empty()).then(|| call.user_data.clone());
-        self.calls.insert(conn, call);
+        self.calls.insert(conn, Box::new(call));
         self.touch(conn);
         out.effects.push(super::Effect::CallCreated(conn));
         self.start_op(conn, client, req, Stage::Dial).target = Some(uri_key(&to));

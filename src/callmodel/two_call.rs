@@ -47,7 +47,7 @@ impl CallTable {
         call.locked_by = Some(t.conn);
         call.user_data = if self.options.consult_user_data { main.user_data.clone() } else { Default::default() };
         call.user_data.update(&req.attrs.user_data.clone().unwrap_or_default());
-        self.calls.insert(consult, call);
+        self.calls.insert(consult, Box::new(call));
         self.touch(consult);
         out.effects.push(super::Effect::CallCreated(consult));
         self.call_mut(t.conn).expect("main").link = Some(Link { other: consult, kind });
