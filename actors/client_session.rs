@@ -305,7 +305,9 @@ async fn write_loop(
     mut kill: tokio::sync::watch::Receiver<bool>,
     codec: FrameCodec,
 ) {
-    let mut out = Vec::with_capacity(64 * 1024);
+    // Grows to the largest burst. Starting at 64 KiB cost nothing with glibc (untouched pages are
+    // not resident) but ~60 KiB per desktop with mimalloc (10,000 agents: 1,132 -> 546 MiB).
+    let mut out = Vec::with_capacity(4 * 1024);
     // EventSequenceNumber: contiguous per connection, 1 for the first event.
     let mut seq = 0u64;
     loop {

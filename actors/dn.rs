@@ -274,8 +274,7 @@ async fn on_message(myself: ActorRef<DnMsg>, msg: DnMsg, st: &mut DnState) -> Re
         DnMsg::SessionStepped(mirror) => st.session_stepped(*mirror).await,
         DnMsg::CheckSession { generation } => st.check_session(generation).await,
         DnMsg::SwitchState { in_service, cause } => {
-            let new =
-                if in_service && st.register { DnServiceState::InService } else { DnServiceState::OutOfService };
+            let new = if in_service && st.register { DnServiceState::InService } else { DnServiceState::OutOfService };
             if new != st.service {
                 st.service = new;
                 let kind = match new {
