@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 /// mimalloc instead of the system allocator (measured in BENCHMARKS.md: the server allocates per
 /// event, and glibc's malloc was a large share of its CPU and of its resident memory per agent).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -8,11 +8,12 @@ use std::path::Path;
 
 const SNAPSHOTS: TableDefinition<&str, &[u8]> = TableDefinition::new("snapshots");
 
-/// redb's page cache. Its default (1 GiB) keeps every page a commit wrote, so the process grew
-/// with the store's history (~40 KiB per call at 20,000 calls). This store is written all the
-/// time and read only at start-up (the snapshot table is the in-memory copy): the cache only has
-/// to hold the B-tree's branch pages that inserts walk.
-const CACHE_BYTES: usize = 32 * 1024 * 1024;
+/// redb's page cache (per store: the T-Server's and each Connector's). Its default (1 GiB) keeps
+/// pages a commit wrote, so the process grew with the store's history (10,000 agents at 1,000
+/// CPS: tens of MB per store). This store is written all the time and read only at start-up (the
+/// snapshot table is the in-memory copy): the cache only has to hold the branch pages that
+/// inserts walk.
+const CACHE_BYTES: usize = 8 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
