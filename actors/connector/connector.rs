@@ -22,6 +22,12 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
 
+/// How often the HA records that changed are written to the Connector's store: one commit (one
+/// fsync) per tick at most. The records are mirrored to the T-Server at once (HA_DATA), so a
+/// Connector crash within a tick loses only what the T-Server holds too; 50 ms like the T-Server's
+/// Persister (at 20 ms these commits were 6% of the process's CPU at 1,200 calls in progress).
+const HA_FLUSH_INTERVAL: Duration = Duration::from_millis(50);
+
 pub struct Connector;
 
 // The Connector's HA call data and its conference pool live in their own files (same actor,
@@ -175,7 +181,7 @@ impl Actor for Connector {
             }
         }));
         me.send_interval(Duration::from_millis(200), || ConnectorMsg::PoolTick);
-        me.send_interval(Duration::from_millis(20), || ConnectorMsg::HaTick);
+        me.send_interval(HA_FLUSH_INTERVAL, || ConnectorMsg::HaTick);
         tracing::info!(connector = %st.args.name, addr = ?st.args.listener.local_addr().ok(), "connector listening");
         Ok(())
     }
