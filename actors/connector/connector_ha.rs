@@ -11,6 +11,7 @@ use crate::mltp::Mltp;
 use crate::sim::CallId;
 use crate::store::Snapshot;
 use ractor::ActorRef;
+use std::sync::Arc;
 
 pub(super) fn ha_put(call: CallId, value: &serde_json::Value) -> Mltp {
     Mltp::HaData {
@@ -63,12 +64,15 @@ impl ConnectorActorState {
         }
         let name = self.args.name.clone();
         let changed = std::mem::take(&mut self.ha_changed);
-        let mut batch: Vec<(String, Option<Snapshot>)> = changed
+        let mut batch: Vec<(String, Option<Arc<Snapshot>>)> = changed
             .iter()
-            .map(|call| (ha_call_key(&name, *call), self.ha.get(call).map(|v| ha_snapshot(&name, vec![v.clone()]))))
+            .map(|call| {
+                let snap = self.ha.get(call).map(|v| Arc::new(ha_snapshot(&name, vec![v.clone()])));
+                (ha_call_key(&name, *call), snap)
+            })
             .collect();
         if std::mem::take(&mut self.ha_dirty) {
-            batch.push((ha_key(&name), Some(ha_snapshot(&name, Vec::new()))));
+            batch.push((ha_key(&name), Some(Arc::new(ha_snapshot(&name, Vec::new())))));
         }
         let store = self.args.store.clone();
         let failed = match tokio::task::spawn_blocking(move || store.write_batch(&batch)).await {

@@ -5,6 +5,7 @@
 use super::snapshot::{Snapshot, SnapshotError};
 use redb::{Database, ReadableTable, TableDefinition};
 use std::path::Path;
+use std::sync::Arc;
 
 const SNAPSHOTS: TableDefinition<&str, &[u8]> = TableDefinition::new("snapshots");
 
@@ -51,7 +52,7 @@ impl DurableStore {
     }
 
     /// Writes a batch in one transaction (one commit, one fsync); `None` removes the key.
-    pub fn write_batch(&self, batch: &[(String, Option<Snapshot>)]) -> Result<(), StoreError> {
+    pub fn write_batch(&self, batch: &[(String, Option<Arc<Snapshot>>)]) -> Result<(), StoreError> {
         let tx = io!(self.db.begin_write())?;
         {
             let mut table = io!(tx.open_table(SNAPSHOTS))?;
@@ -99,7 +100,8 @@ mod tests {
         let s = Snapshot::Dn(DnSnapshot::V1(DnSnapshotV1 { dn: DnName::new("x"), revision: 9, ..Default::default() }));
         {
             let store = DurableStore::open(&path).unwrap();
-            store.write_batch(&[("dn:x".into(), Some(s.clone())), ("dn:y".into(), Some(s.clone()))]).unwrap();
+            let s = Arc::new(s.clone());
+            store.write_batch(&[("dn:x".into(), Some(s.clone())), ("dn:y".into(), Some(s))]).unwrap();
             store.write_batch(&[("dn:y".into(), None)]).unwrap();
         }
         let store = DurableStore::open(&path).unwrap();

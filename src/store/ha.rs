@@ -19,14 +19,14 @@ pub fn put(table: &SnapshotTable, link: &str, call: u64, kind: &str, key: Option
 
 /// Removes every record of a call (the Connector deletes a call as a whole).
 pub fn delete_call(table: &SnapshotTable, link: &str, call: u64) -> usize {
-    let keys = table.with_prefix(&format!("ha:{link}:{call}:"));
-    keys.iter().filter(|(k, _)| table.remove(k)).count()
+    let keys = table.keys_with_prefix(&format!("ha:{link}:{call}:"));
+    keys.iter().filter(|k| table.remove(k)).count()
 }
 
 /// Forgets every record held for a link (its connector re-mirrors its live calls).
 pub fn drop_link(table: &SnapshotTable, link: &str) -> usize {
-    let keys = table.with_prefix(&prefix(link));
-    keys.iter().filter(|(k, _)| table.remove(k)).count()
+    let keys = table.keys_with_prefix(&prefix(link));
+    keys.iter().filter(|k| table.remove(k)).count()
 }
 
 /// The record bodies held for a link, for HA_RESTORE.
