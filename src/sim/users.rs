@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Most entries kept per user in each received-IM, DTMF and playback-history list (oldest go first),
 /// so a long load run does not grow without bound.
-pub const MAX_USER_LOG: usize = 500;
+pub const MAX_USER_LOG: usize = 50;
 
 /// Canonical form of a URI: `sip:user@domain` lower-cased without parameters, `tel:+digits`
 /// without separators. Bare `user@domain` gets `sip:`, a bare number gets `tel:`. None when the
