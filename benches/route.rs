@@ -54,6 +54,21 @@ enum Measure {
 }
 
 /// The measured parts of one call.
+/// A call answered by an agent: who, which ConnID, and when it was placed, routed and answered.
+struct Answered {
+    customer: String,
+    agent: String,
+    conn: ConnId,
+    start: Instant,
+    routed: Instant,
+    established: Instant,
+}
+
+/// An event of call `conn` of kind `kind`.
+fn on_call(kind: EventKind, conn: ConnId) -> impl Fn(&Event) -> bool {
+    move |e: &Event| e.kind == kind && e.attrs.conn_id == Some(conn)
+}
+
 struct Timings {
     route: Duration,
     call: Duration,
@@ -96,9 +111,9 @@ impl Bench {
         }
     }
 
-    /// One whole call of a logged-in agent: routed, answered, three user-data updates, released
-    /// into ACW, and the agent Ready again.
-    async fn agent_call(&mut self) -> Duration {
+    /// A customer calls rp1; the call is routed to the next agent and answered on the agent's SfB
+    /// client: what both call measurements start with.
+    async fn answered_call(&mut self) -> Answered {
         self.calls += 1;
         let customer = format!("tel:+1415{:07}", self.calls);
         let agent = self.agents[self.calls as usize % self.agents.len()].clone();
@@ -107,13 +122,21 @@ impl Bench {
         let (status, text) = http(&self.admin, "POST", "/sim/calls", &body).await;
         assert_eq!(status, 201, "POST /sim/calls: {text}");
         let rr = wait(&mut self.router, |e| e.kind == EventKind::RouteRequest, "EventRouteRequest").await;
+        let routed = Instant::now();
+        assert_eq!(rr.attrs.ani.as_deref(), Some(customer.as_str()), "the route request is this call's");
         let conn = rr.attrs.conn_id.expect("EventRouteRequest carries ConnID");
         expect(self.router.request(route(conn, &agent)).await.expect("TRouteCall answered"), EventKind::RouteUsed);
-        let this_call = |kind: EventKind| move |e: &Event| e.kind == kind && e.attrs.conn_id == Some(conn);
-        wait(&mut self.desk, this_call(EventKind::Ringing), "EventRinging").await;
+        wait(&mut self.desk, on_call(EventKind::Ringing, conn), "EventRinging").await;
         let (status, text) = http(&self.admin, "POST", &format!("/sim/users/{agent}/answer"), "").await;
         assert_eq!(status, 200, "answer: {text}");
-        wait(&mut self.desk, this_call(EventKind::Established), "EventEstablished").await;
+        wait(&mut self.desk, on_call(EventKind::Established, conn), "EventEstablished").await;
+        Answered { customer, agent, conn, start, routed, established: Instant::now() }
+    }
+
+    /// One whole call of a logged-in agent: routed, answered, three user-data updates, released
+    /// into ACW, and the agent Ready again.
+    async fn agent_call(&mut self) -> Duration {
+        let Answered { customer, agent, conn, start, .. } = self.answered_call().await;
         for n in 0..3 {
             let mut update = dn_request(RequestKind::UpdateUserData, &agent);
             update.attrs.conn_id = Some(conn);
@@ -127,7 +150,7 @@ impl Bench {
             move |e: &Event| e.kind == kind && e.attrs.this_dn.as_ref().is_some_and(|d| d.as_str() == a)
         };
         wait(&mut self.desk, on_agent(EventKind::AgentNotReady, agent.clone()), "EventAgentNotReady").await;
-        wait(&mut self.desk, this_call(EventKind::Released), "EventReleased").await;
+        wait(&mut self.desk, on_call(EventKind::Released, conn), "EventReleased").await;
         expect(
             self.desk.request(dn_request(RequestKind::AgentSetReady, &agent)).await.expect("ready"),
             EventKind::AgentReady,
@@ -137,27 +160,10 @@ impl Bench {
 
     /// One call routed to an agent and answered, then released outside the timings.
     async fn call(&mut self) -> Timings {
-        self.calls += 1;
-        let customer = format!("tel:+1415{:07}", self.calls);
-        let agent = self.agents[self.calls as usize % self.agents.len()].clone();
-        let start = Instant::now();
-        let body = format!(r#"{{"from":"{customer}","to":"{RP1}"}}"#);
-        let (status, text) = http(&self.admin, "POST", "/sim/calls", &body).await;
-        assert_eq!(status, 201, "POST /sim/calls: {text}");
-        let rr = wait(&mut self.router, |e| e.kind == EventKind::RouteRequest, "EventRouteRequest").await;
-        let routed = Instant::now();
-        assert_eq!(rr.attrs.ani.as_deref(), Some(customer.as_str()), "the route request is this call's");
-        let conn = rr.attrs.conn_id.expect("EventRouteRequest carries ConnID");
-        expect(self.router.request(route(conn, &agent)).await.expect("TRouteCall answered"), EventKind::RouteUsed);
-        let this_call = |kind: EventKind| move |e: &Event| e.kind == kind && e.attrs.conn_id == Some(conn);
-        wait(&mut self.desk, this_call(EventKind::Ringing), "EventRinging").await;
-        let (status, text) = http(&self.admin, "POST", &format!("/sim/users/{agent}/answer"), "").await;
-        assert_eq!(status, 200, "answer: {text}");
-        wait(&mut self.desk, this_call(EventKind::Established), "EventEstablished").await;
-        let established = Instant::now();
+        let Answered { customer, conn, start, routed, established, .. } = self.answered_call().await;
         let (status, text) = http(&self.admin, "POST", &format!("/sim/users/{customer}/hangup"), "").await;
         assert_eq!(status, 200, "hangup: {text}");
-        wait(&mut self.desk, this_call(EventKind::Released), "EventReleased").await;
+        wait(&mut self.desk, on_call(EventKind::Released, conn), "EventReleased").await;
         Timings { route: established - routed, call: established - start }
     }
 
