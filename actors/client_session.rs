@@ -120,7 +120,7 @@ impl Actor for ClientSession {
     ) -> Result<(), ActorProcessingErr> {
         match msg {
             // Boxed: ractor keeps the handler's future inside the actor's task for its whole
-            // life; the request paths make it ~7 KiB per connection (10,000 desktops: ~65 MB).
+            // life; the request paths make it ~7 KiB per connection (see DnActor::handle).
             SessionMsg::Inbound(req) => Box::pin(st.on_request(*req)).await,
             // The I/O task sends Closed once it has flushed what must reach the client (the
             // EventError of a refused handshake, EventServerDisconnected) or dropped a slow one.

@@ -225,7 +225,8 @@ impl Actor for DnActor {
     async fn handle(&self, myself: ActorRef<DnMsg>, msg: DnMsg, st: &mut DnState) -> Result<(), ActorProcessingErr> {
         // Boxed: ractor keeps the handler's future inside the actor's task for its whole life, and
         // the request paths make it ~10 KiB. Boxed, an idle DN's task is ~1 KiB and the handler's
-        // future lives only while a message is handled (10,000 agent DNs: ~90 MB less).
+        // future lives only while a message is handled (with the ClientSession's, boxed alike:
+        // 10,000 agents logged in, 730 -> 595 MiB).
         Box::pin(on_message(myself, msg, st)).await
     }
 }

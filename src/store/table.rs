@@ -63,24 +63,16 @@ impl SnapshotTable {
 
     /// Entries whose key starts with `prefix`, in key order.
     pub fn with_prefix(&self, prefix: &str) -> Vec<(String, Snapshot)> {
-        let inner = self.inner.lock();
-        inner
-            .entries
-            .range(prefix.to_string()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.clone(), (**v).clone()))
-            .collect()
+        let mut out = Vec::new();
+        self.for_each_with_prefix(prefix, |k, v| out.push((k.to_string(), v.clone())));
+        out
     }
 
-    /// The keys that start with `prefix`, in key order.
+    /// The keys that start with `prefix`, in key order (no snapshot copied).
     pub fn keys_with_prefix(&self, prefix: &str) -> Vec<String> {
-        let inner = self.inner.lock();
-        inner
-            .entries
-            .range(prefix.to_string()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, _)| k.clone())
-            .collect()
+        let mut out = Vec::new();
+        self.for_each_with_prefix(prefix, |k, _| out.push(k.to_string()));
+        out
     }
 
     /// Visits the entries whose key starts with `prefix`, in key order, without copying them
@@ -148,5 +140,7 @@ mod tests {
         t.put("ha:l:2", snap(2));
         t.put("hb", snap(3));
         assert_eq!(t.with_prefix("ha:l:").len(), 2);
+        assert_eq!(t.keys_with_prefix("ha:l:"), vec!["ha:l:1".to_string(), "ha:l:2".to_string()]);
+        assert!(t.keys_with_prefix("hc").is_empty());
     }
 }
