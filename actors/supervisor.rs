@@ -85,3 +85,63 @@ impl Actor for Supervisor {
         st.0.children.on_event(&me, evt)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actors::supervision::{child, RestartPolicy};
+    use parking_lot::Mutex;
+    use std::sync::Arc;
+
+    /// A child that writes its name down when it stops.
+    struct Recorder;
+
+    impl Actor for Recorder {
+        type Msg = ();
+        type State = (String, Arc<Mutex<Vec<String>>>);
+        type Arguments = (String, Arc<Mutex<Vec<String>>>);
+
+        async fn pre_start(&self, _me: ActorRef<()>, args: Self::Arguments) -> Result<Self::State, ActorProcessingErr> {
+            Ok(args)
+        }
+
+        async fn post_stop(&self, _me: ActorRef<()>, st: &mut Self::State) -> Result<(), ActorProcessingErr> {
+            st.1.lock().push(st.0.clone());
+            Ok(())
+        }
+    }
+
+    fn recorder(name: &str, log: &Arc<Mutex<Vec<String>>>) -> ChildSpec {
+        let (name, log) = (name.to_string(), log.clone());
+        child(name.clone(), "Recorder", RestartPolicy::temporary(), move || (Recorder, (name.clone(), log.clone())))
+    }
+
+    /// Stop order is start order reversed, also after children left in between and a later one
+    /// took a freed name's place in time (the order is kept by sequence, not by a list scan).
+    #[tokio::test]
+    async fn children_stop_in_reverse_start_order_after_removals() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let board = Board::new();
+        let args = SupervisorArgs {
+            name: "test-sup".into(),
+            board: board.clone(),
+            children: ["a", "b", "c"].iter().map(|n| recorder(n, &log)).collect(),
+            stop_timeout: Duration::from_secs(2),
+        };
+        let (sup, handle) = Actor::spawn(None, Supervisor, args).await.unwrap();
+        let mut extra = Children::new("test-extra", &sup, board.clone());
+        for n in ["x", "y", "z"] {
+            extra.start(recorder(n, &log), &sup.get_cell()).await.unwrap();
+        }
+        extra.forget("y");
+        extra.start(recorder("w", &log), &sup.get_cell()).await.unwrap();
+        extra.stop_all(Duration::from_secs(2)).await;
+        // "y" was forgotten (stopped without waiting): it may log at any point; the rest in order.
+        let extra_order: Vec<String> = log.lock().drain(..).filter(|n| n != "y").collect();
+        assert_eq!(extra_order, ["w", "z", "x"]);
+        sup.stop(None);
+        handle.await.unwrap();
+        let sup_order: Vec<String> = log.lock().drain(..).filter(|n| n != "y").collect();
+        assert_eq!(sup_order, ["c", "b", "a"]);
+    }
+}

@@ -5,12 +5,13 @@
 //! of calls in progress), mirrored to the T-Server with HA_DATA, and used to recover its calls
 //! after a restart. The connector's own key marks that it keeps HA data at all.
 
-use super::{ConnectorActorState, SessionMsg};
+use super::{ConnectorActorState, ConnectorMsg, SessionMsg};
 use crate::actors::connector::sfb_sim::AppCmd;
 use crate::mltp::Mltp;
 use crate::sim::CallId;
-use crate::store::Snapshot;
+use crate::store::{DurableStore, Snapshot};
 use ractor::ActorRef;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 pub(super) fn ha_put(call: CallId, value: &serde_json::Value) -> Mltp {
@@ -29,6 +30,18 @@ fn ha_key(connector: &str) -> String {
 
 fn ha_call_key(connector: &str, call: CallId) -> String {
     format!("connector-ha:{connector}:{}", call.0)
+}
+
+/// One write's worth of HA records, with what to mark changed again should it fail.
+struct HaBatch {
+    rows: Vec<(String, Option<Arc<Snapshot>>)>,
+    changed: BTreeSet<CallId>,
+    dirty: bool,
+}
+
+/// One transaction on the store's writer thread; the error, if any.
+async fn write_rows(store: Arc<DurableStore>, rows: Vec<(String, Option<Arc<Snapshot>>)>) -> Option<String> {
+    store.write(rows).await.err().map(|e| e.to_string())
 }
 
 fn ha_snapshot(connector: &str, calls: Vec<serde_json::Value>) -> Snapshot {
@@ -57,33 +70,61 @@ impl ConnectorActorState {
         }
     }
 
-    /// Writes the HA records that changed: one write (one fsync) per tick, whatever the burst.
-    pub(super) async fn flush_ha(&mut self) {
+    /// Takes the HA records that changed since the last write as one batch (None: nothing did).
+    fn take_ha_batch(&mut self) -> Option<HaBatch> {
         if !self.ha_dirty && self.ha_changed.is_empty() {
-            return;
+            return None;
         }
-        let name = self.args.name.clone();
+        let name = &self.args.name;
         let changed = std::mem::take(&mut self.ha_changed);
-        let mut batch: Vec<(String, Option<Arc<Snapshot>>)> = changed
+        let mut rows: Vec<(String, Option<Arc<Snapshot>>)> = changed
             .iter()
             .map(|call| {
-                let snap = self.ha.get(call).map(|v| Arc::new(ha_snapshot(&name, vec![v.clone()])));
-                (ha_call_key(&name, *call), snap)
+                let snap = self.ha.get(call).map(|v| Arc::new(ha_snapshot(name, vec![v.clone()])));
+                (ha_call_key(name, *call), snap)
             })
             .collect();
-        if std::mem::take(&mut self.ha_dirty) {
-            batch.push((ha_key(&name), Some(Arc::new(ha_snapshot(&name, Vec::new())))));
+        let dirty = std::mem::take(&mut self.ha_dirty);
+        if dirty {
+            rows.push((ha_key(name), Some(Arc::new(ha_snapshot(name, Vec::new())))));
         }
+        Some(HaBatch { rows, changed, dirty })
+    }
+
+    /// The periodic write, off the actor: the Connector keeps handling call events while the
+    /// store commits (awaiting the commit here held up every call event behind it, each tick).
+    /// One write at a time; what changes meanwhile goes in the next one.
+    pub(super) fn start_ha_write(&mut self, me: &ActorRef<ConnectorMsg>) {
+        if self.ha_write.as_ref().is_some_and(|w| !w.is_finished()) {
+            return;
+        }
+        let Some(batch) = self.take_ha_batch() else { return };
         let store = self.args.store.clone();
-        let failed = match tokio::task::spawn_blocking(move || store.write_batch(&batch)).await {
-            Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(e.to_string()),
-            Err(e) => Some(e.to_string()),
-        };
-        if let Some(error) = failed {
-            self.ha_changed.extend(changed);
-            self.ha_dirty = true;
-            tracing::error!(connector = %name, %error, "cannot persist HA call data; will retry");
+        let me = me.clone();
+        self.ha_write = Some(tokio::spawn(async move {
+            let HaBatch { rows, changed, dirty } = batch;
+            if let Some(error) = write_rows(store, rows).await {
+                let _ = me.cast(ConnectorMsg::HaWriteFailed { changed, dirty, error });
+            }
+        }));
+    }
+
+    /// A write failed: its calls go in the next one (the records are still in memory).
+    pub(super) fn ha_write_failed(&mut self, changed: BTreeSet<CallId>, dirty: bool, error: &str) {
+        self.ha_changed.extend(changed);
+        self.ha_dirty |= dirty;
+        tracing::error!(connector = %self.args.name, %error, "cannot persist HA call data; will retry");
+    }
+
+    /// Writes everything that changed and waits for it (start-up, stop): first the write in
+    /// flight, if any, then the rest.
+    pub(super) async fn flush_ha(&mut self) {
+        if let Some(w) = self.ha_write.take() {
+            let _ = w.await;
+        }
+        let Some(HaBatch { rows, changed, dirty }) = self.take_ha_batch() else { return };
+        if let Some(error) = write_rows(self.args.store.clone(), rows).await {
+            self.ha_write_failed(changed, dirty, &error);
         }
     }
 
