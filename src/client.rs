@@ -41,7 +41,8 @@ pub struct Client {
     codec: FrameCodec,
     next_ref: AtomicU32,
     pending: Pending,
-    events: mpsc::UnboundedReceiver<Event>,
+    /// Events with the instant their bytes were read (see `next_stamped_event`).
+    events: mpsc::UnboundedReceiver<(Event, std::time::Instant)>,
     reader: tokio::task::JoinHandle<()>,
     /// How long `request` waits for its answer.
     pub timeout: Duration,
@@ -155,19 +156,26 @@ impl Client {
 
     /// The next event, in arrival order; None once the connection is closed and drained.
     pub async fn next_event(&mut self) -> Option<Event> {
+        self.events.recv().await.map(|(ev, _)| ev)
+    }
+
+    /// The next event with the instant its bytes were read from the socket: a latency measured
+    /// to it leaves out how long the event then waited for the caller's task (the load generator
+    /// runs ten thousand desktops on two threads; that wait is the tool's, not the server's).
+    pub async fn next_stamped_event(&mut self) -> Option<(Event, std::time::Instant)> {
         self.events.recv().await
     }
 
     /// The next event within `timeout`; None on timeout or close.
     pub async fn next_event_within(&mut self, timeout: Duration) -> Option<Event> {
-        tokio::time::timeout(timeout, self.events.recv()).await.ok().flatten()
+        tokio::time::timeout(timeout, self.events.recv()).await.ok().flatten().map(|(ev, _)| ev)
     }
 
     /// Waits for the first event matching `pred`, skipping others; None on timeout or close.
     pub async fn wait_for(&mut self, timeout: Duration, pred: impl Fn(&Event) -> bool) -> Option<Event> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let ev = tokio::time::timeout_at(deadline, self.events.recv()).await.ok().flatten()?;
+            let (ev, _) = tokio::time::timeout_at(deadline, self.events.recv()).await.ok().flatten()?;
             if pred(&ev) {
                 return Some(ev);
             }
@@ -180,8 +188,14 @@ impl Client {
     }
 }
 
-async fn read_loop(mut rd: ReadHalf<Stream>, codec: FrameCodec, pending: Pending, tx: mpsc::UnboundedSender<Event>) {
+async fn read_loop(
+    mut rd: ReadHalf<Stream>,
+    codec: FrameCodec,
+    pending: Pending,
+    tx: mpsc::UnboundedSender<(Event, std::time::Instant)>,
+) {
     let mut buf = BytesMut::with_capacity(16 * 1024);
+    let mut read_at = std::time::Instant::now();
     loop {
         loop {
             match codec.decode(&mut buf) {
@@ -192,7 +206,7 @@ async fn read_loop(mut rd: ReadHalf<Stream>, codec: FrameCodec, pending: Pending
                             let _ = w.send(ev);
                         }
                         None => {
-                            let _ = tx.send(ev);
+                            let _ = tx.send((ev, read_at));
                         }
                     }
                 }
@@ -212,7 +226,7 @@ async fn read_loop(mut rd: ReadHalf<Stream>, codec: FrameCodec, pending: Pending
                 pending.lock().clear();
                 return;
             }
-            Ok(_) => {}
+            Ok(_) => read_at = std::time::Instant::now(),
         }
     }
 }

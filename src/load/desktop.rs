@@ -164,8 +164,8 @@ impl Desktop {
         loop {
             let next = self.timers.peek().map(|Reverse((at, _))| *at);
             tokio::select! {
-                ev = self.client.next_event() => match ev {
-                    Some(ev) => self.on_event(ev).await,
+                ev = self.client.next_stamped_event() => match ev {
+                    Some((ev, read_at)) => self.on_event(ev, Instant::from_std(read_at)).await,
                     None => {
                         tracing::warn!(dn = %self.dn, "the server closed the desktop's connection");
                         break;
@@ -203,7 +203,8 @@ impl Desktop {
         }
     }
 
-    async fn on_event(&mut self, ev: Event) {
+    /// `read_at`: when the event's bytes were read (its latency ends there).
+    async fn on_event(&mut self, ev: Event, read_at: Instant) {
         let shared = self.shared.clone();
         shared.stats.count(Count::Event);
         if let Some((sent, kind, what)) = ev.attrs.reference_id.and_then(|r| self.pending.remove(&r)) {
@@ -214,7 +215,7 @@ impl Desktop {
                     shared.pool.unreserve(conn);
                 }
             } else {
-                shared.stats.answered(kind, sent.elapsed());
+                shared.stats.answered(kind, read_at.saturating_duration_since(sent));
             }
         }
         if ev.attrs.this_dn.as_ref() != Some(&self.dn) {

@@ -67,8 +67,8 @@ impl Router {
                         self.dispatch().await;
                     }
                 }
-                ev = self.client.next_event() => match ev {
-                    Some(ev) => self.on_event(ev).await,
+                ev = self.client.next_stamped_event() => match ev {
+                    Some((ev, read_at)) => self.on_event(ev, Instant::from_std(read_at)).await,
                     None => {
                         tracing::warn!("the server closed the router's connection");
                         return;
@@ -80,9 +80,9 @@ impl Router {
         }
     }
 
-    async fn on_event(&mut self, ev: Event) {
+    /// `now`: when the event's bytes were read (latencies end there, not when this task ran).
+    async fn on_event(&mut self, ev: Event, now: Instant) {
         self.stats.count(Count::Event);
-        let now = Instant::now();
         if let Some((conn, asked, sent)) = ev.attrs.reference_id.and_then(|r| self.in_flight.remove(&r)) {
             if ev.kind == EventKind::RouteUsed {
                 self.stats.answered(RequestKind::RouteCall, now - sent);
