@@ -58,7 +58,7 @@ fn link_to(n: u32, name: &str, addr: SocketAddr) -> LinkConfig {
     }
 }
 
-fn external(pool: &ConnectorProcess) -> impl Fn(&mut ServerConfig) + '_ {
+pub fn external(pool: &ConnectorProcess) -> impl Fn(&mut ServerConfig) + '_ {
     move |cfg: &mut ServerConfig| {
         cfg.server.embedded_connector = false;
         cfg.links = pool.connectors.iter().enumerate().map(|(i, (n, a))| link_to(i as u32 + 1, n, *a)).collect();

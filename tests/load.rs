@@ -111,3 +111,31 @@ async fn a_run_needing_more_agents_than_the_server_has_says_how_to_get_them() {
     let text = format!("{err:#}");
     assert!(text.contains("has 20 Extension DNs") && text.contains("--write-config"), "{text}");
 }
+
+/// The Connector with the simulated SfB in its own process (as deployed: the guide's Connector
+/// runs on its own host): `--sim` takes the traffic to that process's control API, while the
+/// agents and the router speak T-Library to the T-Server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_run_drives_a_standalone_connectors_simulation_with_sim() {
+    init_log();
+    let dir = tempfile::tempdir().unwrap();
+    let pool = crate::connectors::start_pool(&["connector1"], dir.path(), None).await;
+    let server = TestServer::start_with(crate::connectors::external(&pool)).await;
+    let (status, _) = server.admin_json("GET", "/sim/traffic", "").await;
+    assert_eq!(status, 404, "no simulation behind the T-Server's admin endpoint here");
+    let control = pool.control_addr.unwrap().to_string();
+    let mut a = args(&server, &["--agents", "5", "--cps", "2", "--duration", "2s", "--hold", "500ms"]);
+    a.sim = Some(control);
+    let out = tempfile::tempdir().unwrap();
+    let json = out.path().join("report.json");
+    a.json = Some(json.clone());
+    assert_eq!(load::run(a).await.expect("the load run completes"), 0, "a healthy run exits 0");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let s = &report["steps"][0];
+    for (path, want) in [("/offered", 4.0), ("/connected", 4.0), ("/completed", 4.0), ("/failed", 0.0)] {
+        assert_eq!(num(s, path), want, "{path}: {s:#}");
+    }
+    assert_eq!(num(s, "/route_latency/count"), 4.0, "routed by the T-Server's Routing Point: {s:#}");
+    let (status, traffic) = crate::connectors::control(&pool, "GET", "/sim/traffic", "").await;
+    assert_eq!((status, &traffic["counters"]["offered"]), (200, &Value::from(4)), "{traffic}");
+}

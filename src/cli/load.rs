@@ -25,6 +25,10 @@ pub struct LoadArgs {
     /// Admin HTTP address of the T-Server (the `admin=` of its READY line; serves /sim/traffic).
     #[arg(long, default_value = "127.0.0.1:7080")]
     pub admin: String,
+    /// Simulation control address when the Connector runs as its own process (the `control=` of
+    /// `sfb-tserver connector`'s READY line); default: --admin (the embedded Connector).
+    #[arg(long)]
+    pub sim: Option<String>,
     /// Bearer token of the admin endpoint ([server] admin-token).
     #[arg(long)]
     pub admin_token: Option<String>,
@@ -195,6 +199,10 @@ pub async fn run(args: LoadArgs) -> Result<i32> {
     let target = Target {
         tlib: args.server.clone(),
         admin: Admin { addr: args.admin.clone(), token: args.admin_token.clone() },
+        sim: match &args.sim {
+            Some(addr) => Admin { addr: addr.clone(), token: None },
+            None => Admin { addr: args.admin.clone(), token: args.admin_token.clone() },
+        },
         server_pid: args.server_pid,
     };
     let naming = Naming { agent_prefix: args.agent_prefix.clone(), login_base: args.login_base };

@@ -27,6 +27,9 @@ use tokio::time::Instant;
 pub struct Target {
     pub tlib: String,
     pub admin: Admin,
+    /// The simulation's control API (`/sim/traffic`): the T-Server's admin endpoint when the
+    /// Connector is embedded, the Connector process's control endpoint when it runs on its own.
+    pub sim: Admin,
     /// The T-Server's process id; None: the process listening on the T-Library port.
     pub server_pid: Option<u32>,
 }
@@ -177,7 +180,7 @@ impl Run {
     }
 
     async fn counts(&self) -> Result<TrafficCounts, LoadError> {
-        let view = self.target.admin.json("GET", "/sim/traffic", "").await?;
+        let view = self.target.sim.json("GET", "/sim/traffic", "").await?;
         TrafficCounts::from_view(&view).ok_or_else(|| LoadError::Simulation(view.to_string()))
     }
 
@@ -191,7 +194,7 @@ impl Run {
         let proc_before = self.sample();
         let t0 = Instant::now();
         let profile = traffic_request(plan, cps, duration, &self.agents);
-        self.target.admin.json("POST", "/sim/traffic", &profile.to_string()).await?;
+        self.target.sim.json("POST", "/sim/traffic", &profile.to_string()).await?;
         tokio::time::sleep(duration).await;
         // Drain: every caller gone and every agent call ended, or "long after the run".
         let grace = plan.hold + plan.patience + plan.answer_delay + Duration::from_secs(10);
