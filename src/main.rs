@@ -172,31 +172,6 @@ async fn run(cfg: config::ServerConfig, args: RunArgs) -> Result<()> {
         connector_listen: args.connector_listen,
     };
     let mut handle = server::start(cfg, opts).await?;
-    if std::env::var_os("SFB_PROBE").is_some() {
-        tokio::spawn(async {
-            let mut h = hdrhistogram::Histogram::<u64>::new(3).unwrap();
-            let mut last = std::time::Instant::now();
-            loop {
-                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-                let t = std::time::Instant::now();
-                tokio::task::yield_now().await;
-                let _ = h.record(t.elapsed().as_micros() as u64);
-                if last.elapsed() > std::time::Duration::from_secs(10) {
-                    eprintln!(
-                        "PROBE n={} p50={}us p90={}us p99={}us p999={}us max={}us",
-                        h.len(),
-                        h.value_at_quantile(0.5),
-                        h.value_at_quantile(0.9),
-                        h.value_at_quantile(0.99),
-                        h.value_at_quantile(0.999),
-                        h.max()
-                    );
-                    h.reset();
-                    last = std::time::Instant::now();
-                }
-            }
-        });
-    }
     // The start-up contract for scripts: exactly one line, once everything is bound and registered.
     println!("READY tlib={} admin={}", handle.tlib_addr, handle.admin_addr);
     use std::io::Write;
