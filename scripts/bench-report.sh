@@ -15,6 +15,11 @@
 #   BIG=1 scripts/bench-report.sh                   # instead: issue #8's target run, 10,000 agents,
 #                                                   # 1,000 CPS for BIG_DURATION (600s), hold 20 s,
 #                                                   # 3 updates per call (target/bench/big.json)
+#   SPLIT=1 BIG=1 scripts/bench-report.sh           # the same with the Connector and its simulated
+#                                                   # SfB in their own process, as deployed (the
+#                                                   # guide's Connector runs on its own host);
+#                                                   # target/bench/big-split.json, and the Connector
+#                                                   # process's CPU and peak RSS in big-split.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,12 +32,42 @@ mkdir -p "$OUT"
 "$BIN" load --write-config "$OUT/load.toml" --agents "$AGENTS"
 
 SERVER_PID=""
+CONNECTOR_PID=""
 stop_server() {
     if [ -n "$SERVER_PID" ]; then
         kill "$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
         SERVER_PID=""
     fi
+    if [ -n "$CONNECTOR_PID" ]; then
+        kill "$CONNECTOR_PID" 2>/dev/null || true
+        wait "$CONNECTOR_PID" 2>/dev/null || true
+        CONNECTOR_PID=""
+    fi
+}
+
+# wait_ready FILE PID: until FILE has the READY line (or the process died).
+wait_ready() {
+    for _ in $(seq 1 600); do
+        grep -q '^READY' "$1" 2>/dev/null && return 0
+        kill -0 "$2" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# start_connector NAME (SPLIT=1): the Connector process on free ports; sets CONNECTOR_PID, SIM and
+# writes the T-Server's configuration $OUT/load-NAME.toml with its link on the bound port.
+start_connector() {
+    RUST_LOG=${SERVER_LOG:-warn} "$BIN" connector --config "$OUT/load.toml" --connector connector1=127.0.0.1:0 \
+        --control-listen 127.0.0.1:0 --data-dir "$OUT/data-$1/connector" \
+        >"$OUT/ready-$1-connector.txt" 2>"$OUT/connector-$1.log" &
+    CONNECTOR_PID=$!
+    wait_ready "$OUT/ready-$1-connector.txt" "$CONNECTOR_PID" || { cat "$OUT/connector-$1.log" >&2; exit 1; }
+    SIM=$(sed -n 's/^READY control=\([^ ]*\) .*/\1/p' "$OUT/ready-$1-connector.txt")
+    local port
+    port=$(sed -n 's/.*connectors=connector1@[^ ]*:\([0-9]*\).*/\1/p' "$OUT/ready-$1-connector.txt")
+    sed "s/^port = [0-9]*/port = $port/" "$OUT/load.toml" >"$OUT/load-$1.toml"
 }
 trap stop_server EXIT
 
@@ -41,17 +76,19 @@ start_server() {
     rm -rf "$OUT/data-$1"
     # The load generator's internal router routes (it can give an agent 2 calls, which 1,200 calls
     # on 1,000 agents need); ROUTER=reference keeps the server's [router] instead.
-    local router_enabled=false
+    local router_enabled=false embedded=true config="$OUT/load.toml"
     [ "${ROUTER:-internal}" = reference ] && router_enabled=true
-    SFB_TSERVER_ROUTER__ENABLED=$router_enabled RUST_LOG=${SERVER_LOG:-warn} "$BIN" run --config "$OUT/load.toml" --tlib-listen 127.0.0.1:0 \
+    SIM=""
+    if [ -n "${SPLIT:-}" ]; then
+        start_connector "$1"
+        embedded=false config="$OUT/load-$1.toml"
+    fi
+    SFB_TSERVER_SERVER__EMBEDDED_CONNECTOR=$embedded SFB_TSERVER_ROUTER__ENABLED=$router_enabled \
+        RUST_LOG=${SERVER_LOG:-warn} "$BIN" run --config "$config" --tlib-listen 127.0.0.1:0 \
         --admin-listen 127.0.0.1:0 --connector-listen 127.0.0.1:0 --data-dir "$OUT/data-$1" \
         >"$OUT/ready-$1.txt" 2>"$OUT/server-$1.log" &
     SERVER_PID=$!
-    for _ in $(seq 1 600); do
-        grep -q '^READY' "$OUT/ready-$1.txt" 2>/dev/null && break
-        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$OUT/server-$1.log" >&2; exit 1; }
-        sleep 0.1
-    done
+    wait_ready "$OUT/ready-$1.txt" "$SERVER_PID" || { cat "$OUT/server-$1.log" >&2; exit 1; }
     TLIB=$(sed -n 's/^READY tlib=\([^ ]*\) .*/\1/p' "$OUT/ready-$1.txt")
     ADMIN=$(sed -n 's/.* admin=\([^ ]*\).*/\1/p' "$OUT/ready-$1.txt")
     [ -n "$TLIB" ] || { echo "no READY line from the server" >&2; exit 1; }
@@ -64,11 +101,16 @@ run_profile() {
     start_server "$name"
     echo "== $name: $BIN load $* (server pid $SERVER_PID)"
     set +e
-    "$BIN" load --server "$TLIB" --admin "$ADMIN" --server-pid "$SERVER_PID" \
+    "$BIN" load --server "$TLIB" --admin "$ADMIN" ${SIM:+--sim "$SIM"} --server-pid "$SERVER_PID" \
         --json "$OUT/$name.json" --plot "$OUT/$name.svg" "$@" | tee "$OUT/$name.txt"
     local status=${PIPESTATUS[0]}
     set -e
     [ "$status" -le 2 ] || { echo "load run $name failed ($status)" >&2; exit 1; }
+    if [ -n "$CONNECTOR_PID" ]; then
+        awk -v hz="$(getconf CLK_TCK)" '{ printf "   Connector process (pid %s): %.2f CPU s, ", $1, ($14 + $15) / hz }' \
+            "/proc/$CONNECTOR_PID/stat" | tee -a "$OUT/$name.txt"
+        awk '/VmHWM/ { printf "peak RSS %.1f MiB\n", $2 / 1024 }' "/proc/$CONNECTOR_PID/status" | tee -a "$OUT/$name.txt"
+    fi
     stop_server
 }
 
@@ -76,7 +118,7 @@ if [ -n "${BIG:-}" ]; then
     # 20,000 simultaneous calls on 10,000 agents: 1,000 CPS x (20 s hold + answer delay), two
     # calls per agent. The summary (and the JSON) carry CPU seconds and peak RSS; no table rewrite.
     ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-    run_profile big --agents "$AGENTS" --cps "${BIG_CPS:-1000}" --duration "${BIG_DURATION:-600s}" --hold 20s \
+    run_profile "big${SPLIT:+-split}" --agents "$AGENTS" --cps "${BIG_CPS:-1000}" --duration "${BIG_DURATION:-600s}" --hold 20s \
         --updates 3 --calls-per-agent 2
     exit 0
 fi
