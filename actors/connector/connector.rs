@@ -119,7 +119,7 @@ pub struct ConnectorActorState {
     /// ConnIDs of calls placed by MAKE_CALL whose CALL_CREATED has not been sent yet.
     conn_ids: HashMap<CallId, crate::model::ConnId>,
     /// HA records of this connector's calls (what is written to its store and mirrored).
-    ha: std::collections::BTreeMap<CallId, serde_json::Value>,
+    ha: std::collections::BTreeMap<CallId, crate::store::JsonRecord>,
     ha_dirty: bool,
     /// Calls whose HA record changed (or went) since the last write: only these are written.
     ha_changed: std::collections::BTreeSet<CallId>,

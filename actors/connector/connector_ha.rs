@@ -9,18 +9,18 @@ use super::{ConnectorActorState, ConnectorMsg, SessionMsg};
 use crate::actors::connector::sfb_sim::AppCmd;
 use crate::mltp::Mltp;
 use crate::sim::CallId;
-use crate::store::{DurableStore, Snapshot};
+use crate::store::{DurableStore, JsonRecord, Snapshot};
 use ractor::ActorRef;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-pub(super) fn ha_put(call: CallId, value: &serde_json::Value) -> Mltp {
+pub(super) fn ha_put(call: CallId, record: &JsonRecord) -> Mltp {
     Mltp::HaData {
         call: call.0,
         kind: crate::mltp::HaKind::Call,
         op: crate::mltp::HaOp::Put,
         key: None,
-        data: value.to_string(),
+        data: record.text().to_string(),
     }
 }
 
@@ -44,7 +44,7 @@ async fn write_rows(store: Arc<DurableStore>, rows: Vec<(String, Option<Arc<Snap
     store.write(rows).await.err().map(|e| e.to_string())
 }
 
-fn ha_snapshot(connector: &str, calls: Vec<serde_json::Value>) -> Snapshot {
+fn ha_snapshot(connector: &str, calls: Vec<JsonRecord>) -> Snapshot {
     Snapshot::ConnectorCalls(crate::store::ConnectorCallsSnapshot::V1(crate::store::ConnectorCallsV1 {
         connector: connector.to_string(),
         calls,
@@ -55,8 +55,9 @@ impl ConnectorActorState {
     /// Takes the changed call's HA record from the simulated SfB (that call only), keeps it in
     /// memory for the next batched write, and mirrors it to the T-Server.
     pub(super) async fn mirror_ha(&mut self, call: CallId) {
-        // The records arrive as JSON values, which is what is mirrored and stored: kept as they
-        // are (a typed round trip here cost a parse and a serialisation per call event).
+        // The records arrive as JSON values, which is what is mirrored and stored: serialised
+        // once here and kept as text (a typed round trip cost a parse and a serialisation per
+        // call event; a value tree per call in progress, ~2.7 KiB and a deep copy per write).
         let records = match self.args.sim.app(&self.args.name, AppCmd::ExportCalls(Some(vec![call]))).await {
             Ok(serde_json::Value::Array(records)) => records,
             Ok(_) => Vec::new(),
@@ -64,8 +65,9 @@ impl ConnectorActorState {
         };
         for value in records {
             let Some(call) = value.get("call").and_then(serde_json::Value::as_u64).map(CallId) else { continue };
-            self.broadcast(ha_put(call, &value));
-            self.ha.insert(call, value);
+            let record = JsonRecord::new(&value);
+            self.broadcast(ha_put(call, &record));
+            self.ha.insert(call, record);
             self.ha_changed.insert(call);
         }
     }
@@ -160,14 +162,14 @@ impl ConnectorActorState {
             .filter(|(k, _)| *k == key || k.starts_with(&prefix))
             .filter_map(|(_, s)| if let Snapshot::ConnectorCalls(snap) = s { Some(snap.current().calls) } else { None })
             .flatten()
-            .filter_map(|c| serde_json::from_value(c).ok())
+            .filter_map(|c| serde_json::from_str(c.text()).ok())
             .collect();
         if records.is_empty() {
             return;
         }
         let ids: Vec<CallId> = records.iter().map(|r| r.call).collect();
         for r in &records {
-            self.ha.insert(r.call, serde_json::to_value(r).unwrap_or_default());
+            self.ha.insert(r.call, JsonRecord::new(&serde_json::to_value(r).unwrap_or_default()));
         }
         match self.args.sim.app(&self.args.name, AppCmd::ImportCalls(records)).await {
             Ok(n) => {

@@ -11,6 +11,6 @@ mod table;
 pub use durable::{DurableStore, StoreError};
 pub use snapshot::{
     AgentSessionSnapshot, ConnectorCallsSnapshot, ConnectorCallsV1, DnSnapshot, DnSnapshotV1, DnSnapshotV2,
-    HaRecordSnapshot, Snapshot, SnapshotError,
+    HaRecordSnapshot, JsonRecord, Snapshot, SnapshotError,
 };
 pub use table::SnapshotTable;

@@ -7,6 +7,8 @@
 use crate::agent::{AgentMachine, AgentSettings, LoginSession};
 use crate::model::{AgentId, AgentStatus, AgentWorkMode, ConnId, DnName, KvList};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
@@ -176,7 +178,44 @@ impl ConnectorCallsSnapshot {
 pub struct ConnectorCallsV1 {
     pub connector: String,
     /// The simulated SfB's call records (their own schema is versioned by src/sim).
-    pub calls: Vec<serde_json::Value>,
+    pub calls: Vec<JsonRecord>,
+}
+
+/// A JSON value held as its compact text and written verbatim: a Connector keeps one HA record
+/// per call in progress, and as a `serde_json::Value` tree each took ~2.7 KiB and a deep copy per
+/// write (its text is ~600 bytes, shared here). The stored form is the same JSON as a `Value`'s.
+#[derive(Clone, Debug)]
+pub struct JsonRecord(Arc<RawValue>);
+
+impl JsonRecord {
+    pub fn new(value: &serde_json::Value) -> JsonRecord {
+        JsonRecord(Arc::from(serde_json::value::to_raw_value(value).expect("a JSON value serializes")))
+    }
+
+    /// The compact JSON text.
+    pub fn text(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl PartialEq for JsonRecord {
+    fn eq(&self, other: &Self) -> bool {
+        self.text() == other.text()
+    }
+}
+
+impl Serialize for JsonRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+/// Read through a `Value`: the enclosing enums are internally tagged, which buffers their content
+/// (a `RawValue` cannot be read from that buffer). Only start-up reads these.
+impl<'de> Deserialize<'de> for JsonRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(JsonRecord::new(&serde_json::Value::deserialize(d)?))
+    }
 }
 
 #[cfg(test)]
@@ -210,11 +249,14 @@ mod tests {
         });
         let conn = Snapshot::ConnectorCalls(ConnectorCallsSnapshot::V1(ConnectorCallsV1 {
             connector: "c1".into(),
-            calls: vec![serde_json::json!({"call": 1})],
+            calls: vec![JsonRecord::new(&serde_json::json!({"call": 1, "parties": ["a", "b"]}))],
         }));
-        for s in [ha, conn] {
+        for s in [ha, conn.clone()] {
             assert_eq!(Snapshot::from_bytes(&s.to_bytes()).unwrap(), s);
         }
+        // A record is written as the JSON it holds, as when the records were `Value`s.
+        let json = String::from_utf8(conn.to_bytes()).unwrap();
+        assert!(json.contains(r#""calls":[{"call":1,"parties":["a","b"]}]"#), "{json}");
         let golden = include_str!("../../tests/fixtures/snapshots/ha_record_v1.json");
         assert!(matches!(Snapshot::from_bytes(golden.as_bytes()).unwrap(), Snapshot::HaRecord(_)));
     }
