@@ -90,6 +90,15 @@ impl Actor for Supervisor {
 mod tests {
     use super::*;
     use crate::actors::supervision::{child, RestartPolicy};
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let p = RestartPolicy::permanent();
+        assert_eq!(p.backoff(1), Duration::from_millis(5));
+        assert_eq!(p.backoff(2), Duration::from_millis(10));
+        assert_eq!(p.backoff(4), Duration::from_millis(40));
+        assert_eq!(p.backoff(40), Duration::from_secs(2));
+    }
     use parking_lot::Mutex;
     use std::sync::Arc;
 
