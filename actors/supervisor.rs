@@ -120,13 +120,14 @@ mod tests {
         }
     }
 
-    fn recorder(name: &str, log: &Arc<Mutex<Vec<String>>>) -> ChildSpec {
-        let (name, log) = (name.to_string(), log.clone());
-        child(name.clone(), "Recorder", RestartPolicy::temporary(), move || (Recorder, (name.clone(), log.clone())))
+    /// Child `name`, writing `label` down when it stops.
+    fn recorder(name: &str, label: &str, log: &Arc<Mutex<Vec<String>>>) -> ChildSpec {
+        let (label, log) = (label.to_string(), log.clone());
+        child(name, "Recorder", RestartPolicy::temporary(), move || (Recorder, (label.clone(), log.clone())))
     }
 
-    /// Stop order is start order reversed, also after children left in between and a later one
-    /// took a freed name's place in time (the order is kept by sequence, not by a list scan).
+    /// Stop order is start order reversed, also after a child left in between and a new child
+    /// took its name later (the order is kept by sequence, not by a list scan).
     #[tokio::test]
     async fn children_stop_in_reverse_start_order_after_removals() {
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -134,20 +135,21 @@ mod tests {
         let args = SupervisorArgs {
             name: "test-sup".into(),
             board: board.clone(),
-            children: ["a", "b", "c"].iter().map(|n| recorder(n, &log)).collect(),
+            children: ["a", "b", "c"].iter().map(|n| recorder(n, n, &log)).collect(),
             stop_timeout: Duration::from_secs(2),
         };
         let (sup, handle) = Actor::spawn(None, Supervisor, args).await.unwrap();
         let mut extra = Children::new("test-extra", &sup, board.clone());
         for n in ["x", "y", "z"] {
-            extra.start(recorder(n, &log), &sup.get_cell()).await.unwrap();
+            extra.start(recorder(n, n, &log), &sup.get_cell()).await.unwrap();
         }
         extra.forget("y");
-        extra.start(recorder("w", &log), &sup.get_cell()).await.unwrap();
+        extra.start(recorder("w", "w", &log), &sup.get_cell()).await.unwrap();
+        extra.start(recorder("y", "y again", &log), &sup.get_cell()).await.unwrap();
         extra.stop_all(Duration::from_secs(2)).await;
-        // "y" was forgotten (stopped without waiting): it may log at any point; the rest in order.
+        // The first "y" was forgotten (stopped without waiting): it may log at any point.
         let extra_order: Vec<String> = log.lock().drain(..).filter(|n| n != "y").collect();
-        assert_eq!(extra_order, ["w", "z", "x"]);
+        assert_eq!(extra_order, ["y again", "w", "z", "x"]);
         sup.stop(None);
         handle.await.unwrap();
         let sup_order: Vec<String> = log.lock().drain(..).filter(|n| n != "y").collect();

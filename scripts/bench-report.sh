@@ -29,6 +29,8 @@ BIN=${BIN:-target/release/sfb-tserver}
 mkdir -p "$OUT"
 [ -n "${SKIP_BUILD:-}" ] || cargo build --release
 [ -z "${BIG:-}" ] || AGENTS=${BIG_AGENTS:-10000}
+# The table below this script rewrites is the embedded process's: SPLIT is for the BIG run only.
+[ -z "${SPLIT:-}" ] || [ -n "${BIG:-}" ] || { echo "SPLIT=1 needs BIG=1" >&2; exit 1; }
 "$BIN" load --write-config "$OUT/load.toml" --agents "$AGENTS"
 
 SERVER_PID=""

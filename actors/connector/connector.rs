@@ -76,12 +76,6 @@ pub enum ConnectorMsg {
     PoolTick,
     /// Write the HA records if they changed.
     HaTick,
-    /// A background HA write failed: mark its calls changed again.
-    HaWriteFailed {
-        changed: BTreeSet<CallId>,
-        dirty: bool,
-        error: String,
-    },
     /// A T-Server link said HELLO: mirror every call to it.
     Resync(ActorRef<SessionMsg>),
     Cmd(SupervisorCmd),
@@ -124,7 +118,7 @@ pub struct ConnectorActorState {
     /// Calls whose HA record changed (or went) since the last write: only these are written.
     ha_changed: std::collections::BTreeSet<CallId>,
     /// The HA write in flight (see `start_ha_write`).
-    ha_write: Option<tokio::task::JoinHandle<()>>,
+    ha_write: Option<tokio::task::JoinHandle<Option<ha::HaFailure>>>,
     /// Whether this connector started with its own HA data (told to the T-Server in HELLO).
     ha_present: Arc<std::sync::atomic::AtomicBool>,
     /// B2BUA calls whose destination has not answered yet.
@@ -238,8 +232,7 @@ impl Actor for Connector {
             }
             ConnectorMsg::NoteB2b { call, to } => st.note_b2b(call, &to),
             ConnectorMsg::PoolTick => st.refill_pool().await,
-            ConnectorMsg::HaTick => st.start_ha_write(&me),
-            ConnectorMsg::HaWriteFailed { changed, dirty, error } => st.ha_write_failed(changed, dirty, &error),
+            ConnectorMsg::HaTick => st.start_ha_write().await,
             ConnectorMsg::Resync(session) => st.resync_ha(&session),
             ConnectorMsg::Cmd(cmd) => st.children.on_cmd(cmd, &me.get_cell()).await,
             ConnectorMsg::GetView(reply) => {

@@ -5,7 +5,7 @@
 //! of calls in progress), mirrored to the T-Server with HA_DATA, and used to recover its calls
 //! after a restart. The connector's own key marks that it keeps HA data at all.
 
-use super::{ConnectorActorState, ConnectorMsg, SessionMsg};
+use super::{ConnectorActorState, SessionMsg};
 use crate::actors::connector::sfb_sim::AppCmd;
 use crate::mltp::Mltp;
 use crate::sim::CallId;
@@ -37,6 +37,13 @@ struct HaBatch {
     rows: Vec<(String, Option<Arc<Snapshot>>)>,
     changed: BTreeSet<CallId>,
     dirty: bool,
+}
+
+/// A failed write: its calls, to be written again.
+pub(super) struct HaFailure {
+    changed: BTreeSet<CallId>,
+    dirty: bool,
+    error: String,
 }
 
 /// One transaction on the store's writer thread; the error, if any.
@@ -95,38 +102,45 @@ impl ConnectorActorState {
 
     /// The periodic write, off the actor: the Connector keeps handling call events while the
     /// store commits (awaiting the commit here held up every call event behind it, each tick).
-    /// One write at a time; what changes meanwhile goes in the next one.
-    pub(super) fn start_ha_write(&mut self, me: &ActorRef<ConnectorMsg>) {
+    /// One write at a time; what changes meanwhile goes in the next one, and a failed write's
+    /// calls are marked changed again when the next tick (or the stop) collects it.
+    pub(super) async fn start_ha_write(&mut self) {
         if self.ha_write.as_ref().is_some_and(|w| !w.is_finished()) {
             return;
         }
-        let Some(batch) = self.take_ha_batch() else { return };
+        self.collect_ha_write().await;
+        let Some(HaBatch { rows, changed, dirty }) = self.take_ha_batch() else { return };
         let store = self.args.store.clone();
-        let me = me.clone();
         self.ha_write = Some(tokio::spawn(async move {
-            let HaBatch { rows, changed, dirty } = batch;
-            if let Some(error) = write_rows(store, rows).await {
-                let _ = me.cast(ConnectorMsg::HaWriteFailed { changed, dirty, error });
-            }
+            write_rows(store, rows).await.map(|error| HaFailure { changed, dirty, error })
         }));
     }
 
-    /// A write failed: its calls go in the next one (the records are still in memory).
-    pub(super) fn ha_write_failed(&mut self, changed: BTreeSet<CallId>, dirty: bool, error: &str) {
-        self.ha_changed.extend(changed);
-        self.ha_dirty |= dirty;
-        tracing::error!(connector = %self.args.name, %error, "cannot persist HA call data; will retry");
+    /// Waits for the write in flight, if any (at once when it has finished), and takes its calls
+    /// back if it failed.
+    async fn collect_ha_write(&mut self) {
+        let Some(write) = self.ha_write.take() else { return };
+        let failure = match write.await {
+            Ok(failure) => failure,
+            // The task itself failed and took its batch with it: write every record again.
+            Err(e) => Some(HaFailure { changed: self.ha.keys().copied().collect(), dirty: true, error: e.to_string() }),
+        };
+        if let Some(f) = failure {
+            self.ha_changed.extend(f.changed);
+            self.ha_dirty |= f.dirty;
+            tracing::error!(connector = %self.args.name, error = %f.error, "cannot persist HA call data; will retry");
+        }
     }
 
     /// Writes everything that changed and waits for it (start-up, stop): first the write in
-    /// flight, if any, then the rest.
+    /// flight, if any (its calls again if it failed), then the rest.
     pub(super) async fn flush_ha(&mut self) {
-        if let Some(w) = self.ha_write.take() {
-            let _ = w.await;
-        }
+        self.collect_ha_write().await;
         let Some(HaBatch { rows, changed, dirty }) = self.take_ha_batch() else { return };
         if let Some(error) = write_rows(self.args.store.clone(), rows).await {
-            self.ha_write_failed(changed, dirty, &error);
+            self.ha_changed.extend(changed);
+            self.ha_dirty |= dirty;
+            tracing::error!(connector = %self.args.name, %error, "cannot persist HA call data; will retry");
         }
     }
 

@@ -1,12 +1,12 @@
 //! The durable snapshot store: one redb file, one table `snapshots` (key -> JSON bytes). Writes
 //! come in batches and each batch is one transaction, so a burst of DN changes costs one fsync.
-//! The synchronous calls block (fsync): actors use [`DurableStore::write`], which commits on the
-//! store's own writer thread, or run them on a blocking thread, never inside a handler.
+//! Writes go through [`DurableStore::write`], which commits on the store's own writer thread;
+//! `load_all` blocks (start-up runs it on a blocking thread), never call it inside a handler.
 
 use super::snapshot::{Snapshot, SnapshotError};
 use redb::{Database, ReadableTable, TableDefinition};
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 const SNAPSHOTS: TableDefinition<&str, &[u8]> = TableDefinition::new("snapshots");
 
@@ -35,8 +35,9 @@ macro_rules! io {
 
 pub struct DurableStore {
     db: Arc<Database>,
-    /// The writer thread, started by the first [`DurableStore::write`].
-    writer: OnceLock<Writer>,
+    /// The writer thread, started by the first [`DurableStore::write`] and again by the next
+    /// write if it is gone.
+    writer: parking_lot::Mutex<Option<Writer>>,
 }
 
 struct Writer {
@@ -44,11 +45,12 @@ struct Writer {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-/// Dropping the store ends its writer thread and waits for it (at most the commit in progress):
-/// the thread holds the database open, and a restart in the same process opens the file again.
+/// Dropping the store ends its writer thread and waits for it to commit what is queued: the thread
+/// holds the database open, and a restart in the same process opens the file again. The last
+/// owner drops it at stop, after the final flush (the queue is empty or nearly so by then).
 impl Drop for DurableStore {
     fn drop(&mut self) {
-        if let Some(Writer { jobs, thread }) = self.writer.take() {
+        if let Some(Writer { jobs, thread }) = self.writer.get_mut().take() {
             drop(jobs);
             if let Some(t) = thread {
                 let _ = t.join();
@@ -67,7 +69,7 @@ struct WriteJob {
 /// The writer thread's nice value: the lowest CPU priority. Serialising and committing a tick's
 /// batch is a burst of milliseconds; on a blocking-pool thread at normal priority it took a core
 /// from the runtime's workers and every request waited behind it (at 1,000 CPS on 2 cores, p99
-/// request -> event 3.4 ms with these writes, 1.9 ms without). At nice 19 it runs in the
+/// request -> event 3.5 ms with these writes, 1.95 ms without). At nice 19 it runs in the
 /// time the workers leave idle; when there is none it still gets a small share, so it lags (the
 /// next batch is larger) rather than stops.
 const WRITER_NICE: i32 = 19;
@@ -84,24 +86,25 @@ impl DurableStore {
         let tx = io!(db.begin_write())?;
         io!(tx.open_table(SNAPSHOTS))?;
         io!(tx.commit())?;
-        Ok(DurableStore { db: Arc::new(db), writer: OnceLock::new() })
+        Ok(DurableStore { db: Arc::new(db), writer: parking_lot::Mutex::new(None) })
     }
 
     /// Commits a batch on the store's writer thread (see [`WRITER_NICE`]) and waits for it
-    /// without blocking the caller's thread. Batches commit in the order they are given.
+    /// without blocking the caller's thread. Batches commit in the order they are given. Should
+    /// the thread be gone (it could not be started), this write fails and the next one starts a
+    /// new thread: the callers retry failed batches.
     pub async fn write(&self, batch: Batch) -> Result<(), StoreError> {
+        let gone = || StoreError::Io("the store's writer thread is gone".into());
         let (done, result) = tokio::sync::oneshot::channel();
-        let writer = self.writer.get_or_init(|| spawn_writer(self.db.clone()));
-        writer
-            .jobs
-            .send(WriteJob { batch, done })
-            .map_err(|_| StoreError::Io("the store's writer thread is gone".into()))?;
-        result.await.map_err(|_| StoreError::Io("the store's writer thread is gone".into()))?
-    }
-
-    /// Writes a batch in one transaction (one commit, one fsync); `None` removes the key.
-    pub fn write_batch(&self, batch: &[(String, Option<Arc<Snapshot>>)]) -> Result<(), StoreError> {
-        write_batch(&self.db, batch)
+        {
+            let mut writer = self.writer.lock();
+            let jobs = &writer.get_or_insert_with(|| spawn_writer(self.db.clone())).jobs;
+            if jobs.send(WriteJob { batch, done }).is_err() {
+                *writer = None;
+                return Err(gone());
+            }
+        }
+        result.await.map_err(|_| gone())?
     }
 
     /// Every stored snapshot. An unreadable entry is an error naming its key: starting with part
@@ -144,23 +147,35 @@ fn write_batch(db: &Database, batch: &[(String, Option<Arc<Snapshot>>)]) -> Resu
 fn spawn_writer(db: Arc<Database>) -> Writer {
     let (jobs, queue) = std::sync::mpsc::channel::<WriteJob>();
     let spawned = std::thread::Builder::new().name("store-writer".into()).spawn(move || {
-        // SAFETY: setpriority has no memory effects; on Linux `who = 0` with PRIO_PROCESS is the
-        // calling thread (the nice value is per thread there).
-        if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, WRITER_NICE) } != 0 {
-            tracing::warn!(error = %std::io::Error::last_os_error(), "store writer runs at normal priority");
-        }
+        lower_priority();
         for job in queue {
-            let _ = job.done.send(write_batch(&db, &job.batch));
+            // A panic inside redb fails this batch (it is retried), not the thread.
+            let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write_batch(&db, &job.batch)))
+                .unwrap_or_else(|_| Err(StoreError::Io("the store panicked writing the batch".into())));
+            let _ = job.done.send(written);
         }
     });
     let thread = spawned
         .map_err(|e| {
-            // The jobs see a closed queue and are reported as failed writes (and retried).
+            // The job sees a closed queue: its write fails and the next write tries again.
             tracing::error!(error = %e, "cannot start the store's writer thread");
         })
         .ok();
     Writer { jobs, thread }
 }
+
+/// The calling thread at nice [`WRITER_NICE`]. Linux only: there the nice value is per thread
+/// (`who = 0` is the calling thread); elsewhere the same call would lower the whole process.
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    // SAFETY: setpriority takes plain integers and has no memory effects.
+    if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, WRITER_NICE) } != 0 {
+        tracing::warn!(error = %std::io::Error::last_os_error(), "store writer runs at normal priority");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
 
 #[cfg(test)]
 mod tests {
@@ -168,23 +183,23 @@ mod tests {
     use crate::model::DnName;
     use crate::store::{DnSnapshot, DnSnapshotV1};
 
-    #[test]
-    fn batches_survive_reopen() {
+    #[tokio::test]
+    async fn batches_survive_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("snap.redb");
         let s = Snapshot::Dn(DnSnapshot::V1(DnSnapshotV1 { dn: DnName::new("x"), revision: 9, ..Default::default() }));
         {
             let store = DurableStore::open(&path).unwrap();
             let s = Arc::new(s.clone());
-            store.write_batch(&[("dn:x".into(), Some(s.clone())), ("dn:y".into(), Some(s))]).unwrap();
-            store.write_batch(&[("dn:y".into(), None)]).unwrap();
+            store.write(vec![("dn:x".into(), Some(s.clone())), ("dn:y".into(), Some(s))]).await.unwrap();
+            store.write(vec![("dn:y".into(), None)]).await.unwrap();
         }
         let store = DurableStore::open(&path).unwrap();
         assert_eq!(store.load_all().unwrap(), vec![("dn:x".to_string(), s)]);
     }
 
-    /// Batches written through the writer thread are committed in order, and dropping the store
-    /// ends the thread before returning: the file opens again at once (a restart in process).
+    /// Batches queued at once on the writer thread commit in the order given, and dropping the
+    /// store ends the thread before returning: the file opens again at once (a restart in process).
     #[tokio::test]
     async fn writer_thread_commits_in_order_and_releases_the_file() {
         let dir = tempfile::tempdir().unwrap();
@@ -198,8 +213,10 @@ mod tests {
         };
         for round in 0..3u64 {
             let store = DurableStore::open(&path).unwrap();
-            for revision in 1..=20 {
-                store.write(vec![("dn:x".into(), snap(round * 100 + revision))]).await.unwrap();
+            // All twenty queued before the first is answered (polled in order, none awaited alone).
+            let writes = (1..=20).map(|revision| store.write(vec![("dn:x".into(), snap(round * 100 + revision))]));
+            for written in futures::future::join_all(writes).await {
+                written.unwrap();
             }
             store.write(vec![("dn:gone".into(), snap(1)), ("dn:gone".into(), None)]).await.unwrap();
             drop(store);
