@@ -126,10 +126,15 @@ impl ConnectorActorState {
             Err(e) => Some(HaFailure { changed: self.ha.keys().copied().collect(), dirty: true, error: e.to_string() }),
         };
         if let Some(f) = failure {
-            self.ha_changed.extend(f.changed);
-            self.ha_dirty |= f.dirty;
-            tracing::error!(connector = %self.args.name, error = %f.error, "cannot persist HA call data; will retry");
+            self.ha_failed(f);
         }
+    }
+
+    /// A write failed: its calls go in the next one (their records are still in memory).
+    fn ha_failed(&mut self, f: HaFailure) {
+        self.ha_changed.extend(f.changed);
+        self.ha_dirty |= f.dirty;
+        tracing::error!(connector = %self.args.name, error = %f.error, "cannot persist HA call data; will retry");
     }
 
     /// Writes everything that changed and waits for it (start-up, stop): first the write in
@@ -138,9 +143,7 @@ impl ConnectorActorState {
         self.collect_ha_write().await;
         let Some(HaBatch { rows, changed, dirty }) = self.take_ha_batch() else { return };
         if let Some(error) = write_rows(self.args.store.clone(), rows).await {
-            self.ha_changed.extend(changed);
-            self.ha_dirty |= dirty;
-            tracing::error!(connector = %self.args.name, %error, "cannot persist HA call data; will retry");
+            self.ha_failed(HaFailure { changed, dirty, error });
         }
     }
 
