@@ -72,7 +72,7 @@ impl ConnectorActorState {
         };
         for value in records {
             let Some(call) = value.get("call").and_then(serde_json::Value::as_u64).map(CallId) else { continue };
-            let record = JsonRecord::new(&value);
+            let Ok(record) = JsonRecord::new(&value) else { continue };
             self.broadcast(ha_put(call, &record));
             self.ha.insert(call, record);
             self.ha_changed.insert(call);
@@ -186,7 +186,9 @@ impl ConnectorActorState {
         }
         let ids: Vec<CallId> = records.iter().map(|r| r.call).collect();
         for r in &records {
-            self.ha.insert(r.call, JsonRecord::new(&serde_json::to_value(r).unwrap_or_default()));
+            if let Ok(record) = JsonRecord::new(r) {
+                self.ha.insert(r.call, record);
+            }
         }
         match self.args.sim.app(&self.args.name, AppCmd::ImportCalls(records)).await {
             Ok(n) => {

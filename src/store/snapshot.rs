@@ -183,13 +183,14 @@ pub struct ConnectorCallsV1 {
 
 /// A JSON value held as its compact text and written verbatim: a Connector keeps one HA record
 /// per call in progress, and as a `serde_json::Value` tree each took ~2.7 KiB and a deep copy per
-/// write (its text is ~600 bytes, shared here). The stored form is the same JSON as a `Value`'s.
+/// write (its text is ~600 bytes, shared here). What is stored is that JSON, as a `Value` would be.
 #[derive(Clone, Debug)]
 pub struct JsonRecord(Arc<RawValue>);
 
 impl JsonRecord {
-    pub fn new(value: &serde_json::Value) -> JsonRecord {
-        JsonRecord(Arc::from(serde_json::value::to_raw_value(value).expect("a JSON value serializes")))
+    /// Serialises `value` once, to the text held from then on.
+    pub fn new(value: &impl Serialize) -> serde_json::Result<JsonRecord> {
+        Ok(JsonRecord(Arc::from(serde_json::value::to_raw_value(value)?)))
     }
 
     /// The compact JSON text.
@@ -214,7 +215,7 @@ impl Serialize for JsonRecord {
 /// (a `RawValue` cannot be read from that buffer). Only start-up reads these.
 impl<'de> Deserialize<'de> for JsonRecord {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(JsonRecord::new(&serde_json::Value::deserialize(d)?))
+        JsonRecord::new(&serde_json::Value::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 
@@ -249,7 +250,7 @@ mod tests {
         });
         let conn = Snapshot::ConnectorCalls(ConnectorCallsSnapshot::V1(ConnectorCallsV1 {
             connector: "c1".into(),
-            calls: vec![JsonRecord::new(&serde_json::json!({"call": 1, "parties": ["a", "b"]}))],
+            calls: vec![JsonRecord::new(&serde_json::json!({"call": 1, "parties": ["a", "b"]})).unwrap()],
         }));
         for s in [ha, conn.clone()] {
             assert_eq!(Snapshot::from_bytes(&s.to_bytes()).unwrap(), s);
