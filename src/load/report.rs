@@ -94,6 +94,8 @@ pub struct StepReport {
     /// Request -> event by request name (RouteCall, UpdateUserData, SingleStepTransfer, ...).
     pub latency_by_request: BTreeMap<String, LatencySummary>,
     pub events_per_second: f64,
+    /// Requests second by second: count, how many over 2 ms, the slowest.
+    pub timeline: Vec<super::stats::SecondStats>,
     pub counters: StepCounters,
     pub server: Option<ServerUsage>,
     /// Why the step is not healthy (None: it is).
@@ -145,6 +147,7 @@ impl StepReport {
                 .map(|(k, h)| (k.to_string(), LatencySummary::of(h)))
                 .collect(),
             events_per_second: per_s(i.counters.events as f64, i.wall_s),
+            timeline: i.histograms.timeline,
             request_latency,
             counters: i.counters,
             server: i.server,
@@ -240,6 +243,9 @@ impl LoadReport {
                     "   {name:<22} n={:<8} p50 {:.3} ms  p99 {:.3} ms  p99.9 {:.3} ms  max {:.3} ms",
                     l.count, l.p50_ms, l.p99_ms, l.p999_ms, l.max_ms
                 );
+            }
+            if let Some(line) = super::stats::timeline_line(&s.timeline) {
+                let _ = writeln!(out, "   {line}");
             }
             let c = &s.counters;
             let _ = writeln!(
@@ -347,6 +353,7 @@ mod tests {
             "request_latency",
             "update_latency",
             "events_per_second",
+            "timeline",
             "server",
         ] {
             assert!(s.get(key).is_some(), "{key}: {s}");
@@ -355,6 +362,7 @@ mod tests {
         assert!(s["request_latency"]["p999_ms"].as_f64().unwrap() >= s["request_latency"]["p99_ms"].as_f64().unwrap());
         assert!(report.summary().contains("UpdateUserData"));
     }
+
 
     #[test]
     fn counters_are_read_from_the_traffic_view() {

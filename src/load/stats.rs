@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Longest latency a histogram records (longer ones are clamped): one minute, in microseconds.
 const MAX_MICROS: u64 = 60_000_000;
@@ -58,6 +58,21 @@ impl LatencySummary {
     }
 }
 
+/// The request -> event threshold the per-second timeline counts against: the p99 target.
+pub const SLOW_MICROS: u64 = 2_000;
+
+/// One second of a step's requests, by when their event was read: a p99 over a whole run hides
+/// whether the slow requests are spread out or come in bursts (a stall, a burst of work).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SecondStats {
+    /// Seconds since the step began.
+    pub second: u32,
+    pub count: u64,
+    /// Requests that took longer than [`SLOW_MICROS`].
+    pub over_2ms: u64,
+    pub max_ms: f64,
+}
+
 /// The histograms of one step, as handed over by [`Stats::take_step`].
 pub struct StepHistograms {
     /// Every request a desktop or the router sent -> the event answering it (its ReferenceID).
@@ -67,6 +82,8 @@ pub struct StepHistograms {
     pub by_request: BTreeMap<&'static str, Histogram<u64>>,
     /// EventRouteRequest received -> EventRouteUsed received (includes waiting for a free agent).
     pub route: Histogram<u64>,
+    /// The step's requests second by second.
+    pub timeline: Vec<SecondStats>,
 }
 
 impl StepHistograms {
@@ -114,6 +131,7 @@ pub struct Stats {
     request: Mutex<Histogram<u64>>,
     by_request: Mutex<BTreeMap<&'static str, Histogram<u64>>>,
     route: Mutex<Histogram<u64>>,
+    timeline: Mutex<(Instant, Vec<SecondStats>)>,
     errors_by_code: Mutex<BTreeMap<i32, u64>>,
     c: Counters,
     agent_calls: AtomicI64,
@@ -126,6 +144,7 @@ impl Default for Stats {
             request: Mutex::new(new_histogram()),
             by_request: Mutex::default(),
             route: Mutex::new(new_histogram()),
+            timeline: Mutex::new((Instant::now(), Vec::new())),
             errors_by_code: Mutex::default(),
             c: Counters::default(),
             agent_calls: AtomicI64::new(0),
@@ -173,6 +192,16 @@ impl Stats {
             self.c.updates.fetch_add(1, Ordering::Relaxed);
         }
         let _ = self.by_request.lock().entry(kind.name()).or_insert_with(new_histogram).record(us);
+        let mut timeline = self.timeline.lock();
+        let second = timeline.0.elapsed().as_secs() as u32;
+        let seconds = &mut timeline.1;
+        while seconds.len() <= second as usize {
+            seconds.push(SecondStats { second: seconds.len() as u32, ..Default::default() });
+        }
+        let s = &mut seconds[second as usize];
+        s.count += 1;
+        s.over_2ms += u64::from(us > SLOW_MICROS);
+        s.max_ms = s.max_ms.max(us as f64 / 1000.0);
     }
 
     /// A request answered by EventError with `code`.
@@ -204,6 +233,7 @@ impl Stats {
             request: take(&self.request),
             by_request: std::mem::take(&mut *self.by_request.lock()),
             route: take(&self.route),
+            timeline: std::mem::replace(&mut *self.timeline.lock(), (Instant::now(), Vec::new())).1,
         };
         let z = |a: &AtomicU64| a.swap(0, Ordering::Relaxed);
         let c = &self.c;
@@ -222,6 +252,21 @@ impl Stats {
         };
         (hist, counters)
     }
+}
+
+/// Whether the slow requests of a step were spread out or bunched: how many seconds had more
+/// than 1% of their requests over 2 ms (the p99 target), and the worst second.
+pub fn timeline_line(timeline: &[SecondStats]) -> Option<String> {
+    let share = |s: &SecondStats| s.over_2ms as f64 / s.count.max(1) as f64;
+    let worst = timeline.iter().filter(|s| s.count > 0).max_by(|a, b| share(a).total_cmp(&share(b)))?;
+    let bad = timeline.iter().filter(|s| share(s) > 0.01).count();
+    Some(format!(
+        "by second: {bad} of {} seconds with over 1% of requests above 2 ms; worst second {} ({:.1}% above 2 ms, max {:.3} ms)",
+        timeline.len(),
+        worst.second,
+        share(worst) * 100.0,
+        worst.max_ms
+    ))
 }
 
 #[cfg(test)]
@@ -250,13 +295,27 @@ mod tests {
         assert_eq!(h.by_request.len(), 2);
         assert_eq!((c.updates, c.request_errors, c.errors_by_code.get(&56)), (500, 1, Some(&1)));
         assert_eq!(c.peak_agent_calls, 2);
+        // All recorded within the first second: 1,000 requests, the 998 above 2 ms counted.
+        assert_eq!(h.timeline, vec![SecondStats { second: 0, count: 1000, over_2ms: 998, max_ms: 1000.0 }]);
         // The next step starts from zero, but the calls still held count towards its peak.
         let (h, c) = stats.take_step();
         assert_eq!((LatencySummary::of(&h.request).count, c.updates, c.peak_agent_calls), (0, 0, 1));
+        assert!(h.timeline.is_empty());
     }
 
     #[test]
     fn an_empty_histogram_summarises_as_zeros() {
         assert_eq!(LatencySummary::of(&new_histogram()), LatencySummary::default());
+    }
+
+    #[test]
+    fn the_timeline_line_counts_seconds_over_one_percent_and_names_the_worst() {
+        let sec = |second, count, over_2ms, max_ms| SecondStats { second, count, over_2ms, max_ms };
+        assert_eq!(timeline_line(&[]), None);
+        let line = timeline_line(&[sec(0, 1000, 5, 1.5), sec(1, 1000, 30, 9.0), sec(2, 100, 2, 3.0)]).unwrap();
+        assert_eq!(
+            line,
+            "by second: 2 of 3 seconds with over 1% of requests above 2 ms; worst second 1 (3.0% above 2 ms, max 9.000 ms)"
+        );
     }
 }
