@@ -66,12 +66,15 @@ struct WriteJob {
     done: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
 }
 
-/// The writer thread's nice value: the lowest CPU priority. Serialising and committing a tick's
-/// batch is a burst of milliseconds; on a blocking-pool thread at normal priority it took a core
-/// from the runtime's workers and every request waited behind it (at 1,000 CPS on 2 cores, p99
-/// request -> event 3.5 ms with these writes, 1.95 ms without). At nice 19 it runs in the
-/// time the workers leave idle; when there is none it still gets a small share, so it lags (the
-/// next batch is larger) rather than stops.
+/// The writer thread runs under SCHED_IDLE: only in the time the runtime's workers leave idle,
+/// and any of them waking takes the core back at once. Serialising and committing a tick's batch
+/// is a burst of milliseconds (redb's copy-on-write inserts; at 1,000 CPS about a sixth of one
+/// core); on a thread at normal priority every request waited behind it (p99 request -> event
+/// 3.5 ms with these writes, 1.95 ms without). nice 19 was the first answer (2.8 ms), but a woken
+/// worker is not sure to preempt a nice-19 thread before its slice ends; an idle-policy thread
+/// it always preempts. When there is no idle time it still gets a small share, so it lags (the
+/// next batch is larger, the dirty set holding each key once) rather than stops. Where the
+/// policy is refused, nice 19.
 const WRITER_NICE: i32 = 19;
 
 impl DurableStore {
@@ -164,13 +167,21 @@ fn spawn_writer(db: Arc<Database>) -> Writer {
     Writer { jobs, thread }
 }
 
-/// The calling thread at nice [`WRITER_NICE`]. Linux only: there the nice value is per thread
-/// (`who = 0` is the calling thread); elsewhere the same call would lower the whole process.
+/// The calling thread under SCHED_IDLE, or at nice [`WRITER_NICE`] where that is refused. Linux
+/// only: there both are per thread (`0` is the calling thread); elsewhere the same calls would
+/// lower the whole process.
 #[cfg(target_os = "linux")]
 fn lower_priority() {
-    // SAFETY: setpriority takes plain integers and has no memory effects.
-    if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, WRITER_NICE) } != 0 {
-        tracing::warn!(error = %std::io::Error::last_os_error(), "store writer runs at normal priority");
+    let idle = libc::sched_param { sched_priority: 0 };
+    // SAFETY: sched_setscheduler reads the parameter we pass and nothing else; setpriority takes
+    // plain integers. Neither has memory effects.
+    unsafe {
+        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &idle) == 0 {
+            return;
+        }
+        if libc::setpriority(libc::PRIO_PROCESS, 0, WRITER_NICE) != 0 {
+            tracing::warn!(error = %std::io::Error::last_os_error(), "store writer runs at normal priority");
+        }
     }
 }
 
