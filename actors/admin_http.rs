@@ -68,6 +68,7 @@ pub fn router(ctx: Arc<ServerContext>) -> Router {
         .route("/tree/{name}", get(tree_node))
         .route("/restart/{name}", post(restart))
         .route("/metrics", get(metrics))
+        .route("/latency", get(latency))
         .route_layer(middleware::from_fn_with_state(ctx.clone(), bearer));
     let mut app = Router::new()
         .route("/health", get(|| async { "ok\n" }))
@@ -178,4 +179,9 @@ async fn metrics(State(ctx): State<Arc<ServerContext>>) -> Response {
     }
     *stats.by_kind.entry("Root".into()).or_default() += 1;
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], ctx.metrics.render(&stats)).into_response()
+}
+
+/// The request -> event histogram's recorded values (a load run takes the difference per step).
+async fn latency(State(ctx): State<Arc<ServerContext>>) -> Json<crate::latency::LatencyRecord> {
+    Json(ctx.metrics.request_latency.record_of())
 }

@@ -1,17 +1,19 @@
 //! A T-Library connection's I/O, run for its ClientSession: the TLS handshake (when configured),
 //! then a reader that decodes frames and casts each request to the session, and a writer that
 //! drains the client's bounded outbound queue in bursts (one write and one flush per burst, not
-//! per event). Either side ending, or the handle marked for disconnection, ends both.
+//! per event). Either side ending, or the handle marked for disconnection, ends both. The two
+//! halves time each request between them (`crate::latency`): read -> its answer written.
 
 use crate::actors::client_session::SessionMsg;
 use crate::actors::context::ServerContext;
 use crate::actors::outbound::{ClientHandle, ClientQueue, CloseReason, SharedEvent};
 use crate::actors::task::AbortOnDrop;
+use crate::latency::RequestClock;
 use crate::tlib::{FrameCodec, Message};
 use bytes::BytesMut;
 use ractor::ActorRef;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -33,8 +35,12 @@ async fn write_loop(
     mut rx: tokio::sync::mpsc::Receiver<Arc<SharedEvent>>,
     mut kill: tokio::sync::watch::Receiver<bool>,
     codec: FrameCodec,
+    clock: Arc<RequestClock>,
+    ctx: Arc<ServerContext>,
 ) {
     let mut out = Vec::with_capacity(WRITE_BUFFER);
+    // The answers in this burst, timed once the burst is written.
+    let mut answered: Vec<Instant> = Vec::new();
     // EventSequenceNumber: contiguous per connection, 1 for the first event.
     let mut seq = 0u64;
     loop {
@@ -44,9 +50,13 @@ async fn write_loop(
             _ = kill.wait_for(|k| *k) => None,
         };
         out.clear();
+        answered.clear();
         let mut next = first;
         let mut n = 0;
         while let Some(ev) = next {
+            if let Some(read_at) = ev.event.attrs.reference_id.and_then(|r| clock.answered(r)) {
+                answered.push(read_at);
+            }
             if let Some(frame) = ev.frame(codec.max_frame()) {
                 seq += 1;
                 frame.write(seq, &mut out);
@@ -56,6 +66,9 @@ async fn write_loop(
         }
         if !out.is_empty() && (wr.write_all(&out).await.is_err() || wr.flush().await.is_err()) {
             return;
+        }
+        for read_at in &answered {
+            ctx.metrics.request_latency.record(read_at.elapsed());
         }
         if *kill.borrow() {
             let _ = wr.shutdown().await;
@@ -88,16 +101,19 @@ pub(super) async fn run_io(
     };
     let codec = FrameCodec::new(ctx.config.server.max_frame_size);
     let (mut rd, wr) = tokio::io::split(stream);
+    let clock = Arc::new(RequestClock::default());
     let reader = {
-        let (handle, session) = (handle.clone(), session.clone());
+        let (handle, session, clock) = (handle.clone(), session.clone(), clock.clone());
         async move {
             // Requests are small (a few hundred bytes); the buffer grows for a large one. Every
             // desktop holds one for its connection's life: 8 KiB each was 80 MB at 10,000 agents.
             let mut buf = BytesMut::with_capacity(READ_BUFFER);
+            let mut read_at = Instant::now();
             loop {
                 loop {
                     match codec.decode(&mut buf) {
                         Ok(Some(Message::Request(req))) => {
+                            clock.requested(req.attrs.reference_id.unwrap_or(0), read_at);
                             if session.cast(SessionMsg::Inbound(Box::new(req))).is_err() {
                                 return;
                             }
@@ -118,14 +134,14 @@ pub(super) async fn run_io(
                             buf.len()
                         )))
                     }
-                    Ok(_) => {}
+                    Ok(_) => read_at = Instant::now(),
                     Err(e) => return handle.disconnect(CloseReason::Protocol(format!("read failed: {e}"))),
                 }
             }
         }
     };
     // Held in an AbortOnDrop: if this task is cancelled, the writer goes with it.
-    let mut writer = AbortOnDrop::spawn(write_loop(wr, rx, kill.clone(), codec));
+    let mut writer = AbortOnDrop::spawn(write_loop(wr, rx, kill.clone(), codec, clock, ctx.clone()));
     let writer_done = tokio::select! {
         _ = reader => false,
         _ = &mut writer.0 => {

@@ -12,6 +12,7 @@ pub mod conference_pool;
 pub mod config;
 pub mod dialplan;
 pub mod links;
+pub mod latency;
 pub mod load;
 pub mod metrics;
 pub mod mltp;

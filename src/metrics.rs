@@ -16,6 +16,8 @@ pub struct Metrics {
     pub events_sent: AtomicU64,
     requests: Mutex<BTreeMap<&'static str, u64>>,
     errors: Mutex<BTreeMap<i32, u64>>,
+    /// Request read -> its first event written, per request answered (see `crate::latency`).
+    pub request_latency: crate::latency::RequestLatency,
 }
 
 /// What the actor layer knows about its actors when metrics are rendered.
@@ -97,6 +99,7 @@ impl Metrics {
         for (code, n) in self.errors.lock().iter() {
             let _ = writeln!(out, "tserver_errors_total{{code=\"{code}\"}} {n}");
         }
+        self.request_latency.render(&mut out);
         out
     }
 }
@@ -120,5 +123,6 @@ mod tests {
         assert!(text.contains("tserver_events_sent_total 3"));
         assert!(text.contains("tserver_actors{kind=\"Dn\"} 22"));
         assert!(text.contains("# TYPE tserver_clients gauge"));
+        assert!(text.contains("tserver_request_latency_seconds_count 0"), "{text}");
     }
 }

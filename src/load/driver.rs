@@ -184,6 +184,12 @@ impl Run {
         TrafficCounts::from_view(&view).ok_or_else(|| LoadError::Simulation(view.to_string()))
     }
 
+    /// The T-Server's own request -> event histogram (None: its admin endpoint has none).
+    async fn server_latency(&self) -> Option<crate::latency::LatencyRecord> {
+        let v = self.target.admin.json("GET", "/latency", "").await.ok()?;
+        serde_json::from_value(v).ok()
+    }
+
     fn sample(&self) -> Option<ProcSample> {
         self.pid.and_then(procstat::sample)
     }
@@ -191,6 +197,7 @@ impl Run {
     async fn step(&self, cps: f64, duration: Duration, p99_limit_ms: Option<f64>) -> Result<StepReport, LoadError> {
         let plan = &self.plan;
         let before = self.counts().await?;
+        let latency_before = self.server_latency().await;
         let proc_before = self.sample();
         let t0 = Instant::now();
         let profile = traffic_request(plan, cps, duration, &self.agents);
@@ -210,6 +217,10 @@ impl Run {
             _ => None,
         };
         let (histograms, counters) = self.stats.take_step();
+        let server_latency = match (latency_before, self.server_latency().await) {
+            (Some(before), Some(after)) => Some(after.since(&before)),
+            _ => None,
+        };
         Ok(StepReport::build(StepInputs {
             offered_cps: cps,
             duration_s: duration.as_secs_f64(),
@@ -220,6 +231,7 @@ impl Run {
             counters,
             agent_calls_left: self.stats.agent_calls(),
             server,
+            server_latency,
             p99_limit_ms,
         }))
     }

@@ -93,6 +93,9 @@ pub struct StepReport {
     pub update_latency: LatencySummary,
     /// Request -> event by request name (RouteCall, UpdateUserData, SingleStepTransfer, ...).
     pub latency_by_request: BTreeMap<String, LatencySummary>,
+    /// Request -> event as the T-Server measured it (read -> answer written, `GET /latency`):
+    /// `request_latency` less the desktops' own side. None: not available.
+    pub server_request_latency: Option<LatencySummary>,
     pub events_per_second: f64,
     /// Requests second by second: count, how many over 2 ms, the slowest.
     pub timeline: Vec<super::stats::SecondStats>,
@@ -113,6 +116,8 @@ pub struct StepInputs {
     pub counters: StepCounters,
     pub agent_calls_left: i64,
     pub server: Option<ServerUsage>,
+    /// The T-Server's own request -> event histogram over the step.
+    pub server_latency: Option<hdrhistogram::Histogram<u64>>,
     /// The p99 request -> event limit a healthy step stays under (ms); None: no limit.
     pub p99_limit_ms: Option<f64>,
 }
@@ -146,6 +151,7 @@ impl StepReport {
                 .iter()
                 .map(|(k, h)| (k.to_string(), LatencySummary::of(h)))
                 .collect(),
+            server_request_latency: i.server_latency.as_ref().map(LatencySummary::of),
             events_per_second: per_s(i.counters.events as f64, i.wall_s),
             timeline: i.histograms.timeline,
             request_latency,
@@ -233,8 +239,10 @@ impl LoadReport {
                 s.peak_simultaneous_calls
             );
             let by_request = s.latency_by_request.iter().map(|(k, l)| (format!("  {k}"), l));
+            let server_side = s.server_request_latency.iter().map(|l| ("  T-Server side".to_string(), l));
             let lines = [("request -> event".to_string(), &s.request_latency)]
                 .into_iter()
+                .chain(server_side)
                 .chain(by_request)
                 .chain([("route (queue incl.)".to_string(), &s.route_latency)]);
             for (name, l) in lines {
@@ -301,6 +309,9 @@ mod tests {
             counters,
             agent_calls_left: 0,
             server: None,
+            server_latency: Some(
+                crate::latency::LatencyRecord { micros: vec![(300, 3), (1_500, 1)] }.histogram(),
+            ),
             p99_limit_ms: limit,
         })
     }
@@ -354,6 +365,7 @@ mod tests {
             "update_latency",
             "events_per_second",
             "timeline",
+            "server_request_latency",
             "server",
         ] {
             assert!(s.get(key).is_some(), "{key}: {s}");
@@ -361,6 +373,8 @@ mod tests {
         assert_eq!(v["plan"]["hold"], json!("1s"));
         assert!(s["request_latency"]["p999_ms"].as_f64().unwrap() >= s["request_latency"]["p99_ms"].as_f64().unwrap());
         assert!(report.summary().contains("UpdateUserData"));
+        assert!(report.summary().contains("  T-Server side        n=4 "), "{}", report.summary());
+        assert_eq!(s["server_request_latency"]["count"], json!(4));
     }
 
 
