@@ -19,6 +19,14 @@ fn lat(step: &Value, which: &str) -> String {
     )
 }
 
+/// The T-Server's own side of request -> event (reports made before it was measured have none).
+fn server_lat(step: &Value) -> String {
+    match step.get("server_request_latency").filter(|s| !s.is_null()) {
+        Some(_) => lat(step, "server_request_latency"),
+        None => "not measured".into(),
+    }
+}
+
 fn cpu(step: &Value) -> String {
     match step.get("server").filter(|s| !s.is_null()) {
         Some(s) => format!("{:.2}% of one core ({:.1} CPU s)", f(s, "/cpu_percent_of_one_core"), f(s, "/cpu_seconds")),
@@ -101,6 +109,13 @@ pub fn results_table(vendor: &Value, max: &Value) -> String {
         ),
         ("failed / abandoned / stuck calls", "", "0 / 0 / 0", bad(v), bad(k)),
         ("request -> event p50 / p99 / p99.9", "", "p99 ≤ 2 ms", lat(v, "request_latency"), lat(k, "request_latency")),
+        (
+            "  the T-Server's side (read -> answer written)",
+            "",
+            "",
+            server_lat(v),
+            server_lat(k),
+        ),
         ("TUpdateUserData p50 / p99 / p99.9", "", "", lat(v, "update_latency"), lat(k, "update_latency")),
         ("route (EventRouteRequest -> EventRouteUsed)", "", "", lat(v, "route_latency"), lat(k, "route_latency")),
         (
@@ -154,6 +169,7 @@ mod tests {
                "request_latency": {"p50_ms": 0.2, "p99_ms": 0.9, "p999_ms": 3.0},
                "update_latency": {"p50_ms": 0.2, "p99_ms": 0.8, "p999_ms": 2.0},
                "route_latency": {"p50_ms": 0.3, "p99_ms": 1.0, "p999_ms": 1.5},
+               "server_request_latency": {"p50_ms": 0.1, "p99_ms": 0.5, "p999_ms": 1.2},
                "server": {"cpu_percent_of_one_core": 4.2, "cpu_seconds": 21.0, "peak_rss_mib": 180.0}, "failure": failure})
     }
 
@@ -169,6 +185,10 @@ mod tests {
         assert!(t.starts_with("Machine: 2 cores (AMD EPYC), 24000 MiB RAM."), "{t}");
         assert!(t.contains("| calls per second | 6 | ≥ 1,000 for 10 min | 6.00 offered, 6.00 answered | knee 20 CPS: 20.0 answered/s |"), "{t}");
         assert!(t.contains("| T-Server CPU | limit was SfB conference scheduling, not CPU | ≤ 5% of one core (vendor profile) | 4.20% of one core (21.0 CPU s)"), "{t}");
+        assert!(t.contains("|   the T-Server's side (read -> answer written) |  |  | 0.10 / 0.50 / 1.20 ms |"), "{t}");
+        let mut older = vendor.clone();
+        older["steps"][0].as_object_mut().unwrap().remove("server_request_latency");
+        assert!(results_table(&older, &max).contains("(read -> answer written) |  |  | not measured |"));
         assert!(t.contains("| 40 | 40.0 | 1100 | 0 / 0 / 0 | 0.20 / 0.90 / 3.00 ms |"), "{t}");
         assert!(t.contains("p99 80 ms above 50 ms |") && t.contains("| pass |"), "{t}");
     }
