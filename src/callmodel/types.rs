@@ -350,14 +350,22 @@ impl Call {
         }
     }
 
+    /// The party `uri` names. The switch reports a party's URI the same way each time, so an
+    /// exact match is tried first; normalising both sides (two allocations per party) only when
+    /// it fails — every SfB event looks its party up.
     pub fn party(&self, uri: &str) -> Option<&Party> {
-        let key = uri_key(uri);
-        self.parties.iter().find(|p| uri_key(&p.uri) == key)
+        self.party_index(uri).map(|i| &self.parties[i])
     }
 
     pub fn party_mut(&mut self, uri: &str) -> Option<&mut Party> {
-        let key = uri_key(uri);
-        self.parties.iter_mut().find(|p| uri_key(&p.uri) == key)
+        self.party_index(uri).map(|i| &mut self.parties[i])
+    }
+
+    fn party_index(&self, uri: &str) -> Option<usize> {
+        self.parties.iter().position(|p| p.uri == uri).or_else(|| {
+            let key = uri_key(uri);
+            self.parties.iter().position(|p| uri_key(&p.uri) == key)
+        })
     }
 
     pub fn party_of_dn(&self, dn: &DnName) -> Option<&Party> {
@@ -460,5 +468,21 @@ mod tests {
         assert_eq!(uri_key("+1 (415) 555-0100"), "tel:+14155550100");
         assert_eq!(uri_key("tel:+1-415"), "tel:+1415");
         assert_eq!(call_uuid(ConnId(7)).len(), 32);
+    }
+
+    #[test]
+    fn a_party_is_found_by_its_uri_as_reported_or_as_normalised() {
+        let mut call = Call::new(ConnId(1), MediaType::CHAT, CallType::Inbound, "tel:+1", "sip:rp1@skype.lab", 0);
+        for uri in ["tel:+1 415", "SIP:Agent01@Skype.lab"] {
+            let mut p = Party::for_dn(&DnName::new("x"));
+            (p.uri, p.dn) = (uri.to_string(), None);
+            call.parties.push(p);
+        }
+        assert_eq!(call.party("SIP:Agent01@Skype.lab").map(|p| p.uri.as_str()), Some("SIP:Agent01@Skype.lab"));
+        assert_eq!(call.party("agent01@skype.lab").map(|p| p.uri.as_str()), Some("SIP:Agent01@Skype.lab"));
+        assert_eq!(call.party("tel:+1415").map(|p| p.uri.as_str()), Some("tel:+1 415"));
+        assert!(call.party("sip:agent02@skype.lab").is_none());
+        call.party_mut("sip:agent01@skype.lab").unwrap().rang = true;
+        assert!(call.parties[1].rang);
     }
 }
