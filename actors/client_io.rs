@@ -39,8 +39,8 @@ async fn write_loop(
     ctx: Arc<ServerContext>,
 ) {
     let mut out = Vec::with_capacity(WRITE_BUFFER);
-    // The answers in this burst, timed once the burst is written.
-    let mut answered: Vec<Instant> = Vec::new();
+    // The ReferenceIDs this burst carries, timed once it is written.
+    let mut answered: Vec<u32> = Vec::new();
     // EventSequenceNumber: contiguous per connection, 1 for the first event.
     let mut seq = 0u64;
     loop {
@@ -54,12 +54,10 @@ async fn write_loop(
         let mut next = first;
         let mut n = 0;
         while let Some(ev) = next {
-            if let Some(read_at) = ev.event.attrs.reference_id.and_then(|r| clock.answered(r)) {
-                answered.push(read_at);
-            }
             if let Some(frame) = ev.frame(codec.max_frame()) {
                 seq += 1;
                 frame.write(seq, &mut out);
+                answered.extend(ev.event.attrs.reference_id);
             }
             n += 1;
             next = if n < WRITE_BURST || *kill.borrow() { rx.try_recv().ok() } else { None };
@@ -67,8 +65,9 @@ async fn write_loop(
         if !out.is_empty() && (wr.write_all(&out).await.is_err() || wr.flush().await.is_err()) {
             return;
         }
-        for read_at in &answered {
-            ctx.metrics.request_latency.record(read_at.elapsed());
+        let written = Instant::now();
+        for read_at in answered.iter().filter_map(|r| clock.answered(*r, written)) {
+            ctx.metrics.request_latency.record(written - read_at);
         }
         if *kill.borrow() {
             let _ = wr.shutdown().await;

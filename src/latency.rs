@@ -6,6 +6,13 @@
 //!
 //! Two pieces, no I/O: [`RequestClock`], one per connection, remembers when each pending request
 //! was read; [`RequestLatency`], one per server, is the histogram every answer is recorded in.
+//!
+//! Not counted: the time the request's bytes waited for the reader task (a busy worker delays
+//! it: server queueing that happens before the read), and answers the server never wrote.
+//! Approximate where several clients watch one DN: ReferenceIDs are each connection's own
+//! numbering and an event answering one client goes to every client registered on its DN, so
+//! another client's answer with the same number can be taken for this one's (its own answer then
+//! goes unmeasured). One client per DN, as agent desktops and the load generator run, is exact.
 
 use hdrhistogram::Histogram;
 use parking_lot::Mutex;
@@ -20,7 +27,11 @@ const MAX_MICROS: u64 = 60_000_000;
 /// A connection's pending requests at most: a client that sends requests whose answers never
 /// carry their ReferenceID (or none at all) must not grow the map; past this it starts afresh
 /// (a few answers go unmeasured, nothing else is affected).
-const MAX_PENDING: usize = 1024;
+const MAX_PENDING: usize = 256;
+
+/// A pending request older than this is not timed when an event with its number turns up: its
+/// answer was lost (an actor crash) or never carried the number, and the event is another's.
+const STALE: Duration = Duration::from_secs(10);
 
 /// The `le` bounds of the Prometheus histogram, in seconds.
 const BUCKETS_S: &[f64] = &[0.000_25, 0.000_5, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
@@ -43,14 +54,19 @@ impl RequestClock {
         }
         let mut pending = self.pending.lock();
         if pending.len() >= MAX_PENDING {
-            pending.clear();
+            pending.retain(|_, read| at.saturating_duration_since(*read) < STALE);
+            if pending.len() >= MAX_PENDING {
+                *pending = HashMap::new(); // its capacity goes too
+            }
         }
         pending.insert(reference_id, at);
     }
 
-    /// An event with `reference_id` is being written: when its request was read, the first time.
-    pub fn answered(&self, reference_id: u32) -> Option<Instant> {
-        self.pending.lock().remove(&reference_id)
+    /// An event with `reference_id` was written at `written`: when its request was read, the
+    /// first time (None: no such request pending, or it is stale).
+    pub fn answered(&self, reference_id: u32, written: Instant) -> Option<Instant> {
+        let read = self.pending.lock().remove(&reference_id)?;
+        (written.saturating_duration_since(read) < STALE).then_some(read)
     }
 }
 
@@ -75,8 +91,10 @@ impl LatencyRecord {
     /// What was recorded after `before` (a later record of the same server minus an earlier one).
     pub fn since(&self, before: &LatencyRecord) -> Histogram<u64> {
         let mut h = self.histogram();
-        // An earlier record of the same histogram holds no more in any bucket; a different
-        // server's (restarted) does: then the whole of the later one is the answer.
+        // An earlier record of the same histogram holds no more in any bucket. One that does is
+        // a different server's (restarted): then the whole of the later one is the answer. (A
+        // restarted server that has already recorded more than the earlier one everywhere cannot
+        // be told apart; a load step does not span a restart.)
         if h.subtract(before.histogram()).is_err() {
             return self.histogram();
         }
@@ -132,23 +150,39 @@ mod tests {
     fn an_answer_is_timed_from_its_own_request_once() {
         let clock = RequestClock::default();
         let t0 = Instant::now();
+        let t1 = t0 + Duration::from_millis(1);
         clock.requested(7, t0);
         clock.requested(0, t0); // no ReferenceID: not measured
-        assert_eq!(clock.answered(8), None);
-        assert_eq!(clock.answered(7), Some(t0));
-        assert_eq!(clock.answered(7), None, "a second event with the same ReferenceID is not an answer");
-        assert_eq!(clock.answered(0), None);
+        assert_eq!(clock.answered(8, t1), None);
+        assert_eq!(clock.answered(7, t1), Some(t0));
+        assert_eq!(clock.answered(7, t1), None, "a second event with the same ReferenceID is not an answer");
+        assert_eq!(clock.answered(0, t1), None);
+        // An event turning up long after its number was sent is not that request's answer.
+        clock.requested(9, t0);
+        assert_eq!(clock.answered(9, t0 + STALE), None);
+        assert!(clock.pending.lock().is_empty());
     }
 
     #[test]
     fn a_connection_never_holds_more_than_its_limit() {
         let clock = RequestClock::default();
         let t0 = Instant::now();
-        for r in 1..=(MAX_PENDING as u32 + 10) {
+        // Unanswered and stale: dropped when the limit is reached.
+        for r in 1..=(MAX_PENDING as u32 - 1) {
             clock.requested(r, t0);
         }
+        let t1 = t0 + STALE;
+        for r in 1000..1010 {
+            clock.requested(r, t1);
+        }
+        assert_eq!(clock.pending.lock().len(), 10);
+        assert_eq!(clock.answered(1005, t1), Some(t1));
+        // All fresh: the map starts afresh rather than grow.
+        for r in 1..=(MAX_PENDING as u32 + 10) {
+            clock.requested(r, t1);
+        }
         assert!(clock.pending.lock().len() <= MAX_PENDING);
-        assert_eq!(clock.answered(MAX_PENDING as u32 + 10), Some(t0));
+        assert_eq!(clock.answered(MAX_PENDING as u32 + 10, t1), Some(t1));
     }
 
     #[test]

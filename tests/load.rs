@@ -83,8 +83,9 @@ async fn a_short_load_run_is_healthy_and_reported_as_json_and_svg() {
     assert_eq!(num(s, "/update_latency/count"), num(s, "/counters/updates"), "{s:#}");
     assert!(num(s, "/counters/transfers") + num(s, "/counters/conferences") >= 1.0, "{s:#}");
     assert_eq!(num(s, "/route_latency/count"), 6.0, "each call routed once: {s:#}");
-    // The server's own side of the same requests: as many or more (the desktops' log-ins and
-    // Ready requests of the step too), and never slower than what the desktops saw.
+    // The server's own side of the step's requests: every one the desktops timed, and those
+    // answered by EventError too (none here). Each is a part of what its desktop saw, so the
+    // median is lower (by the loopback and two tasks' wake-ups: never close on this scale).
     assert!(num(s, "/server_request_latency/count") >= num(s, "/request_latency/count"), "{s:#}");
     assert!(num(s, "/server_request_latency/p50_ms") <= num(s, "/request_latency/p50_ms"), "{s:#}");
     for l in ["request_latency", "server_request_latency", "update_latency", "route_latency"] {

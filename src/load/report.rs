@@ -93,8 +93,9 @@ pub struct StepReport {
     pub update_latency: LatencySummary,
     /// Request -> event by request name (RouteCall, UpdateUserData, SingleStepTransfer, ...).
     pub latency_by_request: BTreeMap<String, LatencySummary>,
-    /// Request -> event as the T-Server measured it (read -> answer written, `GET /latency`):
-    /// `request_latency` less the desktops' own side. None: not available.
+    /// Request -> event as the T-Server measured it (read -> answer written, `GET /latency`),
+    /// errors included: the part of `request_latency` between the server's read and its write.
+    /// None: not available.
     pub server_request_latency: Option<LatencySummary>,
     pub events_per_second: f64,
     /// Requests second by second: count, how many over 2 ms, the slowest.
@@ -309,9 +310,7 @@ mod tests {
             counters,
             agent_calls_left: 0,
             server: None,
-            server_latency: Some(
-                crate::latency::LatencyRecord { micros: vec![(300, 3), (1_500, 1)] }.histogram(),
-            ),
+            server_latency: Some(crate::latency::LatencyRecord { micros: vec![(300, 3), (1_500, 1)] }.histogram()),
             p99_limit_ms: limit,
         })
     }
@@ -376,7 +375,6 @@ mod tests {
         assert!(report.summary().contains("  T-Server side        n=4 "), "{}", report.summary());
         assert_eq!(s["server_request_latency"]["count"], json!(4));
     }
-
 
     #[test]
     fn counters_are_read_from_the_traffic_view() {

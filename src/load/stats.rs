@@ -61,11 +61,11 @@ impl LatencySummary {
 /// The request -> event threshold the per-second timeline counts against: the p99 target.
 pub const SLOW_MICROS: u64 = 2_000;
 
-/// One second of a step's requests, by when their event was read: a p99 over a whole run hides
-/// whether the slow requests are spread out or come in bursts (a stall, a burst of work).
+/// One second of a step's requests, by when the desktop took the answer in: a p99 over a whole
+/// run hides whether the slow requests are spread out or come in bursts (a stall, a burst of work).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct SecondStats {
-    /// Seconds since the step began.
+    /// Seconds since the step's measurements began (the previous `take_step`).
     pub second: u32,
     pub count: u64,
     /// Requests that took longer than [`SLOW_MICROS`].
@@ -254,15 +254,21 @@ impl Stats {
     }
 }
 
+/// Seconds with fewer requests than this are left out of [`timeline_line`]: one slow request in
+/// a second of the drain would be "100% above 2 ms".
+pub const TIMELINE_MIN_COUNT: u64 = 100;
+
 /// Whether the slow requests of a step were spread out or bunched: how many seconds had more
-/// than 1% of their requests over 2 ms (the p99 target), and the worst second.
+/// than 1% of their requests over 2 ms (the p99 target), and the worst second. None when no
+/// second had [`TIMELINE_MIN_COUNT`] requests (a low-rate run).
 pub fn timeline_line(timeline: &[SecondStats]) -> Option<String> {
     let share = |s: &SecondStats| s.over_2ms as f64 / s.count.max(1) as f64;
-    let worst = timeline.iter().filter(|s| s.count > 0).max_by(|a, b| share(a).total_cmp(&share(b)))?;
-    let bad = timeline.iter().filter(|s| share(s) > 0.01).count();
+    let busy: Vec<&SecondStats> = timeline.iter().filter(|s| s.count >= TIMELINE_MIN_COUNT).collect();
+    let worst = busy.iter().max_by(|a, b| share(a).total_cmp(&share(b)))?;
+    let bad = busy.iter().filter(|s| share(s) > 0.01).count();
     Some(format!(
-        "by second: {bad} of {} seconds with over 1% of requests above 2 ms; worst second {} ({:.1}% above 2 ms, max {:.3} ms)",
-        timeline.len(),
+        "by second: {bad} of {} seconds (with {TIMELINE_MIN_COUNT}+ requests) with over 1% of requests above 2 ms; worst second {} ({:.1}% above 2 ms, max {:.3} ms)",
+        busy.len(),
         worst.second,
         share(worst) * 100.0,
         worst.max_ms
@@ -312,10 +318,11 @@ mod tests {
     fn the_timeline_line_counts_seconds_over_one_percent_and_names_the_worst() {
         let sec = |second, count, over_2ms, max_ms| SecondStats { second, count, over_2ms, max_ms };
         assert_eq!(timeline_line(&[]), None);
-        let line = timeline_line(&[sec(0, 1000, 5, 1.5), sec(1, 1000, 30, 9.0), sec(2, 100, 2, 3.0)]).unwrap();
+        assert_eq!(timeline_line(&[sec(0, 99, 99, 9.0)]), None, "too few requests to say");
+        let seconds = [sec(0, 1000, 5, 1.5), sec(1, 1000, 30, 9.0), sec(2, 100, 2, 3.0), sec(3, 1, 1, 50.0)];
         assert_eq!(
-            line,
-            "by second: 2 of 3 seconds with over 1% of requests above 2 ms; worst second 1 (3.0% above 2 ms, max 9.000 ms)"
+            timeline_line(&seconds).unwrap(),
+            "by second: 2 of 3 seconds (with 100+ requests) with over 1% of requests above 2 ms; worst second 1 (3.0% above 2 ms, max 9.000 ms)"
         );
     }
 }

@@ -109,13 +109,7 @@ pub fn results_table(vendor: &Value, max: &Value) -> String {
         ),
         ("failed / abandoned / stuck calls", "", "0 / 0 / 0", bad(v), bad(k)),
         ("request -> event p50 / p99 / p99.9", "", "p99 ≤ 2 ms", lat(v, "request_latency"), lat(k, "request_latency")),
-        (
-            "  the T-Server's side (read -> answer written)",
-            "",
-            "",
-            server_lat(v),
-            server_lat(k),
-        ),
+        ("  the T-Server's side (read -> answer written)", "", "", server_lat(v), server_lat(k)),
         ("TUpdateUserData p50 / p99 / p99.9", "", "", lat(v, "update_latency"), lat(k, "update_latency")),
         ("route (EventRouteRequest -> EventRouteUsed)", "", "", lat(v, "route_latency"), lat(k, "route_latency")),
         (

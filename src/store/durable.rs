@@ -66,15 +66,7 @@ struct WriteJob {
     done: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
 }
 
-/// The writer thread runs under SCHED_IDLE: only in the time the runtime's workers leave idle,
-/// and any of them waking takes the core back at once. Serialising and committing a tick's batch
-/// is a burst of milliseconds (redb's copy-on-write inserts; at 1,000 CPS about a sixth of one
-/// core); on a thread at normal priority every request waited behind it (p99 request -> event
-/// 3.5 ms with these writes, 1.95 ms without). nice 19 was the first answer (2.8 ms), but a woken
-/// worker is not sure to preempt a nice-19 thread before its slice ends; an idle-policy thread
-/// it always preempts. When there is no idle time it still gets a small share, so it lags (the
-/// next batch is larger, the dirty set holding each key once) rather than stops. Where the
-/// policy is refused, nice 19.
+/// The writer thread's nice value where the idle policy is refused (see [`lower_priority`]).
 const WRITER_NICE: i32 = 19;
 
 impl DurableStore {
@@ -167,21 +159,40 @@ fn spawn_writer(db: Arc<Database>) -> Writer {
     Writer { jobs, thread }
 }
 
-/// The calling thread under SCHED_IDLE, or at nice [`WRITER_NICE`] where that is refused. Linux
-/// only: there both are per thread (`0` is the calling thread); elsewhere the same calls would
-/// lower the whole process.
+/// The calling thread under SCHED_IDLE: it runs only in the time the runtime's workers leave
+/// idle, and any of them waking takes the core back at once. Serialising and committing a
+/// tick's batch is a burst of milliseconds (redb's copy-on-write inserts; at 1,000 CPS about a
+/// sixth of one core); at normal priority every request waited behind it (p99 request -> event
+/// 3.5 ms with these writes, 1.95 ms without). At nice 19 (the first answer, 2.8 ms) a woken
+/// worker is not sure to preempt it before its slice ends. On a saturated machine it still gets
+/// a small share (less than at nice 19), so it lags — the next batch is larger, the dirty set
+/// holding each key once, and a process crash loses more than one interval — rather than stops.
+/// The idle CPU policy would also put its disk I/O in the idle class (served only when no other
+/// I/O waits): its fsyncs are set back to best effort. Where the policy is refused, nice
+/// [`WRITER_NICE`]. Linux only: there all three are per thread (`0` is the calling thread);
+/// elsewhere the same calls would lower the whole process.
 #[cfg(target_os = "linux")]
 fn lower_priority() {
     let idle = libc::sched_param { sched_priority: 0 };
-    // SAFETY: sched_setscheduler reads the parameter we pass and nothing else; setpriority takes
-    // plain integers. Neither has memory effects.
-    unsafe {
-        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &idle) == 0 {
-            return;
+    // SAFETY: `idle` is a valid sched_param that outlives the call, which only reads it.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &idle) } == 0 {
+        // ioprio_set(IOPRIO_WHO_PROCESS, this thread, IOPRIO_CLASS_BE << 13 | level 7).
+        const WHO_PROCESS: libc::c_long = 1;
+        const BEST_EFFORT_LOWEST: libc::c_long = (2 << 13) | 7;
+        // SAFETY: a plain system call with integer arguments and no memory effects.
+        if unsafe { libc::syscall(libc::SYS_ioprio_set, WHO_PROCESS, 0 as libc::c_long, BEST_EFFORT_LOWEST) } != 0 {
+            let error = std::io::Error::last_os_error();
+            tracing::warn!(%error, "store writer: disk I/O left in the idle class");
         }
-        if libc::setpriority(libc::PRIO_PROCESS, 0, WRITER_NICE) != 0 {
-            tracing::warn!(error = %std::io::Error::last_os_error(), "store writer runs at normal priority");
-        }
+        return;
+    }
+    let refused = std::io::Error::last_os_error();
+    // SAFETY: setpriority takes plain integers and has no memory effects.
+    if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, WRITER_NICE) } != 0 {
+        let error = std::io::Error::last_os_error();
+        tracing::warn!(%refused, %error, "store writer runs at normal priority");
+    } else {
+        tracing::info!(%refused, "store writer at nice 19 (the idle policy was refused)");
     }
 }
 
