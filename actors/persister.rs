@@ -44,7 +44,6 @@ impl Persister {
             return 0;
         }
         let n = batch.len();
-        let keys: Vec<String> = batch.iter().map(|(k, _)| k.clone()).collect();
         match st.ctx.durable.write(batch).await {
             Ok(()) => {
                 st.commits += 1;
@@ -54,8 +53,9 @@ impl Persister {
                 st.ctx.persistence_ok.store(true, std::sync::atomic::Ordering::Relaxed);
                 n
             }
-            Err(e) => {
-                st.failed(keys, &e.to_string());
+            Err(failed) => {
+                let keys = failed.batch.into_iter().map(|(k, _)| k);
+                st.failed(keys, &failed.error.to_string());
                 0
             }
         }
@@ -63,7 +63,7 @@ impl Persister {
 }
 
 impl PersisterState {
-    fn failed(&mut self, keys: Vec<String>, error: &str) {
+    fn failed(&mut self, keys: impl IntoIterator<Item = String>, error: &str) {
         self.ctx.snapshots.mark_dirty(keys);
         self.failures += 1;
         let backoff = Duration::from_millis(10u64 << self.failures.min(9)).min(Duration::from_secs(5));

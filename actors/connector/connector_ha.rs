@@ -48,7 +48,7 @@ pub(super) struct HaFailure {
 
 /// One transaction on the store's writer thread; the error, if any.
 async fn write_rows(store: Arc<DurableStore>, rows: Vec<(String, Option<Arc<Snapshot>>)>) -> Option<String> {
-    store.write(rows).await.err().map(|e| e.to_string())
+    store.write(rows).await.err().map(|failed| failed.error.to_string())
 }
 
 fn ha_snapshot(connector: &str, calls: Vec<JsonRecord>) -> Snapshot {

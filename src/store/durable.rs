@@ -61,9 +61,17 @@ impl Drop for DurableStore {
 
 type Batch = Vec<(String, Option<Arc<Snapshot>>)>;
 
+/// A batch that was not committed, handed back with why: the caller marks its keys dirty again
+/// without having kept a copy of them for a failure that almost never comes.
+#[derive(Debug)]
+pub struct WriteFailed {
+    pub error: StoreError,
+    pub batch: Batch,
+}
+
 struct WriteJob {
     batch: Batch,
-    done: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+    done: tokio::sync::oneshot::Sender<Result<(), WriteFailed>>,
 }
 
 /// The writer thread's nice value where the idle policy is refused (see [`lower_priority`]).
@@ -87,19 +95,21 @@ impl DurableStore {
     /// Commits a batch on the store's writer thread (see [`WRITER_NICE`]) and waits for it
     /// without blocking the caller's thread. Batches commit in the order they are given. Should
     /// the thread be gone (it could not be started), this write fails and the next one starts a
-    /// new thread: the callers retry failed batches.
-    pub async fn write(&self, batch: Batch) -> Result<(), StoreError> {
+    /// new thread: the callers retry failed batches, which come back with the error.
+    pub async fn write(&self, batch: Batch) -> Result<(), WriteFailed> {
         let gone = || StoreError::Io("the store's writer thread is gone".into());
         let (done, result) = tokio::sync::oneshot::channel();
         {
             let mut writer = self.writer.lock();
             let jobs = &writer.get_or_insert_with(|| spawn_writer(self.db.clone())).jobs;
-            if jobs.send(WriteJob { batch, done }).is_err() {
+            if let Err(std::sync::mpsc::SendError(job)) = jobs.send(WriteJob { batch, done }) {
                 *writer = None;
-                return Err(gone());
+                return Err(WriteFailed { error: gone(), batch: job.batch });
             }
         }
-        result.await.map_err(|_| gone())?
+        // Every job is answered (a panic in redb included); a thread that vanished without
+        // answering took the batch with it.
+        result.await.unwrap_or_else(|_| Err(WriteFailed { error: gone(), batch: Vec::new() }))
     }
 
     /// Every stored snapshot. An unreadable entry is an error naming its key: starting with part
@@ -147,7 +157,7 @@ fn spawn_writer(db: Arc<Database>) -> Writer {
             // A panic inside redb fails this batch (it is retried), not the thread.
             let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write_batch(&db, &job.batch)))
                 .unwrap_or_else(|_| Err(StoreError::Io("the store panicked writing the batch".into())));
-            let _ = job.done.send(written);
+            let _ = job.done.send(written.map_err(|error| WriteFailed { error, batch: job.batch }));
         }
     });
     let thread = spawned
@@ -218,6 +228,26 @@ mod tests {
         }
         let store = DurableStore::open(&path).unwrap();
         assert_eq!(store.load_all().unwrap(), vec![("dn:x".to_string(), s)]);
+    }
+
+    /// A write that finds the writer thread gone fails with its batch handed back (the caller
+    /// marks those keys dirty again from it), and the next write starts a new thread.
+    #[tokio::test]
+    async fn a_failed_write_hands_its_batch_back_and_the_next_one_starts_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DurableStore::open(&dir.path().join("snap.redb")).unwrap();
+        let snap = Arc::new(Snapshot::Dn(DnSnapshot::V1(DnSnapshotV1 { dn: DnName::new("x"), ..Default::default() })));
+        // A writer whose thread has gone: its queue has no receiver.
+        let (jobs, queue) = std::sync::mpsc::channel();
+        drop(queue);
+        *store.writer.lock() = Some(Writer { jobs, thread: None });
+        let failed = store.write(vec![("dn:x".into(), Some(snap.clone())), ("dn:y".into(), None)]).await.unwrap_err();
+        assert!(failed.error.to_string().contains("writer thread is gone"), "{}", failed.error);
+        let keys: Vec<&str> = failed.batch.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["dn:x", "dn:y"]);
+        assert_eq!(failed.batch[0].1, Some(snap.clone()));
+        store.write(failed.batch).await.unwrap();
+        assert_eq!(store.load_all().unwrap(), vec![("dn:x".to_string(), (*snap).clone())]);
     }
 
     /// Batches queued at once on the writer thread commit in the order given, and dropping the

@@ -8,7 +8,7 @@ pub mod ha;
 mod snapshot;
 mod table;
 
-pub use durable::{DurableStore, StoreError};
+pub use durable::{DurableStore, StoreError, WriteFailed};
 pub use snapshot::{
     AgentSessionSnapshot, ConnectorCallsSnapshot, ConnectorCallsV1, DnSnapshot, DnSnapshotV1, DnSnapshotV2,
     HaRecordSnapshot, JsonRecord, Snapshot, SnapshotError,
