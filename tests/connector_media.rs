@@ -6,7 +6,7 @@ use crate::connectors::{control, start_pool_with};
 use crate::util::mltp_peer::MltpPeer;
 use crate::util::*;
 use sfb_tserver::actors::connector::connector::ConnectorMsg;
-use sfb_tserver::mltp::{Media, Mltp};
+use sfb_tserver::mltp::{Media, Mltp, TxId};
 use sfb_tserver::model::{ConnId, DnName, DnType};
 
 fn hello() -> Mltp {
@@ -155,5 +155,63 @@ async fn inconsistent_lobby_bypass_makes_conference_scheduling_fail() {
     assert!(reason.starts_with("no conference can host the call: lobby settings are inconsistent"), "{reason}");
     let v = ractor::call_t!(c, ConnectorMsg::GetView, 1000).unwrap();
     assert_eq!((v.calls.len(), v.pool.stats.calls_refused), (0, 1), "{v:?}");
+    pool.shutdown().await;
+}
+
+/// Requests that are one command to SfB are sent on without waiting for SfB's answer: sent in one
+/// burst, with another kind of request among them (it waits for those before it), they are all
+/// answered, in the order sent, each before the events its command caused; a command SfB refuses
+/// is answered with SfB's error, not a timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_command_requests_are_pipelined_and_answered_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = start_pool_with(sfb_tserver::config::embedded_default(), &["q1"], dir.path(), None).await;
+    let mut ts = MltpPeer::connect(&pool.connectors[0].1.to_string()).await;
+    assert!(ts.request(hello()).await.is_ok());
+    assert!(ts.request(Mltp::RegisterDn { dn: DnName::new(AGENT01), dn_type: DnType::Extension }).await.is_ok());
+    let customer = "tel:+14155550178";
+    let make = Mltp::MakeCall {
+        conn_id: ConnId(0x44),
+        from: AGENT01.into(),
+        to: customer.into(),
+        media: Media::Voice,
+        conversation_id: None,
+        data: None,
+        calling_method: None,
+        cpn: None,
+        text: String::new(),
+    };
+    let r = ts.request(make).await;
+    let call: u64 = r.get("call").expect("MAKE_CALL answers the call").parse().unwrap();
+    let (status, v) = control(&pool, "POST", &format!("/sim/users/{customer}/answer"), "").await;
+    assert_eq!(status, 200, "{v}");
+
+    let agent = || AGENT01.to_string();
+    let txs = ts
+        .send_all(vec![
+            Mltp::HoldCall { call, party: agent() },
+            Mltp::RetrieveCall { call, party: agent() },
+            Mltp::SubscribePresence { dn: DnName::new(AGENT01) },
+            Mltp::HoldCall { call: 999_999, party: agent() },
+            Mltp::ReleaseCall { call, party: agent() },
+        ])
+        .await;
+    let mut answered = Vec::new();
+    let mut deleted_after = None;
+    while answered.len() < txs.len() || deleted_after.is_none() {
+        let (id, m) = ts.next_message(STEP).await.expect("every request is answered and the call deleted");
+        match m {
+            Mltp::Response(r) => answered.push((id, r)),
+            Mltp::CallDeleted { call: c, .. } if c == call => deleted_after = Some(answered.len()),
+            _ => {}
+        }
+    }
+    let ids: Vec<TxId> = answered.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, txs.iter().map(|t| TxId::Tx(*t)).collect::<Vec<_>>(), "answers in the order sent");
+    let ok: Vec<bool> = answered.iter().map(|(_, r)| r.is_ok()).collect();
+    assert_eq!(ok, [true, true, true, false, true], "{answered:?}");
+    let refused = answered[3].1.error.as_ref().map(|(_, text)| text.clone()).unwrap_or_default();
+    assert!(!refused.contains("no answer"), "SfB's own refusal, not a lost command: {refused}");
+    assert_eq!(deleted_after, Some(5), "the release is answered before the call's deletion is reported");
     pool.shutdown().await;
 }

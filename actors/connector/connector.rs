@@ -208,9 +208,12 @@ impl Actor for Connector {
         match msg {
             ConnectorMsg::Accepted(tcp) => st.accept_link(&me, tcp).await,
             ConnectorMsg::SimEvents(events) => {
+                // Every event goes out first; then one HA export for the calls they changed.
+                let mut changed = BTreeSet::new();
                 for ev in events {
-                    st.on_sim_event(ev).await;
+                    st.on_sim_event(ev, &mut changed);
                 }
+                st.mirror_ha(changed).await;
                 st.sync_pool();
                 st.maybe_finish_suspend(&me);
             }
@@ -322,7 +325,9 @@ impl ConnectorActorState {
         }
     }
 
-    async fn on_sim_event(&mut self, ev: SimEvent) {
+    /// Publishes one event of the simulated SfB; the call it changed joins `changed` (its HA
+    /// record is mirrored after the batch), a deleted call leaves it.
+    fn on_sim_event(&mut self, ev: SimEvent, changed: &mut BTreeSet<CallId>) {
         if let SimEvent::CallCreated { call, media, from, to, .. } = &ev {
             self.calls.insert(*call);
             let conn_id = self.conn_ids.remove(call);
@@ -342,6 +347,7 @@ impl ConnectorActorState {
             }
         }
         if let SimEvent::CallDeleted { call, .. } = ev {
+            changed.remove(&call);
             self.calls.remove(&call);
             self.facts.remove(&call);
             self.conn_ids.remove(&call);
@@ -356,7 +362,7 @@ impl ConnectorActorState {
                 data: String::new(),
             });
         } else if let Some(call) = call {
-            self.mirror_ha(call).await;
+            changed.insert(call);
         }
     }
 

@@ -59,13 +59,20 @@ fn ha_snapshot(connector: &str, calls: Vec<JsonRecord>) -> Snapshot {
 }
 
 impl ConnectorActorState {
-    /// Takes the changed call's HA record from the simulated SfB (that call only), keeps it in
-    /// memory for the next batched write, and mirrors it to the T-Server.
-    pub(super) async fn mirror_ha(&mut self, call: CallId) {
+    /// Takes the changed calls' HA records from the simulated SfB (those calls only), keeps them
+    /// in memory for the next batched write, and mirrors them to the T-Server. Called once per
+    /// batch of simulated events, after they went out: an export per event was a round trip to
+    /// the simulation between one event and the next, which held back the T-Server's events
+    /// (and this actor's mailbox) for as long as the simulation took to answer.
+    pub(super) async fn mirror_ha(&mut self, calls: BTreeSet<CallId>) {
+        if calls.is_empty() {
+            return;
+        }
         // The records arrive as JSON values, which is what is mirrored and stored: serialised
         // once here and kept as text (a typed round trip cost a parse and a serialisation per
         // call event; a value tree per call in progress, ~2.7 KiB and a deep copy per write).
-        let records = match self.args.sim.app(&self.args.name, AppCmd::ExportCalls(Some(vec![call]))).await {
+        let calls = calls.into_iter().collect();
+        let records = match self.args.sim.app(&self.args.name, AppCmd::ExportCalls(Some(calls))).await {
             Ok(serde_json::Value::Array(records)) => records,
             Ok(_) => Vec::new(),
             Err(e) => return tracing::warn!(connector = %self.args.name, error = %e, "cannot export HA call data"),

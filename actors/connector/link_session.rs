@@ -2,14 +2,21 @@
 //! against the simulated SfB on behalf of its Connector, answers with RESPONSE (errors carry the
 //! guide's codes), and writes the Connector's events to the T-Server. A malformed message closes
 //! only this link. Temporary: the T-Server reconnects.
+//!
+//! A request that is one command to SfB (release, hold, redirect, ...) is not awaited: it is sent
+//! and answered when SfB answers ([`SessionMsg::Answered`]), so the events this link carries never
+//! wait behind SfB working on a request. Answers keep the requests' order and still come before
+//! the events their command caused (SfB answers before the Connector sees those events). Any
+//! other request waits until those in flight are answered, and what arrives behind it waits too.
 
 use crate::actors::connector::connector::ConnectorMsg;
-use crate::actors::connector::sfb_sim::{AppCmd, SimLink};
+use crate::actors::connector::sfb_sim::{AppCmd, SimLink, SimReply};
 use crate::mltp::{ConnectorState, HideHeaders, Mltp, MltpMessage, PresenceType, Response, TxId};
 use crate::model::{DnType, ErrorCode};
 use crate::sim::{CallId, Media, PartyMode};
 use bytes::BytesMut;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -42,6 +49,10 @@ pub struct SessionState {
     hide: HideHeaders,
     me: ActorRef<SessionMsg>,
     ha_present: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// One-command requests sent to SfB and not yet answered.
+    in_flight: usize,
+    /// Requests waiting for those to be answered, in arrival order.
+    waiting: VecDeque<MltpMessage>,
 }
 
 pub enum SessionMsg {
@@ -50,6 +61,8 @@ pub enum SessionMsg {
     Event(Box<Mltp>),
     /// The answer to a request the Connector executed for this link (MAKE_CALL).
     Reply(TxId, Box<Response>),
+    /// SfB's answer to a one-command request sent without waiting.
+    Answered(TxId, Box<Response>),
     Closed(String),
 }
 
@@ -71,6 +84,8 @@ impl Actor for LinkSession {
             hide: HideHeaders::new(&a.hide_header, a.hide_sensitive_data),
             me,
             ha_present: a.ha_present,
+            in_flight: 0,
+            waiting: VecDeque::new(),
         })
     }
 
@@ -103,7 +118,16 @@ impl Actor for LinkSession {
         st: &mut SessionState,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
+            SessionMsg::Inbound(m) if !st.waiting.is_empty() => st.waiting.push_back(*m),
             SessionMsg::Inbound(m) => st.on_message(&me, *m).await,
+            SessionMsg::Answered(tx, response) => {
+                st.in_flight -= 1;
+                st.send(&Mltp::Response(*response).to_message(tx));
+                while st.in_flight == 0 {
+                    let Some(m) = st.waiting.pop_front() else { break };
+                    st.on_message(&me, m).await;
+                }
+            }
             SessionMsg::Event(m) => {
                 if let Mltp::ConnectorState { state } = &*m {
                     st.state = *state;
@@ -155,6 +179,15 @@ impl SessionState {
             let b2b = calling_method.is_some_and(|m| m.eq_ignore_ascii_case("b2b"));
             return self.make_call(id, conn_id, from, to, media, text, b2b);
         }
+        let typed = match self.one_command(typed) {
+            Ok(cmd) => return self.send_command(id, cmd),
+            Err(typed) => *typed,
+        };
+        if self.in_flight > 0 {
+            // Its turn comes when those are answered (it was the oldest waiting, if it waited).
+            self.waiting.push_front(m);
+            return;
+        }
         let response = self.execute(typed).await;
         self.send(&Mltp::Response(response).to_message(id));
         if bye {
@@ -196,6 +229,60 @@ impl SessionState {
         }
     }
 
+    /// Sends a one-command request to SfB; its answer comes back as [`SessionMsg::Answered`].
+    fn send_command(&mut self, tx: TxId, cmd: AppCmd) {
+        self.in_flight += 1;
+        let me = self.me.clone();
+        let then = SimReply::new(move |result| {
+            let response = match result {
+                Ok(_) => Response::ok(),
+                Err(e) => Response::error(e.error_code(), e.to_string()),
+            };
+            let _ = me.cast(SessionMsg::Answered(tx, Box::new(response)));
+        });
+        self.sim.app_then(&self.connector, cmd, then);
+    }
+
+    /// The SfB command of a request answered OK once that command succeeds; the request back
+    /// when it is not one of those.
+    fn one_command(&self, m: Mltp) -> Result<AppCmd, Box<Mltp>> {
+        let call = |c: u64| CallId(c);
+        Ok(match m {
+            Mltp::ReleaseCall { call: c, party } => AppCmd::Release { call: call(c), party },
+            Mltp::HoldCall { call: c, party } => AppCmd::Hold { call: call(c), party },
+            Mltp::RetrieveCall { call: c, party } => AppCmd::Retrieve { call: call(c), party },
+            Mltp::TransferCall { call: c, consult_call, party } => {
+                AppCmd::Merge { call: call(c), consult: call(consult_call), keep_party: Some(party) }
+            }
+            Mltp::ConferenceCall { call: c, consult_call, .. } => {
+                AppCmd::Merge { call: call(c), consult: call(consult_call), keep_party: None }
+            }
+            Mltp::SingleStepTransfer { call: c, party, to } => AppCmd::SingleStepTransfer { call: call(c), party, to },
+            Mltp::SingleStepConference { call: c, to, mode } => {
+                let mode = mode.map(to_party_mode).unwrap_or(PartyMode::Normal);
+                AppCmd::AddParty { call: call(c), to, mode }
+            }
+            Mltp::RedirectCall { call: c, to, calling_method, .. } => {
+                // B2BUA: the Connector reports the Tel URI until its owner answers (queued before
+                // the call's events, which reach the Connector after this redirect).
+                if calling_method.is_some_and(|m| m.eq_ignore_ascii_case("b2b")) {
+                    let _ = self.owner.cast(ConnectorMsg::NoteB2b { call: call(c), to: to.clone() });
+                }
+                AppCmd::Redirect { call: call(c), to }
+            }
+            Mltp::DeleteParty { call: c, party } => AppCmd::DeleteParty { call: call(c), party },
+            Mltp::SendIm { call: c, from, text } => AppCmd::SendIm { call: call(c), from, text },
+            Mltp::SendDtmf { call: c, party, digits } => AppCmd::SendDtmf { call: call(c), party, digits },
+            Mltp::PlayTreatment { call: c, party, treatment_type, params } => {
+                let what = crate::actors::connector::events::playback(treatment_type, params.unwrap_or_default());
+                AppCmd::Play { call: call(c), party, what }
+            }
+            Mltp::StopTreatment { call: c } => AppCmd::StopPlay { call: call(c) },
+            Mltp::SetMute { call: c, party, mode } => AppCmd::SetMode { call: call(c), party, mode: to_party_mode(mode) },
+            other => return Err(Box::new(other)),
+        })
+    }
+
     async fn app(&self, cmd: AppCmd) -> Result<serde_json::Value, Response> {
         self.sim.app(&self.connector, cmd).await.map_err(|e| Response::error(e.error_code(), e.to_string()))
     }
@@ -208,7 +295,6 @@ impl SessionState {
 
     async fn run(&mut self, m: Mltp) -> Result<Response, Response> {
         let ok = Response::ok();
-        let call = |c: u64| CallId(c);
         Ok(match m {
             Mltp::Hello { .. } => {
                 // The T-Server keeps a copy of our HA data: with our own, it drops its copy and we
@@ -257,53 +343,6 @@ impl SessionState {
             Mltp::PublishPresence { dn, availability, activity } => {
                 self.app(AppCmd::PublishPresence { dn: dn.to_string(), availability, activity }).await?;
                 ok
-            }
-            Mltp::ReleaseCall { call: c, party } => {
-                self.app(AppCmd::Release { call: call(c), party }).await.map(|_| ok)?
-            }
-            Mltp::HoldCall { call: c, party } => self.app(AppCmd::Hold { call: call(c), party }).await.map(|_| ok)?,
-            Mltp::RetrieveCall { call: c, party } => {
-                self.app(AppCmd::Retrieve { call: call(c), party }).await.map(|_| ok)?
-            }
-            Mltp::TransferCall { call: c, consult_call, party } => {
-                let cmd = AppCmd::Merge { call: call(c), consult: call(consult_call), keep_party: Some(party) };
-                self.app(cmd).await.map(|_| ok)?
-            }
-            Mltp::ConferenceCall { call: c, consult_call, .. } => self
-                .app(AppCmd::Merge { call: call(c), consult: call(consult_call), keep_party: None })
-                .await
-                .map(|_| ok)?,
-            Mltp::SingleStepTransfer { call: c, party, to } => {
-                self.app(AppCmd::SingleStepTransfer { call: call(c), party, to }).await.map(|_| ok)?
-            }
-            Mltp::SingleStepConference { call: c, to, mode } => {
-                let mode = mode.map(to_party_mode).unwrap_or(PartyMode::Normal);
-                self.app(AppCmd::AddParty { call: call(c), to, mode }).await.map(|_| ok)?
-            }
-            Mltp::RedirectCall { call: c, to, calling_method, .. } => {
-                // B2BUA: the Connector reports the Tel URI until its owner answers (queued before
-                // the call's events, which reach the Connector after this redirect).
-                if calling_method.is_some_and(|m| m.eq_ignore_ascii_case("b2b")) {
-                    let _ = self.owner.cast(ConnectorMsg::NoteB2b { call: call(c), to: to.clone() });
-                }
-                self.app(AppCmd::Redirect { call: call(c), to }).await.map(|_| ok)?
-            }
-            Mltp::DeleteParty { call: c, party } => {
-                self.app(AppCmd::DeleteParty { call: call(c), party }).await.map(|_| ok)?
-            }
-            Mltp::SendIm { call: c, from, text } => {
-                self.app(AppCmd::SendIm { call: call(c), from, text }).await.map(|_| ok)?
-            }
-            Mltp::SendDtmf { call: c, party, digits } => {
-                self.app(AppCmd::SendDtmf { call: call(c), party, digits }).await.map(|_| ok)?
-            }
-            Mltp::PlayTreatment { call: c, party, treatment_type, params } => {
-                let what = crate::actors::connector::events::playback(treatment_type, params.unwrap_or_default());
-                self.app(AppCmd::Play { call: call(c), party, what }).await.map(|_| ok)?
-            }
-            Mltp::StopTreatment { call: c } => self.app(AppCmd::StopPlay { call: call(c) }).await.map(|_| ok)?,
-            Mltp::SetMute { call: c, party, mode } => {
-                self.app(AppCmd::SetMode { call: call(c), party, mode: to_party_mode(mode) }).await.map(|_| ok)?
             }
             Mltp::HaRestore { records } => {
                 let records: Vec<crate::sim::CallRecord> = serde_json::from_str(&records)

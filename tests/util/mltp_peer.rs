@@ -34,13 +34,29 @@ impl MltpPeer {
         }
     }
 
+    /// Sends requests in one write without waiting for their answers; their transaction ids.
+    pub async fn send_all(&mut self, ms: Vec<Mltp>) -> Vec<u64> {
+        let mut out = BytesMut::new();
+        let mut txs = Vec::new();
+        for m in ms {
+            let tx = self.next_tx;
+            self.next_tx += 1;
+            link_codec().encode(&m.to_message(TxId::Tx(tx)), &mut out).unwrap();
+            txs.push(tx);
+        }
+        self.stream.write_all(&out).await.unwrap();
+        txs
+    }
+
+    /// The next message (RESPONSE or event) with its id; None on timeout.
+    pub async fn next_message(&mut self, timeout: Duration) -> Option<(TxId, Mltp)> {
+        let msg = self.read_one(timeout).await?;
+        Some((msg.id, Mltp::from_message(&msg).expect("typed MLTP")))
+    }
+
     /// Sends a request and returns its RESPONSE, keeping events that arrive meanwhile.
     pub async fn request(&mut self, m: Mltp) -> Response {
-        let tx = self.next_tx;
-        self.next_tx += 1;
-        let mut out = BytesMut::new();
-        link_codec().encode(&m.to_message(TxId::Tx(tx)), &mut out).unwrap();
-        self.stream.write_all(&out).await.unwrap();
+        let tx = self.send_all(vec![m]).await[0];
         loop {
             let msg = self.read_one(Duration::from_secs(10)).await.expect("a RESPONSE");
             match Mltp::from_message(&msg).expect("typed MLTP") {
