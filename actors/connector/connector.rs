@@ -73,6 +73,8 @@ pub enum ConnectorMsg {
         tx: crate::mltp::TxId,
         session: ActorRef<SessionMsg>,
     },
+    /// SfB's export of the HA records of calls a batch of events changed (`mirror_ha`).
+    HaRecords(Result<serde_json::Value, String>),
     PoolTick,
     /// Write the HA records if they changed.
     HaTick,
@@ -213,7 +215,7 @@ impl Actor for Connector {
                 for ev in events {
                     st.on_sim_event(ev, &mut changed);
                 }
-                st.mirror_ha(changed).await;
+                st.mirror_ha(&me, changed);
                 st.sync_pool();
                 st.maybe_finish_suspend(&me);
             }
@@ -234,6 +236,7 @@ impl Actor for Connector {
                 let _ = session.cast(SessionMsg::Reply(tx, Box::new(response)));
             }
             ConnectorMsg::NoteB2b { call, to } => st.note_b2b(call, &to),
+            ConnectorMsg::HaRecords(records) => st.keep_ha_records(records),
             ConnectorMsg::PoolTick => st.refill_pool().await,
             ConnectorMsg::HaTick => st.start_ha_write().await,
             ConnectorMsg::Resync(session) => st.resync_ha(&session),

@@ -6,7 +6,8 @@
 //! after a restart. The connector's own key marks that it keeps HA data at all.
 
 use super::{ConnectorActorState, SessionMsg};
-use crate::actors::connector::sfb_sim::AppCmd;
+use crate::actors::connector::connector::ConnectorMsg;
+use crate::actors::connector::sfb_sim::{AppCmd, SimReply, SimResult};
 use crate::mltp::Mltp;
 use crate::sim::CallId;
 use crate::store::{DurableStore, JsonRecord, Snapshot};
@@ -59,23 +60,32 @@ fn ha_snapshot(connector: &str, calls: Vec<JsonRecord>) -> Snapshot {
 }
 
 impl ConnectorActorState {
-    /// Takes the changed calls' HA records from the simulated SfB (those calls only), keeps them
-    /// in memory for the next batched write, and mirrors them to the T-Server. Called once per
-    /// batch of simulated events, after they went out: an export per event was a round trip to
-    /// the simulation between one event and the next, which held back the T-Server's events
-    /// (and this actor's mailbox) for as long as the simulation took to answer.
-    pub(super) async fn mirror_ha(&mut self, calls: BTreeSet<CallId>) {
+    /// Asks the simulated SfB for the changed calls' HA records (those calls only), once per
+    /// batch of simulated events, after they went out. Not awaited: the answer comes back as
+    /// [`ConnectorMsg::HaRecords`], cast by SfB before any later event of those calls (a call
+    /// deleted meanwhile is deleted after its record is kept). An export per event, awaited,
+    /// was a round trip to SfB between one event and the next, holding back the T-Server's
+    /// events (and this actor's mailbox) while SfB worked through the links' commands.
+    pub(super) fn mirror_ha(&mut self, me: &ActorRef<ConnectorMsg>, calls: BTreeSet<CallId>) {
         if calls.is_empty() {
             return;
         }
-        // The records arrive as JSON values, which is what is mirrored and stored: serialised
-        // once here and kept as text (a typed round trip cost a parse and a serialisation per
-        // call event; a value tree per call in progress, ~2.7 KiB and a deep copy per write).
-        let calls = calls.into_iter().collect();
-        let records = match self.args.sim.app(&self.args.name, AppCmd::ExportCalls(Some(calls))).await {
+        let me = me.clone();
+        let then = SimReply::new(move |r: SimResult| {
+            let _ = me.cast(ConnectorMsg::HaRecords(r.map_err(|e| e.to_string())));
+        });
+        self.args.sim.app_then(&self.args.name, AppCmd::ExportCalls(Some(calls.into_iter().collect())), then);
+    }
+
+    /// Keeps the exported HA records in memory for the next batched write and mirrors them to
+    /// the T-Server. The records arrive as JSON values, which is what is mirrored and stored:
+    /// serialised once here and kept as text (a typed round trip cost a parse and a serialisation
+    /// per call event; a value tree per call in progress, ~2.7 KiB and a deep copy per write).
+    pub(super) fn keep_ha_records(&mut self, records: Result<serde_json::Value, String>) {
+        let records = match records {
             Ok(serde_json::Value::Array(records)) => records,
             Ok(_) => Vec::new(),
-            Err(e) => return tracing::warn!(connector = %self.args.name, error = %e, "cannot export HA call data"),
+            Err(error) => return tracing::warn!(connector = %self.args.name, %error, "cannot export HA call data"),
         };
         for value in records {
             let Some(call) = value.get("call").and_then(serde_json::Value::as_u64).map(CallId) else { continue };

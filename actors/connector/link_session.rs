@@ -278,7 +278,9 @@ impl SessionState {
                 AppCmd::Play { call: call(c), party, what }
             }
             Mltp::StopTreatment { call: c } => AppCmd::StopPlay { call: call(c) },
-            Mltp::SetMute { call: c, party, mode } => AppCmd::SetMode { call: call(c), party, mode: to_party_mode(mode) },
+            Mltp::SetMute { call: c, party, mode } => {
+                AppCmd::SetMode { call: call(c), party, mode: to_party_mode(mode) }
+            }
             other => return Err(Box::new(other)),
         })
     }
