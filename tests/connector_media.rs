@@ -13,6 +13,21 @@ fn hello() -> Mltp {
     Mltp::Hello { version: "1.0".into(), tserver: "test".into(), pool: "default".into() }
 }
 
+/// MAKE_CALL of a voice call from `from` to `to`, the T-Server's ConnID `conn`.
+fn make_call(conn: u64, from: &str, to: &str) -> Mltp {
+    Mltp::MakeCall {
+        conn_id: ConnId(conn),
+        from: from.into(),
+        to: to.into(),
+        media: Media::Voice,
+        conversation_id: None,
+        data: None,
+        calling_method: None,
+        cpn: None,
+        text: String::new(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pooled_conferences_ringback_and_music_on_hold() {
     let mut cfg = sfb_tserver::config::embedded_default();
@@ -32,19 +47,7 @@ async fn pooled_conferences_ringback_and_music_on_hold() {
     let r = ts.request(Mltp::RegisterDn { dn: DnName::new(AGENT01), dn_type: DnType::Extension }).await;
     assert!(r.is_ok(), "{r:?}");
     let customer = "tel:+14155550177";
-    let r = ts
-        .request(Mltp::MakeCall {
-            conn_id: ConnId(0x42),
-            from: AGENT01.into(),
-            to: customer.into(),
-            media: Media::Voice,
-            conversation_id: None,
-            data: None,
-            calling_method: None,
-            cpn: None,
-            text: String::new(),
-        })
-        .await;
+    let r = ts.request(make_call(0x42, AGENT01, customer)).await;
     assert!(r.is_ok(), "{r:?}");
     let call: u64 = r.get("call").unwrap().parse().unwrap();
     let view = ractor::call_t!(c, ConnectorMsg::GetView, 1000).unwrap();
@@ -89,19 +92,7 @@ async fn pooled_conferences_ringback_and_music_on_hold() {
         "with caching-enabled the conference is kept for reuse: {:?}",
         ractor::call_t!(c, ConnectorMsg::GetView, 1000).map(|v| v.pool)
     );
-    let r = ts
-        .request(Mltp::MakeCall {
-            conn_id: ConnId(0x43),
-            from: AGENT01.into(),
-            to: customer.into(),
-            media: Media::Voice,
-            conversation_id: None,
-            data: None,
-            calling_method: None,
-            cpn: None,
-            text: String::new(),
-        })
-        .await;
+    let r = ts.request(make_call(0x43, AGENT01, customer)).await;
     assert!(r.is_ok(), "{r:?}");
     let view = ractor::call_t!(c, ConnectorMsg::GetView, 1000).unwrap();
     assert_eq!((view.pool.in_use, view.pool.stats.reused), (1, 1), "the next call reuses it: {view:?}");
@@ -137,19 +128,7 @@ async fn inconsistent_lobby_bypass_makes_conference_scheduling_fail() {
     assert!(ts.request(hello()).await.is_ok());
     let r = ts.request(Mltp::RegisterDn { dn: DnName::new(AGENT01), dn_type: DnType::Extension }).await;
     assert!(r.is_ok(), "{r:?}");
-    let r = ts
-        .request(Mltp::MakeCall {
-            conn_id: ConnId(0x44),
-            from: AGENT01.into(),
-            to: "tel:+14155550178".into(),
-            media: Media::Voice,
-            conversation_id: None,
-            data: None,
-            calling_method: None,
-            cpn: None,
-            text: String::new(),
-        })
-        .await;
+    let r = ts.request(make_call(0x44, AGENT01, "tel:+14155550178")).await;
     let (code, reason) = r.failure().expect("refused");
     assert_eq!(code.code(), 1140, "{r:?}");
     assert!(reason.starts_with("no conference can host the call: lobby settings are inconsistent"), "{reason}");
@@ -170,17 +149,7 @@ async fn one_command_requests_are_pipelined_and_answered_in_order() {
     assert!(ts.request(hello()).await.is_ok());
     assert!(ts.request(Mltp::RegisterDn { dn: DnName::new(AGENT01), dn_type: DnType::Extension }).await.is_ok());
     let customer = "tel:+14155550178";
-    let make = Mltp::MakeCall {
-        conn_id: ConnId(0x44),
-        from: AGENT01.into(),
-        to: customer.into(),
-        media: Media::Voice,
-        conversation_id: None,
-        data: None,
-        calling_method: None,
-        cpn: None,
-        text: String::new(),
-    };
+    let make = make_call(0x44, AGENT01, customer);
     let r = ts.request(make).await;
     let call: u64 = r.get("call").expect("MAKE_CALL answers the call").parse().unwrap();
     let (status, v) = control(&pool, "POST", &format!("/sim/users/{customer}/answer"), "").await;

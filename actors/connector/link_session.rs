@@ -8,6 +8,8 @@
 //! wait behind SfB working on a request. Answers keep the requests' order and still come before
 //! the events their command caused (SfB answers before the Connector sees those events). Any
 //! other request waits until those in flight are answered, and what arrives behind it waits too.
+//! MAKE_CALL, answered by the Connector once it has anchored the call, is the one answer that
+//! requests sent behind it may overtake (as before pipelining).
 
 use crate::actors::connector::connector::ConnectorMsg;
 use crate::actors::connector::sfb_sim::{AppCmd, SimLink, SimReply};
@@ -162,6 +164,11 @@ impl SessionState {
         let typed = match Mltp::from_message(&m) {
             Ok(t) => t,
             Err(e) => {
+                if id.tx().is_some() && self.in_flight > 0 {
+                    // Answered in its turn, like any request that is not pipelined.
+                    self.waiting.push_front(m);
+                    return;
+                }
                 if id.tx().is_some() {
                     self.send(&Mltp::Response(Response::error(ErrorCode::InvalidAttr, e.to_string())).to_message(id));
                     return;
@@ -176,6 +183,10 @@ impl SessionState {
         }
         let bye = matches!(typed, Mltp::Bye { .. });
         if let Mltp::MakeCall { conn_id, from, to, media, text, calling_method, .. } = typed {
+            if self.in_flight > 0 {
+                self.waiting.push_front(m);
+                return;
+            }
             let b2b = calling_method.is_some_and(|m| m.eq_ignore_ascii_case("b2b"));
             return self.make_call(id, conn_id, from, to, media, text, b2b);
         }
