@@ -19,6 +19,7 @@ pub mod control_http;
 pub mod events;
 pub mod link_session;
 pub mod sfb_sim;
+pub mod sim_link;
 pub mod sim_ticker;
 
 use crate::actors::board::Board;
