@@ -121,8 +121,9 @@ fn load_config(path: Option<&std::path::Path>) -> Result<config::ServerConfig> {
 /// (mimalloc) maps its arenas aligned, so with THP on `madvise` they were faulted in 2 MiB at a
 /// time: tens of thousands of actors allocate and free small blocks all over those arenas, and a
 /// huge page stays resident while any part of it is used. 10,000 agents at 1,000 CPS: 86 MiB of
-/// the T-Server's RSS were huge pages, and its peak fell from 965-972 MiB to 933 MiB without
-/// them, for no CPU measurable in the noise (BENCHMARKS.md). Linux only; a refusal is harmless.
+/// the T-Server's RSS were huge pages, and its peak fell from 965-972 MiB to 931-950 MiB without
+/// them; with 1,200 calls 131 -> 96 MiB and 7.0-7.4 -> 6.5 CPU s (fewer page faults), BENCHMARKS.md.
+/// Linux only; a refusal leaves the process as it was (logging is not set up yet here).
 fn disable_transparent_huge_pages() {
     #[cfg(target_os = "linux")]
     // SAFETY: prctl with integer arguments only; PR_SET_THP_DISABLE sets a flag on this process.

@@ -66,7 +66,7 @@ impl ConnectorActorState {
     /// deleted meanwhile is deleted after its record is kept). An export per event, awaited,
     /// was a round trip to SfB between one event and the next, holding back the T-Server's
     /// events (and this actor's mailbox) while SfB worked through the links' commands.
-    pub(super) fn mirror_ha(&mut self, me: &ActorRef<ConnectorMsg>, calls: BTreeSet<CallId>) {
+    pub(super) fn mirror_ha(&self, me: &ActorRef<ConnectorMsg>, calls: BTreeSet<CallId>) {
         if calls.is_empty() {
             return;
         }

@@ -10,6 +10,15 @@ use ractor::ActorRef;
 use std::sync::Arc;
 use std::time::Duration;
 
+fn unreachable() -> SimError {
+    SimError::Refused("Skype for Business is not reachable".into())
+}
+
+/// A command that got no answer: timed out ([`SimLink::app`]) or dropped ([`SimReply`]).
+fn no_answer() -> SimError {
+    SimError::Refused("no answer from Skype for Business".into())
+}
+
 /// How connectors and the control API reach the simulated SfB, whose actor may be restarted.
 pub struct SimLink {
     pub shared: Arc<SimShared>,
@@ -28,7 +37,7 @@ impl SimLink {
     /// run in the order sent.
     pub fn app_then(&self, connector: &str, cmd: AppCmd, then: SimReply) {
         let Some(actor) = self.actor.read().clone() else {
-            return then.send(Err(SimError::Refused("Skype for Business is not reachable".into())));
+            return then.send(Err(unreachable()));
         };
         // A refused send hands the message back; dropping it answers `then` with an error.
         let _ = actor.cast(SfbMsg::AppThen { connector: connector.to_string(), cmd, then });
@@ -37,12 +46,12 @@ impl SimLink {
     /// Runs one application command against the simulated SfB on behalf of `connector`.
     pub async fn app(&self, connector: &str, cmd: AppCmd) -> SimResult {
         let Some(actor) = self.actor.read().clone() else {
-            return Err(SimError::Refused("Skype for Business is not reachable".into()));
+            return Err(unreachable());
         };
         let connector = connector.to_string();
         match actor.call(|reply| SfbMsg::App { connector, cmd, reply }, Some(Duration::from_secs(5))).await {
             Ok(ractor::rpc::CallResult::Success(r)) => r,
-            _ => Err(SimError::Refused("no answer from Skype for Business".into())),
+            _ => Err(no_answer()),
         }
     }
 }
@@ -66,7 +75,7 @@ impl SimReply {
 impl Drop for SimReply {
     fn drop(&mut self) {
         if let Some(f) = self.0.take() {
-            f(Err(SimError::Refused("no answer from Skype for Business".into())));
+            f(Err(no_answer()));
         }
     }
 }
@@ -78,7 +87,7 @@ mod tests {
     use parking_lot::Mutex;
 
     /// A command sent without waiting is always answered: with an error when SfB is not there to
-    /// take it, and when it is dropped unanswered (SfB failed with it in its mailbox).
+    /// take it, and when it is dropped unanswered (as a message left in a failed SfB's mailbox is).
     #[test]
     fn a_command_sent_without_waiting_is_answered_even_when_lost() {
         let answers = Arc::new(Mutex::new(Vec::new()));
