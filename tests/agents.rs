@@ -31,7 +31,7 @@ pub(crate) fn options(set: &[(&str, &str)]) -> impl FnOnce(&mut ServerConfig) {
         }
     }
     assert_eq!(found, set.len(), "every option is in the embedded configuration: {set:?}");
-    move |c| *c = config::load_str(&text).expect("valid test configuration")
+    config_text(text)
 }
 
 pub(crate) fn ext_int(ev: &Event, key: &str) -> Option<i64> {

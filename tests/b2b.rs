@@ -16,7 +16,7 @@ async fn a_b2bua_call_to_a_users_tel_uri_is_reported_as_the_guide_shows() {
     assert!(text.contains(sim));
     let with_line = format!("{sim}\n[[sim.user]]\nuri = \"{AGENT02}\"\nline-uri = \"{B_TEL}\"\n");
     text = text.replacen(sim, &with_line, 1);
-    let server = TestServer::start_with(move |c| *c = config::load_str(&text).expect("valid configuration")).await;
+    let server = TestServer::start_with(config_text(text)).await;
     let a = server.client().await;
     let mut a_events = server.client().await;
     let mut b = server.client().await;
@@ -52,7 +52,7 @@ async fn a_route_by_b2bua_to_a_tel_uri_is_delivered_to_the_user_who_answers() {
     let sim = "[sim]\npstn-callers-bypass-lobby = false\n";
     let with_line = format!("{sim}\n[[sim.user]]\nuri = \"{AGENT02}\"\nline-uri = \"{B_TEL}\"\n");
     text = text.replacen(sim, &with_line, 1);
-    let server = TestServer::start_with(move |c| *c = config::load_str(&text).expect("valid configuration")).await;
+    let server = TestServer::start_with(config_text(text)).await;
     let mut router = server.client().await;
     let mut b = server.client().await;
     router.register("sip:rp1@skype.lab").await.unwrap();
@@ -63,7 +63,8 @@ async fn a_route_by_b2bua_to_a_tel_uri_is_delivered_to_the_user_who_answers() {
     route.attrs.conn_id = rr.attrs.conn_id;
     route.attrs.other_dn = Some(DnName::new(B_TEL));
     route.attrs.extensions = Some(KvList::new().with("calling-method", "b2b").with("NO_ANSWER_TIMEOUT", "1"));
-    assert_eq!(router.request(route).await.unwrap().kind, EventKind::RouteUsed);
+    let used = router.request(route).await.unwrap();
+    assert_eq!(used.kind, EventKind::RouteUsed, "{used:?}");
     server.admin_json("POST", &format!("/sim/users/{AGENT02}/answer"), "").await;
     let ringing = b.wait_for(STEP, |e| e.kind == EventKind::Ringing).await.expect("B's EventRinging");
     assert_eq!(ringing.attrs.extensions.as_ref().and_then(|x| x.get_str("calling-method")), Some("b2b"));

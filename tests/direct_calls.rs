@@ -20,7 +20,7 @@ fn ext<'a>(ev: &'a Event, key: &str) -> Option<&'a str> {
 fn configured(from: &str, to: &str) -> impl FnOnce(&mut ServerConfig) {
     assert!(config::EMBEDDED_DEFAULT.contains(from), "{from}");
     let text = config::EMBEDDED_DEFAULT.replace(from, to);
-    move |c| *c = config::load_str(&text).expect("valid test configuration")
+    config_text(text)
 }
 
 /// A DN annex for agent `n` of the embedded configuration.

@@ -19,7 +19,7 @@ fn configured(edits: &[(&str, &str)]) -> impl FnOnce(&mut ServerConfig) {
         assert!(text.contains(from), "{from}");
         text = text.replacen(from, to, 1);
     }
-    move |c| *c = config::load_str(&text).expect("valid test configuration")
+    config_text(text)
 }
 
 async fn set_presence(server: &TestServer, user: &str, availability: u32) {

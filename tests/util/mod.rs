@@ -139,6 +139,16 @@ pub fn req(kind: RequestKind, this_dn: &str) -> Request {
     Request::with_attrs(kind, Attributes { this_dn: Some(DnName::new(this_dn)), ..Default::default() })
 }
 
+/// A whole configuration from `text` for [`TestServer::start_with`], the reference router kept off
+/// as `start_with` promises (replacing the configuration would otherwise turn the embedded
+/// default's router back on, and it would race the test's own routing client).
+pub fn config_text(text: String) -> impl FnOnce(&mut ServerConfig) {
+    move |c| {
+        *c = config::load_str(&text).expect("valid test configuration");
+        c.router.enabled = false;
+    }
+}
+
 pub fn error_code(ev: &Event) -> Option<i32> {
     ev.attrs.error_code.map(|c| c.code())
 }
