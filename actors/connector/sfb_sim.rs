@@ -49,6 +49,13 @@ impl SimShared {
     pub fn call_owner(&self, call: CallId) -> Option<String> {
         self.routes.lock().call_owner.get(&call).cloned()
     }
+
+    /// The connectors an endpoint is registered on, oldest first (tests: a DN being moved is on
+    /// two until the old connector's unregistration arrives, and a call created meanwhile may go
+    /// to either).
+    pub fn endpoint_owners(&self, uri: &str) -> Vec<String> {
+        self.routes.lock().endpoint_owner.get(uri).cloned().unwrap_or_default()
+    }
 }
 
 /// What people do (the control API). `endpoint` (1-based) answers or rejects on one endpoint of
