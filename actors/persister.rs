@@ -10,7 +10,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Each commit costs an fsync and a redb transaction whatever it holds; with calls updated
+/// Each commit costs an fsync (and, while the store was redb, a transaction) whatever it holds; with calls updated
 /// hundreds of times a second every tick has something dirty. 10 ms made those commits a sixth of
 /// the T-Server's CPU at 1,200 calls; 50 ms keeps the loss window short next to a person's actions.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(50);

@@ -100,7 +100,7 @@ pub async fn start(mut config: ServerConfig, opts: StartOptions) -> Result<Serve
         Some(ca) => Some(transport::client_config(ca)?),
         None => None,
     };
-    let store_path = data_dir.join("snapshots.redb");
+    let store_path = data_dir.join("snapshots.log");
     let durable = tokio::task::spawn_blocking(move || DurableStore::open(&store_path))
         .await
         .map_err(|e| StartError::Spawn(e.to_string()))??;

@@ -91,7 +91,7 @@ pub async fn start(config: Arc<ServerConfig>, opts: ConnectorOptions) -> Result<
         .map_err(|e| ConnectorStartError::Sim(e.to_string()))?;
     let shared = SimShared::new(World::new(sim_cfg));
     let sim = SimLink::new(shared);
-    let store_path = opts.data_dir.join("connector-ha.redb");
+    let store_path = opts.data_dir.join("connector-ha.log");
     let store = tokio::task::spawn_blocking(move || DurableStore::open(&store_path))
         .await
         .map_err(|e| ConnectorStartError::Spawn(e.to_string()))??;

@@ -1,26 +1,18 @@
-//! The durable snapshot store: one redb file, one table `snapshots` (key -> JSON bytes). Writes
-//! come in batches and each batch is one transaction, so a burst of DN changes costs one fsync.
-//! Writes go through [`DurableStore::write`], which commits on the store's own writer thread;
-//! `load_all` blocks (start-up runs it on a blocking thread), never call it inside a handler.
+//! The durable snapshot store: an append-only log (`log.rs`, `log_file.rs`) of key -> JSON
+//! snapshots. Writes come in batches and each batch is one frame and one fsync, so a burst of
+//! changes costs one fsync. Writes go through [`DurableStore::write`], which commits on the
+//! store's own writer thread; `open` and `load_all` block (start-up runs them on a blocking
+//! thread), never call them inside a handler.
 
+use super::log_file::LogFile;
 use super::snapshot::{Snapshot, SnapshotError};
-use redb::{Database, ReadableTable, TableDefinition};
 use std::path::Path;
 use std::sync::Arc;
 
-const SNAPSHOTS: TableDefinition<&str, &[u8]> = TableDefinition::new("snapshots");
-
-/// redb's page cache (per store: the T-Server's and each Connector's). Its default (1 GiB) keeps
-/// pages a commit wrote, so the process grew with the store's history (10,000 agents at 1,000
-/// CPS: tens of MB per store). This store is written all the time and read only at start-up (the
-/// snapshot table is the in-memory copy): the cache only has to hold the branch pages that
-/// inserts walk.
-const CACHE_BYTES: usize = 8 * 1024 * 1024;
-
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open snapshot store {path}: {source}")]
-    Open { path: String, source: redb::DatabaseError },
+    #[error("cannot open snapshot store {path}: {reason}")]
+    Open { path: String, reason: String },
     #[error("snapshot store i/o: {0}")]
     Io(String),
     #[error("snapshot {key} is unreadable: {source}")]
@@ -34,7 +26,7 @@ macro_rules! io {
 }
 
 pub struct DurableStore {
-    db: Arc<Database>,
+    log: Arc<parking_lot::Mutex<LogFile>>,
     /// The writer thread, started by the first [`DurableStore::write`] and again by the next
     /// write if it is gone.
     writer: parking_lot::Mutex<Option<Writer>>,
@@ -79,17 +71,21 @@ const WRITER_NICE: i32 = 19;
 
 impl DurableStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let refused = |reason: String| StoreError::Open { path: path.display().to_string(), reason };
         if let Some(parent) = path.parent() {
-            io!(std::fs::create_dir_all(parent))?;
+            std::fs::create_dir_all(parent).map_err(|e| refused(e.to_string()))?;
         }
-        let db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .create(path)
-            .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
-        let tx = io!(db.begin_write())?;
-        io!(tx.open_table(SNAPSHOTS))?;
-        io!(tx.commit())?;
-        Ok(DurableStore { db: Arc::new(db), writer: parking_lot::Mutex::new(None) })
+        // Earlier versions kept this store in redb: refuse rather than start without that state.
+        let earlier = path.with_extension("redb");
+        if earlier.exists() && !path.exists() {
+            return Err(refused(format!(
+                "{} was written by an earlier version (redb) and is not read by this one; remove it \
+                 to start without the state it holds",
+                earlier.display()
+            )));
+        }
+        let log = LogFile::open(path).map_err(|e| refused(e.to_string()))?;
+        Ok(DurableStore { log: Arc::new(parking_lot::Mutex::new(log)), writer: parking_lot::Mutex::new(None) })
     }
 
     /// Commits a batch on the store's writer thread (see [`WRITER_NICE`]) and waits for it
@@ -101,13 +97,13 @@ impl DurableStore {
         let (done, result) = tokio::sync::oneshot::channel();
         {
             let mut writer = self.writer.lock();
-            let jobs = &writer.get_or_insert_with(|| spawn_writer(self.db.clone())).jobs;
+            let jobs = &writer.get_or_insert_with(|| spawn_writer(self.log.clone())).jobs;
             if let Err(std::sync::mpsc::SendError(job)) = jobs.send(WriteJob { batch, done }) {
                 *writer = None;
                 return Err(WriteFailed { error: gone(), batch: job.batch });
             }
         }
-        // Every job is answered (a panic in redb included); a thread that vanished without
+        // Every job is answered (a panic while writing included); a thread that vanished without
         // answering took the batch with it.
         result.await.unwrap_or_else(|_| Err(WriteFailed { error: gone(), batch: Vec::new() }))
     }
@@ -115,47 +111,30 @@ impl DurableStore {
     /// Every stored snapshot. An unreadable entry is an error naming its key: starting with part
     /// of the state silently missing would be worse than refusing to start.
     pub fn load_all(&self) -> Result<Vec<(String, Snapshot)>, StoreError> {
-        let tx = io!(self.db.begin_read())?;
-        let table = io!(tx.open_table(SNAPSHOTS))?;
-        let mut out = Vec::new();
-        for row in io!(table.iter())? {
-            let (k, v) = io!(row)?;
-            let key = k.value().to_string();
-            let snap =
-                Snapshot::from_bytes(v.value()).map_err(|source| StoreError::Corrupt { key: key.clone(), source })?;
-            out.push((key, snap));
-        }
-        Ok(out)
+        let rows = io!(self.log.lock().read_all())?;
+        let parse = |(key, bytes): (String, Vec<u8>)| match Snapshot::from_bytes(&bytes) {
+            Ok(snap) => Ok((key, snap)),
+            Err(source) => Err(StoreError::Corrupt { key, source }),
+        };
+        rows.into_iter().map(parse).collect()
     }
 }
 
-/// One batch in one transaction (one commit, one fsync); `None` removes the key.
-fn write_batch(db: &Database, batch: &[(String, Option<Arc<Snapshot>>)]) -> Result<(), StoreError> {
-    let tx = io!(db.begin_write())?;
-    {
-        let mut table = io!(tx.open_table(SNAPSHOTS))?;
-        for (key, snap) in batch {
-            match snap {
-                Some(snap) => {
-                    io!(table.insert(key.as_str(), snap.to_bytes().as_slice()))?;
-                }
-                None => {
-                    io!(table.remove(key.as_str()))?;
-                }
-            }
-        }
-    }
-    io!(tx.commit())
+/// One batch, one frame, one fsync; `None` removes the key.
+fn write_batch(log: &parking_lot::Mutex<LogFile>, batch: &[(String, Option<Arc<Snapshot>>)]) -> Result<(), StoreError> {
+    let bytes: Vec<Option<Vec<u8>>> = batch.iter().map(|(_, snap)| snap.as_ref().map(|s| s.to_bytes())).collect();
+    let entries = batch.iter().zip(&bytes).map(|((key, _), b)| (key.as_str(), b.as_deref()));
+    io!(log.lock().append(entries))
 }
 
 /// The writer thread: lowers its own priority, then commits batches until the store is dropped.
-fn spawn_writer(db: Arc<Database>) -> Writer {
+fn spawn_writer(log: Arc<parking_lot::Mutex<LogFile>>) -> Writer {
     let (jobs, queue) = std::sync::mpsc::channel::<WriteJob>();
     let spawned = std::thread::Builder::new().name("store-writer".into()).spawn(move || {
         lower_priority();
         for job in queue {
-            // A panic inside redb fails this batch (it is retried), not the thread.
-            let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write_batch(&db, &job.batch)))
+            // A panic while writing fails this batch (it is retried), not the thread.
+            let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write_batch(&log, &job.batch)))
                 .unwrap_or_else(|_| Err(StoreError::Io("the store panicked writing the batch".into())));
             let _ = job.done.send(written.map_err(|error| WriteFailed { error, batch: job.batch }));
         }
@@ -171,8 +150,8 @@ fn spawn_writer(db: Arc<Database>) -> Writer {
 
 /// The calling thread under SCHED_IDLE: it runs only in the time the runtime's workers leave
 /// idle, and any of them waking takes the core back at once. Serialising and committing a
-/// tick's batch is a burst of milliseconds (redb's copy-on-write inserts; at 1,000 CPS about a
-/// sixth of one core); at normal priority every request waited behind it (p99 request -> event
+/// tick's batch is a burst of milliseconds (with redb's copy-on-write inserts, at 1,000 CPS about
+/// a sixth of one core); at normal priority every request waited behind it (p99 request -> event
 /// 3.5 ms with these writes, 1.95 ms without). At nice 19 (the first answer, 2.8 ms) a woken
 /// worker is not sure to preempt it before its slice ends. On a saturated machine it still gets
 /// a small share (less than at nice 19), so it lags — the next batch is larger, the dirty set
@@ -218,7 +197,7 @@ mod tests {
     #[tokio::test]
     async fn batches_survive_reopen() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("snap.redb");
+        let path = dir.path().join("snap.log");
         let s = Snapshot::Dn(DnSnapshot::V1(DnSnapshotV1 { dn: DnName::new("x"), revision: 9, ..Default::default() }));
         {
             let store = DurableStore::open(&path).unwrap();
@@ -230,12 +209,23 @@ mod tests {
         assert_eq!(store.load_all().unwrap(), vec![("dn:x".to_string(), s)]);
     }
 
+    /// A data directory from a version that kept the store in redb: refused at start, naming the
+    /// file, rather than started without its state.
+    #[test]
+    fn a_store_left_by_the_redb_version_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("snapshots.redb"), b"redb").unwrap();
+        let err = DurableStore::open(&dir.path().join("snapshots.log")).err().expect("refused");
+        assert!(err.to_string().contains("snapshots.redb"), "{err}");
+        assert!(!dir.path().join("snapshots.log").exists(), "nothing created beside it");
+    }
+
     /// A write that finds the writer thread gone fails with its batch handed back (the caller
     /// marks those keys dirty again from it), and the next write starts a new thread.
     #[tokio::test]
     async fn a_failed_write_hands_its_batch_back_and_the_next_one_starts_a_writer() {
         let dir = tempfile::tempdir().unwrap();
-        let store = DurableStore::open(&dir.path().join("snap.redb")).unwrap();
+        let store = DurableStore::open(&dir.path().join("snap.log")).unwrap();
         let snap = Arc::new(Snapshot::Dn(DnSnapshot::V1(DnSnapshotV1 { dn: DnName::new("x"), ..Default::default() })));
         // A writer whose thread has gone: its queue has no receiver.
         let (jobs, queue) = std::sync::mpsc::channel();
@@ -255,7 +245,7 @@ mod tests {
     #[tokio::test]
     async fn writer_thread_commits_in_order_and_releases_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("snap.redb");
+        let path = dir.path().join("snap.log");
         let snap = |revision| {
             Some(Arc::new(Snapshot::Dn(DnSnapshot::V1(DnSnapshotV1 {
                 dn: DnName::new("x"),

@@ -5,6 +5,8 @@
 
 mod durable;
 pub mod ha;
+mod log;
+mod log_file;
 mod snapshot;
 mod table;
 
