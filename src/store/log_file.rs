@@ -55,14 +55,10 @@ impl LogFile {
     pub fn open(path: &Path) -> io::Result<LogFile> {
         let _ = std::fs::remove_file(compacting_path(path));
         let bytes = match std::fs::read(path) {
+            // A log whose creation did not finish (no whole header yet) holds nothing: start it again.
+            Ok(b) if b.len() < HEADER.len() && HEADER.starts_with(&b) => return LogFile::create(path),
             Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let mut file = OpenOptions::new().read(true).write(true).create_new(true).open(path)?;
-                file.write_all(HEADER)?;
-                file.sync_all()?;
-                sync_dir(path)?;
-                return Ok(LogFile::empty(path, file));
-            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return LogFile::create(path),
             Err(e) => return Err(e),
         };
         let scan = log::scan(&bytes).map_err(io::Error::other)?;
@@ -77,6 +73,14 @@ impl LogFile {
             log.file.sync_all()?;
         }
         Ok(log)
+    }
+
+    fn create(path: &Path) -> io::Result<LogFile> {
+        let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(path)?;
+        file.write_all(HEADER)?;
+        file.sync_all()?;
+        sync_dir(path)?;
+        Ok(LogFile::empty(path, file))
     }
 
     fn empty(path: &Path, file: File) -> LogFile {
@@ -159,22 +163,21 @@ impl LogFile {
     pub fn compact(&mut self) -> io::Result<()> {
         let tmp = compacting_path(&self.path);
         let mut out = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&tmp)?;
-        let result = self.copy_live(&mut out);
-        let (len, index) = match result {
+        let copied = self.copy_live(&mut out).and_then(|done| out.sync_all().map(|()| done));
+        let renamed = copied.and_then(|done| std::fs::rename(&tmp, &self.path).map(|()| done));
+        let (len, index) = match renamed {
             Ok(done) => done,
             Err(e) => {
                 let _ = std::fs::remove_file(&tmp);
                 return Err(e);
             }
         };
-        out.sync_all()?;
-        std::fs::rename(&tmp, &self.path)?;
-        sync_dir(&self.path)?;
+        // From here the path names the new file: appends must go there whatever follows.
         self.file = out;
         self.len = len;
         self.index = index;
         self.compactions += 1;
-        Ok(())
+        sync_dir(&self.path)
     }
 
     fn copy_live(&self, out: &mut File) -> io::Result<(u64, HashMap<String, Loc>)> {
@@ -321,6 +324,21 @@ mod tests {
         let log = LogFile::open(&path).unwrap();
         assert_eq!(all(&log), [("a".to_string(), b"1".to_vec())]);
         assert!(!compacting_path(&path).exists());
+    }
+
+    /// A crash while the log was being created leaves no header or part of it: that is an
+    /// empty log, not a foreign file.
+    #[test]
+    fn a_log_whose_creation_did_not_finish_starts_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.log");
+        for partial in [&b""[..], &HEADER[..5]] {
+            std::fs::write(&path, partial).unwrap();
+            let mut log = LogFile::open(&path).unwrap();
+            log.append([put("a", b"1")]).unwrap();
+            drop(log);
+            assert_eq!(all(&LogFile::open(&path).unwrap()), [("a".to_string(), b"1".to_vec())]);
+        }
     }
 
     #[test]
