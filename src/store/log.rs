@@ -256,4 +256,40 @@ mod tests {
         assert_eq!(frames.count() - 1, 3, "three frames, each under the limit");
         assert_eq!(entries(&out).len(), 3);
     }
+
+    use proptest::prelude::*;
+
+    fn batch() -> impl Strategy<Value = Vec<(String, Option<Vec<u8>>)>> {
+        let entry = ("[a-z:]{0,12}", proptest::option::of(proptest::collection::vec(any::<u8>(), 0..64)));
+        proptest::collection::vec(entry, 0..8)
+    }
+
+    proptest! {
+        /// Any batches read back as written, in order.
+        #[test]
+        fn any_batches_round_trip(batches in proptest::collection::vec(batch(), 0..6)) {
+            let mut bytes = HEADER.to_vec();
+            for b in &batches {
+                encode_batch(&mut bytes, b.iter().map(|(k, v)| (k.as_str(), v.as_deref()))).unwrap();
+            }
+            let want: Vec<_> = batches.into_iter().flatten().collect();
+            prop_assert_eq!(entries(&bytes), want);
+            prop_assert_eq!(scan(&bytes).unwrap().valid_len, bytes.len());
+        }
+
+        /// Whatever follows the header (damage, a torn frame, another file's bytes), the scan
+        /// ends without panicking, inside the bytes, on a frame boundary it checked.
+        #[test]
+        fn any_bytes_scan_without_panic(tail in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let mut bytes = HEADER.to_vec();
+            bytes.extend_from_slice(&tail);
+            let s = scan(&bytes).unwrap();
+            prop_assert!(s.valid_len >= HEADER.len() && s.valid_len <= bytes.len());
+            for e in &s.entries {
+                if let Entry::Put { value, .. } = e {
+                    prop_assert!(value.end <= s.valid_len);
+                }
+            }
+        }
+    }
 }
