@@ -6,9 +6,12 @@
 //! (perf, 1,000 agents and 1,200 calls); appending costs a write and the fsync.
 //!
 //! Crash safety: an append that did not finish is a torn last frame, cut off at the next open (its
-//! batch was never acknowledged). A compaction writes a new file beside the log, syncs it and
-//! renames it over the log; a crash before the rename leaves the old log, and the unfinished file
-//! is removed at the next open.
+//! batch was never acknowledged); what is cut is kept beside the log (`<log>.cut-<time>`), since
+//! damage in the middle of the log would look the same and cut acknowledged batches. A compaction
+//! writes a new file beside the log, syncs it and renames it over the log; a crash before the
+//! rename leaves the old log, and the unfinished file is removed at the next open; no append is
+//! acknowledged until the rename's directory entry is synced. One process at a time: the log is
+//! locked (`<log>.lock`, `flock`) while open.
 
 use super::log::{self, Entry, HEADER};
 use std::collections::HashMap;
@@ -36,6 +39,12 @@ struct Loc {
 pub struct LogFile {
     path: PathBuf,
     file: File,
+    /// Held for the log's life: its `flock` keeps a second writer out.
+    _lock: File,
+    /// A compaction renamed the log but could not sync the directory: appends wait for it.
+    dir_unsynced: bool,
+    /// After a failed compaction, the length the log must reach before the next try.
+    compact_retry_at: u64,
     /// End of the last whole frame: the next append goes here.
     len: u64,
     index: HashMap<String, Loc>,
@@ -53,47 +62,51 @@ fn entry_size(key: &str, len: u32) -> u64 {
 impl LogFile {
     /// Opens the log, creating it if there is none; a torn last frame is cut off (with a warning).
     pub fn open(path: &Path) -> io::Result<LogFile> {
+        let lock = lock(path)?;
         let _ = std::fs::remove_file(compacting_path(path));
         let bytes = match std::fs::read(path) {
             // A log whose creation did not finish (no whole header yet) holds nothing: start it again.
-            Ok(b) if b.len() < HEADER.len() && HEADER.starts_with(&b) => return LogFile::create(path),
+            Ok(b) if b.len() < HEADER.len() && HEADER.starts_with(&b) => return LogFile::create(path, lock),
             Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return LogFile::create(path),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return LogFile::create(path, lock),
             Err(e) => return Err(e),
         };
         let scan = log::scan(&bytes).map_err(io::Error::other)?;
         let file = OpenOptions::new().read(true).write(true).open(path)?;
-        let mut log = LogFile::empty(path, file);
+        let mut log = LogFile::empty(path, file, lock);
         log.apply(&scan.entries, 0);
         log.len = scan.valid_len as u64;
         if scan.valid_len < bytes.len() {
+            let kept = keep_cut(path, &bytes[scan.valid_len..])?;
             let cut = bytes.len() - scan.valid_len;
-            tracing::warn!(path = %path.display(), cut, "snapshot log: an unfinished last write was cut off");
+            tracing::warn!(path = %path.display(), cut, kept = %kept.display(),
+                "snapshot log: an unfinished last write was cut off (kept beside the log)");
             log.file.set_len(log.len)?;
             log.file.sync_all()?;
         }
         Ok(log)
     }
 
-    fn create(path: &Path) -> io::Result<LogFile> {
+    fn create(path: &Path, lock: File) -> io::Result<LogFile> {
         let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(path)?;
         file.write_all(HEADER)?;
         file.sync_all()?;
         sync_dir(path)?;
-        Ok(LogFile::empty(path, file))
+        Ok(LogFile::empty(path, file, lock))
     }
 
-    fn empty(path: &Path, file: File) -> LogFile {
-        let len = HEADER.len() as u64;
-        let compact_min = COMPACT_MIN_BYTES;
+    fn empty(path: &Path, file: File, lock: File) -> LogFile {
         LogFile {
             path: path.to_path_buf(),
             file,
-            len,
+            _lock: lock,
+            dir_unsynced: false,
+            compact_retry_at: 0,
+            len: HEADER.len() as u64,
             index: HashMap::new(),
             live_bytes: 0,
             compactions: 0,
-            compact_min,
+            compact_min: COMPACT_MIN_BYTES,
         }
     }
 
@@ -121,9 +134,24 @@ impl LogFile {
 
     /// Appends one batch and waits for it to be on disk. On failure the file is cut back to where
     /// it was (best effort; a leftover frame would only repeat values the retry writes again).
+    /// An entry the format cannot hold (a key over 64 KiB, a snapshot over 64 MiB) is refused
+    /// alone, with an error in the log: retrying it would fail forever and hold up every other key.
     pub fn append<'a>(&mut self, batch: impl IntoIterator<Item = (&'a str, Option<&'a [u8]>)>) -> io::Result<()> {
+        if self.dir_unsynced {
+            sync_dir(&self.path)?;
+            self.dir_unsynced = false;
+        }
+        let path = &self.path;
+        let writable = batch.into_iter().filter(|(key, value)| match log::check_entry(key, *value) {
+            Ok(()) => true,
+            Err(error) => {
+                let key: String = key.chars().take(80).collect();
+                tracing::error!(path = %path.display(), %key, %error, "snapshot log: snapshot not stored");
+                false
+            }
+        });
         let mut buf = Vec::new();
-        log::encode_batch(&mut buf, batch).map_err(io::Error::other)?;
+        log::encode_batch(&mut buf, writable).map_err(io::Error::other)?;
         if buf.is_empty() {
             return Ok(());
         }
@@ -136,9 +164,12 @@ impl LogFile {
         let base = self.len;
         self.apply(&scan.entries, base);
         self.len += buf.len() as u64;
-        if self.len > self.compact_min && self.len > COMPACT_RATIO * (self.live_bytes + HEADER.len() as u64) {
+        let due = self.len > self.compact_min && self.len >= self.compact_retry_at;
+        if due && self.len > COMPACT_RATIO * (self.live_bytes + HEADER.len() as u64) {
             if let Err(error) = self.compact() {
-                // The log as it is stays valid: only its size suffers until a later try works.
+                // The log as it is stays valid: only its size suffers until a later try works,
+                // once it has grown again (not at every append: each try copies the live set).
+                self.compact_retry_at = self.len + self.compact_min / 4;
                 tracing::warn!(path = %self.path.display(), %error, "snapshot log: compaction failed");
             }
         }
@@ -177,7 +208,11 @@ impl LogFile {
         self.len = len;
         self.index = index;
         self.compactions += 1;
-        sync_dir(&self.path)
+        // Until the new name is durable, a power loss could bring the old file back: appends wait.
+        self.dir_unsynced = true;
+        sync_dir(&self.path)?;
+        self.dir_unsynced = false;
+        Ok(())
     }
 
     fn copy_live(&self, out: &mut File) -> io::Result<(u64, HashMap<String, Loc>)> {
@@ -223,10 +258,37 @@ fn chunks<'a>(live: &'a [(&'a String, Loc)]) -> impl Iterator<Item = &'a [(&'a S
     })
 }
 
-fn compacting_path(path: &Path) -> PathBuf {
+/// Takes the log's lock file, or fails if another open log holds it.
+fn lock(path: &Path) -> io::Result<File> {
+    use std::os::fd::AsRawFd;
+    let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(suffixed(path, ".lock"))?;
+    // SAFETY: flock on a descriptor this function owns; no memory is passed.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let error = io::Error::last_os_error();
+        return Err(io::Error::new(error.kind(), format!("the log is in use by another process or store ({error})")));
+    }
+    Ok(file)
+}
+
+/// Saves bytes about to be cut from the log's end: a torn append, or damage that would otherwise
+/// take acknowledged batches with it.
+fn keep_cut(path: &Path, cut: &[u8]) -> io::Result<PathBuf> {
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let kept = suffixed(path, &format!(".cut-{stamp}"));
+    let mut file = File::create(&kept)?;
+    file.write_all(cut)?;
+    file.sync_all()?;
+    Ok(kept)
+}
+
+fn suffixed(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
-    name.push(".compacting");
+    name.push(suffix);
     PathBuf::from(name)
+}
+
+fn compacting_path(path: &Path) -> PathBuf {
+    suffixed(path, ".compacting")
 }
 
 /// A new or renamed file is durable once its directory entry is.
@@ -238,115 +300,4 @@ fn sync_dir(path: &Path) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn put<'a>(k: &'a str, v: &'a [u8]) -> (&'a str, Option<&'a [u8]>) {
-        (k, Some(v))
-    }
-
-    fn all(log: &LogFile) -> Vec<(String, Vec<u8>)> {
-        log.read_all().unwrap()
-    }
-
-    #[test]
-    fn appended_batches_survive_reopen_latest_value_wins() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.log");
-        {
-            let mut log = LogFile::open(&path).unwrap();
-            log.append([put("b", b"1"), put("a", b"2")]).unwrap();
-            log.append([put("b", b"3"), ("a", None)]).unwrap();
-            log.append([]).unwrap();
-            assert_eq!(all(&log), [("b".to_string(), b"3".to_vec())]);
-        }
-        let log = LogFile::open(&path).unwrap();
-        assert_eq!(all(&log), [("b".to_string(), b"3".to_vec())]);
-        assert_eq!(log.live_bytes, entry_size("b", 1));
-    }
-
-    /// A crash in the middle of an append: the torn batch is cut off at the next open and appends
-    /// go on from the last whole one.
-    #[test]
-    fn a_torn_append_is_cut_off_and_the_log_goes_on() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.log");
-        let mut log = LogFile::open(&path).unwrap();
-        log.append([put("a", b"kept")]).unwrap();
-        let whole = log.len;
-        log.append([put("a", b"torn"), put("b", b"torn")]).unwrap();
-        drop(log);
-        let file = OpenOptions::new().write(true).open(&path).unwrap();
-        file.set_len(whole + 9).unwrap();
-        drop(file);
-        let mut log = LogFile::open(&path).unwrap();
-        assert_eq!(all(&log), [("a".to_string(), b"kept".to_vec())]);
-        assert_eq!(std::fs::metadata(&path).unwrap().len(), whole, "cut at the last whole frame");
-        log.append([put("c", b"next")]).unwrap();
-        drop(log);
-        assert_eq!(all(&LogFile::open(&path).unwrap()).len(), 2);
-    }
-
-    #[test]
-    fn compaction_keeps_the_live_values_and_shrinks_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.log");
-        let mut log = LogFile::open(&path).unwrap();
-        log.compact_min = 8 * 1024 * 1024;
-        let value = vec![b'x'; 100_000];
-        // 200 rewrites of 10 keys (20 MB): past the threshold, compacted on the way.
-        for round in 0..200u32 {
-            let v = [value.as_slice(), &round.to_le_bytes()].concat();
-            let keys: Vec<String> = (0..10).map(|k| format!("call:{k}")).collect();
-            log.append(keys.iter().map(|k| (k.as_str(), Some(v.as_slice())))).unwrap();
-        }
-        log.append([("call:9", None)]).unwrap();
-        assert!(log.compactions >= 1, "compacted");
-        assert!(log.len < log.compact_min + 2_000_000, "file {} bytes", log.len);
-        let want: Vec<(String, Vec<u8>)> =
-            (0..9).map(|k| (format!("call:{k}"), [value.as_slice(), &199u32.to_le_bytes()].concat())).collect();
-        assert_eq!(all(&log), want);
-        drop(log);
-        assert_eq!(all(&LogFile::open(&path).unwrap()), want, "the compacted file reopens");
-        assert!(!compacting_path(&path).exists());
-    }
-
-    /// A compaction that crashed before its rename leaves the old log in force and a partial file
-    /// that the next open removes.
-    #[test]
-    fn an_unfinished_compaction_is_ignored_and_removed() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.log");
-        let mut log = LogFile::open(&path).unwrap();
-        log.append([put("a", b"1")]).unwrap();
-        drop(log);
-        std::fs::write(compacting_path(&path), b"SFBSNAPLOG\x00\x01partial").unwrap();
-        let log = LogFile::open(&path).unwrap();
-        assert_eq!(all(&log), [("a".to_string(), b"1".to_vec())]);
-        assert!(!compacting_path(&path).exists());
-    }
-
-    /// A crash while the log was being created leaves no header or part of it: that is an
-    /// empty log, not a foreign file.
-    #[test]
-    fn a_log_whose_creation_did_not_finish_starts_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.log");
-        for partial in [&b""[..], &HEADER[..5]] {
-            std::fs::write(&path, partial).unwrap();
-            let mut log = LogFile::open(&path).unwrap();
-            log.append([put("a", b"1")]).unwrap();
-            drop(log);
-            assert_eq!(all(&LogFile::open(&path).unwrap()), [("a".to_string(), b"1".to_vec())]);
-        }
-    }
-
-    #[test]
-    fn a_file_that_is_not_a_snapshot_log_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.log");
-        std::fs::write(&path, b"redb\x1a\x0a\xa9\x0d\x0a0000000000").unwrap();
-        let err = LogFile::open(&path).err().expect("refused");
-        assert!(err.to_string().contains("not a snapshot log"), "{err}");
-    }
-}
+mod tests;
