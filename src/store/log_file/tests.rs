@@ -140,3 +140,23 @@ fn a_file_that_is_not_a_snapshot_log_is_refused() {
     let err = LogFile::open(&path).err().expect("refused");
     assert!(err.to_string().contains("not a snapshot log"), "{err}");
 }
+
+/// A write that fails (here: the file handle cannot write) is not acknowledged and changes
+/// nothing: the index and the end stay where they were, and the retry of the same batch lands.
+#[test]
+fn a_failed_append_changes_nothing_and_its_retry_lands() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.log");
+    let mut log = LogFile::open(&path).unwrap();
+    log.append([put("a", b"1")]).unwrap();
+    let (len, live) = (log.len, log.live_bytes);
+    let writable = std::mem::replace(&mut log.file, File::open(&path).unwrap());
+    assert!(log.append([put("a", b"2"), put("b", b"3")]).is_err());
+    assert_eq!((log.len, log.live_bytes), (len, live));
+    assert_eq!(all(&log), [("a".to_string(), b"1".to_vec())]);
+    log.file = writable;
+    log.append([put("a", b"2"), put("b", b"3")]).unwrap();
+    drop(log);
+    let want = [("a".to_string(), b"2".to_vec()), ("b".to_string(), b"3".to_vec())];
+    assert_eq!(all(&LogFile::open(&path).unwrap()), want);
+}
