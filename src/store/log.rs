@@ -55,11 +55,13 @@ pub fn check_entry(key: &str, value: Option<&[u8]>) -> Result<(), LogFormatError
 
 /// Appends frames for `entries` to `out`, a new frame whenever the current one would pass
 /// [`MAX_FRAME`]. `None` removes the key. Fails, writing nothing more, at the first entry
-/// [`check_entry`] refuses.
+/// [`check_entry`] refuses. Returns the entries written, values as positions in `out` (the store
+/// indexes them without reading its own bytes back).
 pub fn encode_batch<'a>(
     out: &mut Vec<u8>,
     entries: impl IntoIterator<Item = (&'a str, Option<&'a [u8]>)>,
-) -> Result<(), LogFormatError> {
+) -> Result<Vec<Entry<'a>>, LogFormatError> {
+    let mut written = Vec::new();
     let mut frame_start = start_frame(out);
     for (key, value) in entries {
         check_entry(key, value)?;
@@ -75,17 +77,19 @@ pub fn encode_batch<'a>(
                 out.extend_from_slice(&key_len.to_le_bytes());
                 out.extend_from_slice(&(v.len() as u32).to_le_bytes());
                 out.extend_from_slice(key.as_bytes());
+                written.push(Entry::Put { key, value: out.len()..out.len() + v.len() });
                 out.extend_from_slice(v);
             }
             None => {
                 out.push(REMOVE);
                 out.extend_from_slice(&key_len.to_le_bytes());
                 out.extend_from_slice(key.as_bytes());
+                written.push(Entry::Remove { key });
             }
         }
     }
     finish_frame(out, frame_start);
-    Ok(())
+    Ok(written)
 }
 
 fn start_frame(out: &mut Vec<u8>) -> usize {
@@ -213,6 +217,14 @@ mod tests {
         let want: Vec<_> = want.iter().map(|(k, v)| (k.to_string(), v.map(<[u8]>::to_vec))).collect();
         assert_eq!(back, want);
         assert_eq!(scan(&bytes).unwrap().valid_len, bytes.len());
+    }
+
+    /// The positions encode_batch reports (what the store indexes) are the ones a scan finds.
+    #[test]
+    fn encoded_positions_match_what_a_scan_reads() {
+        let mut bytes = HEADER.to_vec();
+        let written = encode_batch(&mut bytes, [("a", Some(&b"one"[..])), ("b", None), ("c", Some(b""))]).unwrap();
+        assert_eq!(written, scan(&bytes).unwrap().entries);
     }
 
     #[test]

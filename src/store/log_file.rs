@@ -151,7 +151,7 @@ impl LogFile {
             }
         });
         let mut buf = Vec::new();
-        log::encode_batch(&mut buf, writable).map_err(io::Error::other)?;
+        let entries = log::encode_batch(&mut buf, writable).map_err(io::Error::other)?;
         if buf.is_empty() {
             return Ok(());
         }
@@ -160,9 +160,8 @@ impl LogFile {
             let _ = self.file.set_len(self.len);
             return Err(e);
         }
-        let scan = log::frames(&buf, 0);
         let base = self.len;
-        self.apply(&scan.entries, base);
+        self.apply(&entries, base);
         self.len += buf.len() as u64;
         let due = self.len > self.compact_min && self.len >= self.compact_retry_at;
         if due && self.len > COMPACT_RATIO * (self.live_bytes + HEADER.len() as u64) {
@@ -225,9 +224,9 @@ impl LogFile {
             let values: Vec<Vec<u8>> = chunk.iter().map(|(_, loc)| self.read(*loc)).collect::<io::Result<_>>()?;
             let mut buf = Vec::with_capacity(COMPACT_CHUNK + 1024);
             let entries = chunk.iter().zip(&values).map(|((k, _), v)| (k.as_str(), Some(v.as_slice())));
-            log::encode_batch(&mut buf, entries).map_err(io::Error::other)?;
+            let written = log::encode_batch(&mut buf, entries).map_err(io::Error::other)?;
             out.write_all_at(&buf, len)?;
-            for e in log::frames(&buf, 0).entries {
+            for e in written {
                 if let Entry::Put { key, value } = e {
                     let loc = Loc { at: len + value.start as u64, len: (value.end - value.start) as u32 };
                     index.insert(key.to_string(), loc);
