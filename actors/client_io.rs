@@ -1,9 +1,11 @@
 //! A T-Library connection's I/O, run for its ClientSession: the TLS handshake (when configured),
-//! then a reader that decodes frames and casts each request to the session, and a writer that
+//! then a reader that decodes frames and casts each request to the session (or, for most call
+//! requests, straight to CallSup: `client_lane`), and a writer that
 //! drains the client's bounded outbound queue in bursts (one write and one flush per burst, not
 //! per event). Either side ending, or the handle marked for disconnection, ends both. The two
 //! halves time each request between them (`crate::latency`): read -> its answer written.
 
+use crate::actors::client_lane::Lane;
 use crate::actors::client_session::SessionMsg;
 use crate::actors::context::ServerContext;
 use crate::actors::outbound::{ClientHandle, ClientQueue, CloseReason, SharedEvent};
@@ -83,6 +85,7 @@ pub(super) async fn run_io(
     tcp: TcpStream,
     queue: ClientQueue,
     handle: ClientHandle,
+    lane: Arc<Lane>,
     session: ActorRef<SessionMsg>,
 ) {
     let ClientQueue { rx, mut kill } = queue;
@@ -102,7 +105,7 @@ pub(super) async fn run_io(
     let (mut rd, wr) = tokio::io::split(stream);
     let clock = Arc::new(RequestClock::default());
     let reader = {
-        let (handle, session, clock) = (handle.clone(), session.clone(), clock.clone());
+        let (handle, session, clock, ctx) = (handle.clone(), session.clone(), clock.clone(), ctx.clone());
         async move {
             // 8 KiB each was 80 MB at 10,000 agents, 2 KiB 19 MiB (see READ_BUFFER).
             let mut buf = BytesMut::with_capacity(READ_BUFFER);
@@ -112,6 +115,8 @@ pub(super) async fn run_io(
                     match codec.decode(&mut buf) {
                         Ok(Some(Message::Request(req))) => {
                             clock.requested(req.attrs.reference_id.unwrap_or(0), read_at);
+                            let Some(req) = lane.try_forward(&ctx, &handle, req) else { continue };
+                            lane.to_session();
                             if session.cast(SessionMsg::Inbound(Box::new(req))).is_err() {
                                 return;
                             }

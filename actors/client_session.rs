@@ -8,6 +8,7 @@
 
 use crate::actors::call_sup::CallSupMsg;
 use crate::actors::client_io;
+use crate::actors::client_lane::{route, Lane, Route};
 use crate::actors::context::ServerContext;
 use crate::actors::dn::DnMsg;
 use crate::actors::outbound::{ClientHandle, ClientQueue, CloseReason};
@@ -15,7 +16,6 @@ use crate::actors::task::AbortOnDrop;
 use crate::model::{DnName, ErrorCode};
 use crate::tlib::{check_open_server, Event, EventKind, Request, RequestKind, PROTOCOL_VERSION};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -40,7 +40,8 @@ pub struct SessionState {
     peer: SocketAddr,
     handle: ClientHandle,
     opened: bool,
-    registered: BTreeSet<DnName>,
+    /// Shared with the reader: opened, the registered DNs, requests not yet handled here.
+    lane: Arc<Lane>,
     io: Option<AbortOnDrop<()>>,
     pending: Option<(TcpStream, ClientQueue)>,
 }
@@ -69,7 +70,7 @@ impl Actor for ClientSession {
             peer: args.peer,
             handle,
             opened: false,
-            registered: BTreeSet::new(),
+            lane: Arc::new(Lane::default()),
             io: None,
             pending: Some((args.tcp, queue)),
         })
@@ -77,7 +78,7 @@ impl Actor for ClientSession {
 
     async fn post_start(&self, me: ActorRef<SessionMsg>, st: &mut SessionState) -> Result<(), ActorProcessingErr> {
         let (tcp, queue) = st.pending.take().expect("post_start runs once");
-        st.io = Some(AbortOnDrop::spawn(client_io::run_io(st.ctx.clone(), tcp, queue, st.handle.clone(), me)));
+        st.io = Some(AbortOnDrop::spawn(client_io::run_io(st.ctx.clone(), tcp, queue, st.handle.clone(), st.lane.clone(), me)));
         tracing::info!(client = st.id, peer = %st.peer, "client connected");
         Ok(())
     }
@@ -87,7 +88,7 @@ impl Actor for ClientSession {
         if let Some(m) = st.ctx.monitor_sup() {
             let _ = m.cast(crate::actors::monitor_sup::MonitorMsg::ClientGone { client: st.id });
         }
-        for dn in &st.registered {
+        for dn in &st.lane.registered() {
             st.ctx.directory.unsubscribe(dn, st.id);
             st.ctx.routing_client_left(dn);
             // The DN's agent may have to log out (logout-on-disconnect).
@@ -121,7 +122,10 @@ impl Actor for ClientSession {
         match msg {
             // Boxed: ractor keeps the handler's future inside the actor's task for its whole
             // life; the request paths make it ~7 KiB per connection (see DnActor::handle).
-            SessionMsg::Inbound(req) => Box::pin(st.on_request(*req)).await,
+            SessionMsg::Inbound(req) => {
+                Box::pin(st.on_request(*req)).await;
+                st.lane.handled();
+            }
             // The I/O task sends Closed once it has flushed what must reach the client (the
             // EventError of a refused handshake, EventServerDisconnected) or dropped a slow one.
             SessionMsg::Closed => me.stop(None),
@@ -140,6 +144,12 @@ impl SessionState {
         if let Err(code) = req.check_supported() {
             return self.error(&req, code, format!("{} is not supported by this T-Server", req.kind.name()));
         }
+        match route(req.kind) {
+            Route::Dn => return self.forward_to_dn(req).await,
+            Route::Monitoring => return self.forward_to_monitoring(req),
+            Route::Calls => return self.forward_to_calls(req),
+            Route::Connection => {}
+        }
         match req.kind {
             RequestKind::OpenServer | RequestKind::OpenServerEx => {
                 self.error(&req, ErrorCode::InSameState, "the connection is already open".into())
@@ -154,13 +164,8 @@ impl SessionState {
             }
             RequestKind::QueryServer => self.reply(self.server_info(&req)),
             RequestKind::RegisterAddress | RequestKind::UnregisterAddress => self.register(req).await,
-            RequestKind::QueryAddress
-            | RequestKind::AgentLogin
-            | RequestKind::AgentLogout
-            | RequestKind::AgentSetReady
-            | RequestKind::AgentSetNotReady => self.forward_to_dn(req).await,
-            RequestKind::MonitorNextCall | RequestKind::CancelMonitoring => self.forward_to_monitoring(req),
-            _ => self.forward_to_calls(req),
+            // route() sends only the kinds above here.
+            other => tracing::error!(request = other.name(), "not a connection request: dropped by the session"),
         }
     }
 
@@ -169,6 +174,7 @@ impl SessionState {
         match check_open_server(req) {
             Ok(()) => {
                 self.opened = true;
+                self.lane.open();
                 let mut ev = self.server_info(req);
                 ev.kind = EventKind::ServerConnected;
                 self.reply(ev);
@@ -200,12 +206,12 @@ impl SessionState {
         let reference_id = req.attrs.reference_id;
         let client = self.handle.clone();
         let msg = if req.kind == RequestKind::RegisterAddress {
-            self.registered.insert(dn.clone());
+            self.lane.register(dn.clone());
             let logout_on_disconnect =
                 req.attrs.extensions.as_ref().and_then(crate::agent::logout_on_disconnect_extension);
             DnMsg::Register { client, reference_id, logout_on_disconnect }
         } else {
-            self.registered.remove(&dn);
+            self.lane.unregister(&dn);
             DnMsg::Unregister { client, reference_id }
         };
         if actor.cast(msg).is_err() {
@@ -216,7 +222,7 @@ impl SessionState {
     /// A DN request: the DN must be configured, and (except for queries) registered by this client.
     async fn forward_to_dn(&mut self, req: Request) {
         let Some(dn) = self.known_dn(&req) else { return };
-        if req.kind != RequestKind::QueryAddress && !self.registered.contains(&dn) {
+        if req.kind != RequestKind::QueryAddress && !self.lane.is_registered(&dn) {
             return self.error(&req, ErrorCode::NotRegistered, format!("client has not registered for {dn}"));
         }
         let Some(actor) = self.ctx.directory.live_dn(&dn, DN_RESTART_WAIT).await else {
@@ -231,26 +237,30 @@ impl SessionState {
 
     /// A call request: its ThisDN, when given, must be configured and registered by this client;
     /// the call model checks the rest (ConnID, party, state) and answers with the guide's codes.
+    /// The reader sends most of them to CallSup itself (`client_lane`); those that come here
+    /// arrived behind another request or will be answered with an error.
     fn forward_to_calls(&mut self, req: Request) {
         if req.attrs.this_dn.is_some() {
             let Some(dn) = self.known_dn(&req) else { return };
-            if !self.registered.contains(&dn) {
+            if !self.lane.is_registered(&dn) {
                 return self.error(&req, ErrorCode::NotRegistered, format!("client has not registered for {dn}"));
             }
         }
-        match self.ctx.call_sup() {
-            Some(cm)
-                if cm
-                    .cast(CallSupMsg::Request { client: self.handle.clone(), request: Box::new(req.clone()) })
-                    .is_ok() => {}
-            _ => self.error(&req, ErrorCode::Internal, "call handling is restarting; retry".into()),
-        }
+        let req = match self.ctx.call_sup() {
+            Some(sup) => match sup.cast(CallSupMsg::Request { client: self.handle.clone(), request: Box::new(req) }) {
+                Ok(()) => return,
+                Err(ractor::MessagingErr::SendErr(CallSupMsg::Request { request, .. })) => *request,
+                Err(e) => return tracing::error!(client = self.id, error = %e, "call request lost: CallSup refused it"),
+            },
+            None => req,
+        };
+        self.error(&req, ErrorCode::Internal, "call handling is restarting; retry".into());
     }
 
     /// Supervision subscriptions: the supervisor's desktop must be registered on ThisDN.
     fn forward_to_monitoring(&mut self, req: Request) {
         let Some(dn) = self.known_dn(&req) else { return };
-        if !self.registered.contains(&dn) {
+        if !self.lane.is_registered(&dn) {
             return self.error(&req, ErrorCode::NotRegistered, format!("client has not registered for {dn}"));
         }
         let msg = crate::actors::monitor_sup::MonitorMsg::Request {

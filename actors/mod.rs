@@ -34,6 +34,7 @@ pub mod board;
 pub mod call;
 pub mod call_sup;
 pub mod client_io;
+pub mod client_lane;
 pub mod client_listener;
 pub mod client_session;
 pub mod connector;

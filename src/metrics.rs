@@ -14,6 +14,8 @@ pub struct Metrics {
     pub clients_disconnected_slow: AtomicU64,
     pub clients_disconnected_protocol: AtomicU64,
     pub events_sent: AtomicU64,
+    /// Call requests the connection's reader sent to CallSup itself (`actors::client_lane`).
+    pub requests_fast_lane: AtomicU64,
     requests: Mutex<BTreeMap<&'static str, u64>>,
     errors: Mutex<BTreeMap<i32, u64>>,
     /// Request read -> its first event written, per request answered (see `crate::latency`).
@@ -93,6 +95,13 @@ impl Metrics {
         for (name, n) in self.requests.lock().iter() {
             let _ = writeln!(out, "tserver_requests_total{{request=\"{name}\"}} {n}");
         }
+        gauge(
+            &mut out,
+            "tserver_requests_fast_lane_total",
+            "Call requests the connection's reader passed to the call model itself.",
+            "counter",
+        );
+        let _ = writeln!(out, "tserver_requests_fast_lane_total {}", self.requests_fast_lane.load(Ordering::Relaxed));
         gauge(&mut out, "tserver_events_sent_total", "T-Library events queued to clients.", "counter");
         let _ = writeln!(out, "tserver_events_sent_total {}", self.events_sent.load(Ordering::Relaxed));
         gauge(&mut out, "tserver_errors_total", "EventError sent, by error code.", "counter");

@@ -212,3 +212,45 @@ async fn pass_through_refusal_when_not_allowed() {
     let ev = desk.request(sst).await.unwrap();
     assert_eq!(error_code(&ev), Some(1148), "{ev:?}");
 }
+
+/// Call requests go from the connection's reader straight to the call model when the session has
+/// nothing pending (the fast lane); they still answer as before, and one written right behind a
+/// TUnregisterAddress, in the same write, still finds the DN unregistered (TERR_NOT_REGISTERED)
+/// instead of overtaking it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_requests_take_the_fast_lane_without_overtaking_earlier_requests() {
+    use bytes::BytesMut;
+    use sfb_tserver::model::KvList;
+    use sfb_tserver::tlib::{FrameCodec, Message};
+    let server = TestServer::start().await;
+    let mut desk = server.client().await;
+    desk.register(AGENT01).await.unwrap();
+    server.admin_json("POST", "/sim/calls", r#"{"from":"tel:+14155550100","to":"sip:agent01@skype.lab"}"#).await;
+    let ringing = desk.wait_for(STEP, |e| e.kind == EventKind::Ringing).await.expect("EventRinging");
+    let conn = ringing.attrs.conn_id.expect("ConnID");
+    let update = |key: &str| {
+        let mut r = req(RequestKind::UpdateUserData, AGENT01);
+        r.attrs.conn_id = Some(conn);
+        r.attrs.user_data = Some(KvList::new().with(key, "v"));
+        r
+    };
+    let fast = || server.h().ctx.metrics.requests_fast_lane.load(std::sync::atomic::Ordering::Relaxed);
+    let before = fast();
+    let ev = desk.request(update("first")).await.unwrap();
+    assert_eq!(ev.kind, EventKind::AttachedDataChanged, "{ev:?}");
+    assert_eq!(fast(), before + 1, "TUpdateUserData on a registered DN takes the fast lane");
+
+    let codec = FrameCodec::default();
+    let mut buf = BytesMut::new();
+    let mut unregister = req(RequestKind::UnregisterAddress, AGENT01);
+    unregister.attrs.reference_id = Some(desk.next_reference_id());
+    let mut behind = update("second");
+    let behind_ref = desk.next_reference_id();
+    behind.attrs.reference_id = Some(behind_ref);
+    codec.encode(&Message::Request(unregister), &mut buf).unwrap();
+    codec.encode(&Message::Request(behind), &mut buf).unwrap();
+    desk.write_raw(&buf).await.unwrap();
+    let answer = desk.wait_for(STEP, |e| e.attrs.reference_id == Some(behind_ref)).await.expect("an answer");
+    assert_eq!(error_code(&answer), Some(41), "the update behind the unregister: {answer:?}");
+    assert_eq!(fast(), before + 1, "it went through the session");
+}

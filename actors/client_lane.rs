@@ -1,0 +1,132 @@
+//! The fast lane of a T-Library connection. A call request (TUpdateUserData, TRouteCall,
+//! TAnswerCall, ...) that the ClientSession would only check and pass on to CallSup goes there
+//! straight from the connection's reader: one actor hop less on the path of most requests a
+//! contact center sends (every hop is a mailbox, a task wake-up and a turn in a worker's queue,
+//! which is where the tail of request -> event goes on a busy server).
+//!
+//! The session stays the owner of the connection's state; the lane holds the part the reader must
+//! see (opened, registered DNs) and takes a request only when the session's answer would have been
+//! "forward it": anything else, errors included, goes through the session as before. Order is
+//! kept: the reader uses the lane only while no request it gave the session is still unhandled,
+//! so a request never overtakes an earlier one of the same connection (a TRegisterAddress and the
+//! TUpdateUserData right behind it, say).
+
+use crate::actors::call_sup::CallSupMsg;
+use crate::actors::context::ServerContext;
+use crate::actors::outbound::ClientHandle;
+use crate::model::DnName;
+use crate::tlib::{Request, RequestKind};
+use parking_lot::Mutex;
+use ractor::MessagingErr;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// Which part of the server handles a request: the session itself, the DN's actor, call
+/// supervision, or the call model. The session's dispatch and the lane both use it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    Connection,
+    Dn,
+    Monitoring,
+    Calls,
+}
+
+pub fn route(kind: RequestKind) -> Route {
+    use RequestKind::*;
+    match kind {
+        OpenServer | OpenServerEx | CloseServer | SetInputMask | QueryServer | RegisterAddress | UnregisterAddress => {
+            Route::Connection
+        }
+        QueryAddress | AgentLogin | AgentLogout | AgentSetReady | AgentSetNotReady => Route::Dn,
+        MonitorNextCall | CancelMonitoring => Route::Monitoring,
+        _ => Route::Calls,
+    }
+}
+
+#[derive(Default)]
+pub struct Lane {
+    opened: AtomicBool,
+    /// Requests given to the session and not yet handled by it.
+    in_flight: AtomicUsize,
+    /// The DNs this connection registered (the session's record; the reader reads it).
+    registered: Mutex<BTreeSet<DnName>>,
+}
+
+impl Lane {
+    pub fn open(&self) {
+        self.opened.store(true, Ordering::Release);
+    }
+
+    pub fn is_registered(&self, dn: &DnName) -> bool {
+        self.registered.lock().contains(dn)
+    }
+
+    pub fn register(&self, dn: DnName) {
+        self.registered.lock().insert(dn);
+    }
+
+    pub fn unregister(&self, dn: &DnName) {
+        self.registered.lock().remove(dn);
+    }
+
+    pub fn registered(&self) -> Vec<DnName> {
+        self.registered.lock().iter().cloned().collect()
+    }
+
+    /// The reader hands a request to the session.
+    pub fn to_session(&self) {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The session has handled one (whatever it sent on is in the next actor's mailbox).
+    pub fn handled(&self) {
+        self.in_flight.fetch_sub(1, Ordering::Release);
+    }
+
+    /// Casts a call request to CallSup when the session would have done only that; gives the
+    /// request back otherwise (the session then handles it, and answers any error).
+    pub fn try_forward(&self, ctx: &ServerContext, client: &ClientHandle, req: Request) -> Option<Request> {
+        let lane_open = self.opened.load(Ordering::Acquire) && self.in_flight.load(Ordering::Acquire) == 0;
+        if !lane_open || route(req.kind) != Route::Calls || req.check_supported().is_err() {
+            return Some(req);
+        }
+        // Registered implies configured: the session registers only configured DNs.
+        if req.attrs.this_dn.as_ref().is_some_and(|dn| !self.is_registered(dn)) {
+            return Some(req);
+        }
+        let Some(sup) = ctx.call_sup() else { return Some(req) };
+        let kind = req.kind;
+        match sup.cast(CallSupMsg::Request { client: client.clone(), request: Box::new(req) }) {
+            Ok(()) => {
+                ctx.metrics.request(kind.name());
+                ctx.metrics.requests_fast_lane.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(client = client.id, request = kind.name(), "request (fast lane)");
+                None
+            }
+            // CallSup is restarting: the session answers as it would have.
+            Err(MessagingErr::SendErr(CallSupMsg::Request { request, .. })) => Some(*request),
+            // A cast to a local actor fails only with SendErr (ractor's other errors are for
+            // remote actors and mistyped cells), so this is not expected to happen.
+            Err(e) => {
+                tracing::error!(client = client.id, error = %e, "call request lost: CallSup refused it");
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_requests_take_the_calls_route_and_the_rest_do_not() {
+        assert_eq!(route(RequestKind::UpdateUserData), Route::Calls);
+        assert_eq!(route(RequestKind::RouteCall), Route::Calls);
+        assert_eq!(route(RequestKind::AnswerCall), Route::Calls);
+        assert_eq!(route(RequestKind::RegisterAddress), Route::Connection);
+        assert_eq!(route(RequestKind::OpenServer), Route::Connection);
+        assert_eq!(route(RequestKind::AgentSetReady), Route::Dn);
+        assert_eq!(route(RequestKind::MonitorNextCall), Route::Monitoring);
+    }
+}
