@@ -6,11 +6,12 @@
 
 use crate::actors::call_sup::CallSupMsg;
 use crate::actors::context::ServerContext;
+use crate::actors::link_lane::{self, LinkLane};
 use crate::actors::link_sup::LinkSupMsg;
 use crate::actors::task::AbortOnDrop;
 use crate::config::{LinkConfig, LinkProtocol};
 use crate::links::LinkId;
-use crate::mltp::{ConnectorState, HaKind, HaOp, HideHeaders, Mltp, MltpMessage, TxId};
+use crate::mltp::{ConnectorState, HideHeaders, Mltp, MltpMessage, TxId};
 use crate::model::{DnName, DnType};
 use crate::store::ha;
 use bytes::BytesMut;
@@ -58,10 +59,13 @@ enum Pending {
     Presence,
     HaRestore,
     /// Call control for a call family, answered through CallSup (which knows the family's
-    /// current actor, even after a restart).
+    /// current actor, even after a restart). The Call actor runs the request's timeout; an
+    /// unanswered entry is swept on a PING tick after REQUEST_TIMEOUT (a timer per request was
+    /// a task and a timer-wheel entry for each of a thousand requests a second).
     Call {
         family: u64,
         corr: u64,
+        sent: std::time::Instant,
     },
 }
 
@@ -74,6 +78,8 @@ pub struct LinkState {
     generation: u64,
     out: Option<mpsc::UnboundedSender<BytesMut>>,
     io: Option<AbortOnDrop<()>>,
+    /// The connection's fast lane, shared with its reader (`link_lane`).
+    lane: Option<Arc<LinkLane>>,
     next_tx: u64,
     pending: HashMap<u64, Pending>,
     attempts: u32,
@@ -96,9 +102,11 @@ pub enum LinkMsg {
         generation: u64,
         reason: String,
     },
+    /// A message from the Connector (parsed by the reader), with its transaction id.
     Inbound {
         generation: u64,
-        msg: Box<MltpMessage>,
+        msg: Box<Mltp>,
+        id: TxId,
     },
     Closed {
         generation: u64,
@@ -156,6 +164,7 @@ impl Actor for ConnectorLink {
             generation: 0,
             out: None,
             io: None,
+            lane: None,
             next_tx: 1,
             pending: HashMap::new(),
             attempts: 0,
@@ -197,7 +206,12 @@ impl Actor for ConnectorLink {
                 tracing::debug!(link = st.cfg.n, %reason, "connect failed");
                 st.retry_later(&me);
             }
-            LinkMsg::Inbound { generation, msg } if generation == st.generation => st.inbound(&me, *msg),
+            LinkMsg::Inbound { generation, msg, id } if generation == st.generation => {
+                st.inbound(&me, *msg, id);
+                if let Some(lane) = &st.lane {
+                    lane.handled();
+                }
+            }
             LinkMsg::Closed { generation, reason } if generation == st.generation => {
                 st.lost(&me, &reason);
             }
@@ -224,7 +238,7 @@ impl Actor for ConnectorLink {
             }
             LinkMsg::CallRequest { family, corr, msg } => {
                 if matches!(st.status, LinkStatus::Active | LinkStatus::Suspending) {
-                    st.request(&me, *msg, Pending::Call { family, corr });
+                    st.request(&me, *msg, Pending::Call { family, corr, sent: std::time::Instant::now() });
                 }
                 // Otherwise nothing is sent: the Call actor's own timeout answers the client.
             }
@@ -232,6 +246,7 @@ impl Actor for ConnectorLink {
                 st.request(&me, *m, Pending::Presence);
             }
             LinkMsg::PingTick => {
+                st.pending.retain(|_, p| !matches!(p, Pending::Call { sent, .. } if sent.elapsed() > REQUEST_TIMEOUT));
                 if matches!(st.status, LinkStatus::Active | LinkStatus::Suspending) {
                     if st.missed_pings >= PING_MISSES {
                         st.lost(&me, "connector stopped answering PING");
@@ -311,15 +326,32 @@ impl LinkState {
         self.status = LinkStatus::Handshaking;
         let (tx, rx) = mpsc::unbounded_channel::<BytesMut>();
         self.out = Some(tx);
-        let (generation, me) = (self.generation, me.clone());
+        let lane = Arc::new(LinkLane::new(self.cfg.name.clone()));
+        self.lane = Some(lane.clone());
+        let (generation, me, ctx, n, hide) = (self.generation, me.clone(), self.ctx.clone(), self.cfg.n, self.hide.clone());
         self.io = Some(AbortOnDrop::spawn(async move {
-            let deliver = |msg| me.cast(LinkMsg::Inbound { generation, msg: Box::new(msg) }).is_ok();
+            let deliver = |msg: MltpMessage| {
+                tracing::debug!(link = n, "received MLTP\n{}", crate::mltp::render_for_log(&msg, &hide));
+                let typed = match Mltp::from_message(&msg) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        tracing::warn!(link = n, error = %e, "invalid MLTP message from the connector");
+                        return true;
+                    }
+                };
+                let Some(typed) = lane.try_handle(&ctx, typed) else { return true };
+                lane.to_actor();
+                me.cast(LinkMsg::Inbound { generation, msg: Box::new(typed), id: msg.id }).is_ok()
+            };
             let reason = crate::actors::mltp_stream::pump(stream, rx, "the connector", deliver).await;
             let _ = me.cast(LinkMsg::Closed { generation, reason });
         }));
     }
 
     fn drop_connection(&mut self, why: &str) {
+        if let Some(lane) = self.lane.take() {
+            lane.close();
+        }
         self.out = None;
         self.io = None;
         // Registrations that were in flight will never be answered: say so, so LinkSup does not
@@ -347,19 +379,19 @@ impl LinkState {
     fn request(&mut self, me: &ActorRef<LinkMsg>, m: Mltp, pending: Pending) {
         let tx = self.next_tx;
         self.next_tx += 1;
+        let timed_here = !matches!(pending, Pending::Call { .. });
         self.pending.insert(tx, pending);
         self.send(&m.to_message(TxId::Tx(tx)));
-        let generation = self.generation;
-        me.send_after(REQUEST_TIMEOUT, move || LinkMsg::RequestTimeout { generation, tx });
+        if timed_here {
+            let generation = self.generation;
+            me.send_after(REQUEST_TIMEOUT, move || LinkMsg::RequestTimeout { generation, tx });
+        }
     }
 
-    fn inbound(&mut self, me: &ActorRef<LinkMsg>, msg: MltpMessage) {
-        tracing::debug!(link = self.cfg.n, "received MLTP\n{}", crate::mltp::render_for_log(&msg, &self.hide));
-        let typed = match Mltp::from_message(&msg) {
-            Ok(t) => t,
-            Err(e) => return tracing::warn!(link = self.cfg.n, error = %e, "invalid MLTP message from the connector"),
-        };
-        match (typed, msg.id) {
+    /// A message the reader did not handle itself (`link_lane`): responses, link and DN states,
+    /// presence, and anything that arrived behind one of those.
+    fn inbound(&mut self, me: &ActorRef<LinkMsg>, typed: Mltp, id: TxId) {
+        match (typed, id) {
             (Mltp::Response(resp), TxId::Tx(tx)) => {
                 let Some(pending) = self.pending.remove(&tx) else { return };
                 self.missed_pings = 0;
@@ -391,7 +423,7 @@ impl LinkState {
                             let _ = self.sup.cast(LinkSupMsg::RegisterFailed { link, dn, reason, retry });
                         }
                     }
-                    Pending::Call { family, corr } => {
+                    Pending::Call { family, corr, .. } => {
                         let result = match resp.failure() {
                             None => Ok(resp.results.clone()),
                             Some((code, reason)) => Err((code, reason.to_string())),
@@ -407,7 +439,9 @@ impl LinkState {
                     Pending::Ping | Pending::Unregister | Pending::Presence => {}
                 }
             }
-            (Mltp::HaData { call, kind, op, key, data }, _) => self.store_ha(call, kind, op, key, data),
+            (Mltp::HaData { call, kind, op, key, data }, _) => {
+                link_lane::store_ha(&self.ctx.snapshots, &self.cfg.name, call, kind, op, key, data)
+            }
             (Mltp::ConnectorState { state }, _) => {
                 self.set_status(if state == ConnectorState::Suspending {
                     LinkStatus::Suspending
@@ -441,16 +475,6 @@ impl LinkState {
             }
             (other, _) => {
                 tracing::trace!(link = self.cfg.n, message = ?other.name(), "event not handled yet");
-            }
-        }
-    }
-
-    /// Mirrors the connector's HA data, durably, so it can be given back after a restart.
-    fn store_ha(&mut self, call: u64, kind: HaKind, op: HaOp, key: Option<String>, data: String) {
-        match op {
-            HaOp::Put => ha::put(&self.ctx.snapshots, &self.cfg.name, call, kind.as_str(), key.as_deref(), data),
-            HaOp::Delete => {
-                ha::delete_call(&self.ctx.snapshots, &self.cfg.name, call);
             }
         }
     }

@@ -43,6 +43,7 @@ pub mod context;
 pub mod directory;
 pub mod dn;
 pub mod dn_sup;
+pub mod link_lane;
 pub mod link_sup;
 pub mod mltp_stream;
 pub mod monitor_sup;

@@ -16,6 +16,8 @@ pub struct Metrics {
     pub events_sent: AtomicU64,
     /// Call requests the connection's reader sent to CallSup itself (`actors::client_lane`).
     pub requests_fast_lane: AtomicU64,
+    /// Connector call events and HA records an MLTP link's reader handled itself (`actors::link_lane`).
+    pub switch_fast_lane: AtomicU64,
     requests: Mutex<BTreeMap<&'static str, u64>>,
     errors: Mutex<BTreeMap<i32, u64>>,
     /// Request read -> its first event written, per request answered (see `crate::latency`).
@@ -102,6 +104,13 @@ impl Metrics {
             "counter",
         );
         let _ = writeln!(out, "tserver_requests_fast_lane_total {}", self.requests_fast_lane.load(Ordering::Relaxed));
+        gauge(
+            &mut out,
+            "tserver_switch_fast_lane_total",
+            "Connector call events and HA records an MLTP link's reader handled itself.",
+            "counter",
+        );
+        let _ = writeln!(out, "tserver_switch_fast_lane_total {}", self.switch_fast_lane.load(Ordering::Relaxed));
         gauge(&mut out, "tserver_events_sent_total", "T-Library events queued to clients.", "counter");
         let _ = writeln!(out, "tserver_events_sent_total {}", self.events_sent.load(Ordering::Relaxed));
         gauge(&mut out, "tserver_errors_total", "EventError sent, by error code.", "counter");

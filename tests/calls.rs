@@ -214,7 +214,8 @@ async fn pass_through_refusal_when_not_allowed() {
 }
 
 /// Call requests go from the connection's reader straight to the call model when the session has
-/// nothing pending (the fast lane); they still answer as before, and one written right behind a
+/// nothing pending (the fast lane; the Connector's call events likewise from the MLTP link's
+/// reader); they still answer as before, and one written right behind a
 /// TUnregisterAddress, in the same write, still finds the DN unregistered (TERR_NOT_REGISTERED)
 /// instead of overtaking it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -234,6 +235,8 @@ async fn call_requests_take_the_fast_lane_without_overtaking_earlier_requests() 
         r.attrs.user_data = Some(KvList::new().with(key, "v"));
         r
     };
+    let switch_fast = server.h().ctx.metrics.switch_fast_lane.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(switch_fast > 0, "the Connector's call events reached CallSup from the link's reader");
     let fast = || server.h().ctx.metrics.requests_fast_lane.load(std::sync::atomic::Ordering::Relaxed);
     let before = fast();
     let ev = desk.request(update("first")).await.unwrap();
