@@ -14,8 +14,8 @@
 use crate::actors::call_sup::CallSupMsg;
 use crate::actors::context::ServerContext;
 use crate::actors::outbound::ClientHandle;
-use crate::model::DnName;
-use crate::tlib::{Request, RequestKind};
+use crate::model::{DnName, ErrorCode};
+use crate::tlib::{Event, Request, RequestKind};
 use parking_lot::Mutex;
 use ractor::MessagingErr;
 use std::collections::BTreeSet;
@@ -41,6 +41,16 @@ pub fn route(kind: RequestKind) -> Route {
         MonitorNextCall | CancelMonitoring => Route::Monitoring,
         _ => Route::Calls,
     }
+}
+
+/// Enough of a request to answer it (ReferenceID, ThisDN, ConnID), kept before it is handed on, for
+/// a cast that fails without giving the request back.
+pub fn answerable(req: &Request) -> Request {
+    let mut stub = Request::new(req.kind);
+    stub.attrs.reference_id = req.attrs.reference_id;
+    stub.attrs.this_dn = req.attrs.this_dn.clone();
+    stub.attrs.conn_id = req.attrs.conn_id;
+    stub
 }
 
 #[derive(Default)]
@@ -83,32 +93,41 @@ impl Lane {
         self.in_flight.fetch_sub(1, Ordering::Release);
     }
 
+    /// Whether the session would only check this request and pass it on to CallSup, with nothing
+    /// of this connection's before it still in the session.
+    fn takes(&self, req: &Request) -> bool {
+        self.opened.load(Ordering::Acquire)
+            && self.in_flight.load(Ordering::Acquire) == 0
+            && route(req.kind) == Route::Calls
+            && req.check_supported().is_ok()
+            // Registered implies configured: the session registers only configured DNs.
+            && req.attrs.this_dn.as_ref().is_none_or(|dn| self.is_registered(dn))
+    }
+
     /// Casts a call request to CallSup when the session would have done only that; gives the
     /// request back otherwise (the session then handles it, and answers any error).
     pub fn try_forward(&self, ctx: &ServerContext, client: &ClientHandle, req: Request) -> Option<Request> {
-        let lane_open = self.opened.load(Ordering::Acquire) && self.in_flight.load(Ordering::Acquire) == 0;
-        if !lane_open || route(req.kind) != Route::Calls || req.check_supported().is_err() {
-            return Some(req);
-        }
-        // Registered implies configured: the session registers only configured DNs.
-        if req.attrs.this_dn.as_ref().is_some_and(|dn| !self.is_registered(dn)) {
+        if !self.takes(&req) {
             return Some(req);
         }
         let Some(sup) = ctx.call_sup() else { return Some(req) };
-        let kind = req.kind;
+        tracing::debug!(client = client.id, request = %req.log_display(ctx.visibility), "request (fast lane)");
+        let stub = answerable(&req);
         match sup.cast(CallSupMsg::Request { client: client.clone(), request: Box::new(req) }) {
             Ok(()) => {
-                ctx.metrics.request(kind.name());
+                ctx.metrics.request(stub.kind.name());
                 ctx.metrics.requests_fast_lane.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(client = client.id, request = kind.name(), "request (fast lane)");
                 None
             }
             // CallSup is restarting: the session answers as it would have.
             Err(MessagingErr::SendErr(CallSupMsg::Request { request, .. })) => Some(*request),
             // A cast to a local actor fails only with SendErr (ractor's other errors are for
-            // remote actors and mistyped cells), so this is not expected to happen.
+            // remote actors and mistyped cells): not expected, but answered all the same.
             Err(e) => {
-                tracing::error!(client = client.id, error = %e, "call request lost: CallSup refused it");
+                tracing::error!(client = client.id, error = %e, "call request refused by CallSup");
+                let mut ev = Event::error_for(&stub, ErrorCode::Internal, Some("call handling is restarting; retry".into()));
+                ctx.stamp(&mut ev);
+                client.reply(ev);
                 None
             }
         }
@@ -128,5 +147,32 @@ mod tests {
         assert_eq!(route(RequestKind::OpenServer), Route::Connection);
         assert_eq!(route(RequestKind::AgentSetReady), Route::Dn);
         assert_eq!(route(RequestKind::MonitorNextCall), Route::Monitoring);
+    }
+
+    /// The lane opens with the handshake, takes call requests on registered DNs (or none), and
+    /// none while a request it gave the session is unhandled.
+    #[test]
+    fn the_lane_takes_only_what_the_session_would_pass_on_and_waits_for_it() {
+        let on = |dn: &str| {
+            let mut r = Request::new(RequestKind::UpdateUserData);
+            r.attrs.this_dn = Some(DnName::new(dn));
+            r
+        };
+        let lane = Lane::default();
+        lane.register(DnName::new("a"));
+        assert!(!lane.takes(&on("a")), "not before the handshake");
+        lane.open();
+        assert!(lane.takes(&on("a")));
+        assert!(lane.takes(&Request::new(RequestKind::UpdateUserData)), "no ThisDN: the call model checks the rest");
+        assert!(!lane.takes(&on("b")), "not registered: the session answers TERR_NOT_REGISTERED");
+        let mut ready = on("a");
+        ready.kind = RequestKind::AgentSetReady;
+        assert!(!lane.takes(&ready), "a DN request");
+        lane.to_session();
+        assert!(!lane.takes(&on("a")), "behind a request the session has not handled");
+        lane.handled();
+        assert!(lane.takes(&on("a")));
+        lane.unregister(&DnName::new("a"));
+        assert!(!lane.takes(&on("a")));
     }
 }

@@ -8,7 +8,7 @@
 
 use crate::actors::call_sup::CallSupMsg;
 use crate::actors::client_io;
-use crate::actors::client_lane::{route, Lane, Route};
+use crate::actors::client_lane::{answerable, route, Lane, Route};
 use crate::actors::context::ServerContext;
 use crate::actors::dn::DnMsg;
 use crate::actors::outbound::{ClientHandle, ClientQueue, CloseReason};
@@ -205,8 +205,8 @@ impl SessionState {
         };
         let reference_id = req.attrs.reference_id;
         let client = self.handle.clone();
-        let msg = if req.kind == RequestKind::RegisterAddress {
-            self.lane.register(dn.clone());
+        let registering = req.kind == RequestKind::RegisterAddress;
+        let msg = if registering {
             let logout_on_disconnect =
                 req.attrs.extensions.as_ref().and_then(crate::agent::logout_on_disconnect_extension);
             DnMsg::Register { client, reference_id, logout_on_disconnect }
@@ -216,6 +216,10 @@ impl SessionState {
         };
         if actor.cast(msg).is_err() {
             self.error(&req, ErrorCode::OutOfService, format!("DN {dn} is not available"));
+        } else if registering {
+            // Only now: a registration the DN never got must not open the fast lane for it. The
+            // reader sees it only after this request is handled (see `client_lane`).
+            self.lane.register(dn);
         }
     }
 
@@ -247,11 +251,18 @@ impl SessionState {
             }
         }
         let req = match self.ctx.call_sup() {
-            Some(sup) => match sup.cast(CallSupMsg::Request { client: self.handle.clone(), request: Box::new(req) }) {
-                Ok(()) => return,
-                Err(ractor::MessagingErr::SendErr(CallSupMsg::Request { request, .. })) => *request,
-                Err(e) => return tracing::error!(client = self.id, error = %e, "call request lost: CallSup refused it"),
-            },
+            Some(sup) => {
+                let stub = answerable(&req);
+                match sup.cast(CallSupMsg::Request { client: self.handle.clone(), request: Box::new(req) }) {
+                    Ok(()) => return,
+                    Err(ractor::MessagingErr::SendErr(CallSupMsg::Request { request, .. })) => *request,
+                    // Not expected (see client_lane): answered from what was kept of it.
+                    Err(e) => {
+                        tracing::error!(client = self.id, error = %e, "call request refused by CallSup");
+                        stub
+                    }
+                }
+            }
             None => req,
         };
         self.error(&req, ErrorCode::Internal, "call handling is restarting; retry".into());

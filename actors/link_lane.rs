@@ -6,8 +6,10 @@
 //! follows it there: the Connector answers a request before the events it caused, and a Call
 //! actor must see them in that order.
 //!
-//! One lane per connection: a lane whose connection was dropped is closed, so a reader being
-//! cancelled cannot slip a stale event past the actor's generation check.
+//! One lane per connection: a lane whose connection was dropped is closed, and what its reader
+//! delivers afterwards goes to the actor, which drops it by its generation. A message the reader
+//! had already taken when the lane closed (another worker dropping the connection meanwhile) can
+//! still pass, as an event queued before a link was declared lost was handled before too.
 
 use crate::actors::call_sup::CallSupMsg;
 use crate::actors::context::ServerContext;

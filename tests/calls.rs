@@ -235,13 +235,16 @@ async fn call_requests_take_the_fast_lane_without_overtaking_earlier_requests() 
         r.attrs.user_data = Some(KvList::new().with(key, "v"));
         r
     };
-    let switch_fast = server.h().ctx.metrics.switch_fast_lane.load(std::sync::atomic::Ordering::Relaxed);
-    assert!(switch_fast > 0, "the Connector's call events reached CallSup from the link's reader");
-    let fast = || server.h().ctx.metrics.requests_fast_lane.load(std::sync::atomic::Ordering::Relaxed);
+    // The lanes count a message once it is handed on, which can be after its answer is out.
+    let metrics = &server.h().ctx.metrics;
+    let switch_fast = || async { metrics.switch_fast_lane.load(std::sync::atomic::Ordering::Relaxed) > 0 };
+    assert!(wait_until(STEP, switch_fast).await, "the Connector's call events reached CallSup from the link's reader");
+    let fast = || metrics.requests_fast_lane.load(std::sync::atomic::Ordering::Relaxed);
     let before = fast();
     let ev = desk.request(update("first")).await.unwrap();
     assert_eq!(ev.kind, EventKind::AttachedDataChanged, "{ev:?}");
-    assert_eq!(fast(), before + 1, "TUpdateUserData on a registered DN takes the fast lane");
+    let counted = || async { fast() == before + 1 };
+    assert!(wait_until(STEP, counted).await, "TUpdateUserData on a registered DN takes the fast lane");
 
     let codec = FrameCodec::default();
     let mut buf = BytesMut::new();
