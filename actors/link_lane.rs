@@ -68,15 +68,7 @@ impl LinkLane {
             return Some(msg);
         }
         match msg {
-            Mltp::CallCreated { .. }
-            | Mltp::PartyCreated { .. }
-            | Mltp::PartyStateChanged { .. }
-            | Mltp::PartyDeleted { .. }
-            | Mltp::CallDeleted { .. }
-            | Mltp::ImReceived { .. }
-            | Mltp::DtmfReceived { .. }
-            | Mltp::TreatmentEnded { .. }
-            | Mltp::Error { .. } => {
+            msg if is_call_event(&msg) => {
                 // No CallSup (restarting): the actor says so in the log, as before.
                 let Some(sup) = call_sup() else { return Some(msg) };
                 match sup.cast(CallSupMsg::Switch { link: link.to_string(), msg: Box::new(msg) }) {
@@ -96,6 +88,22 @@ impl LinkLane {
             other => Some(other),
         }
     }
+}
+
+/// The Connector's events about calls, which CallSup routes to the call's actor.
+pub fn is_call_event(msg: &Mltp) -> bool {
+    matches!(
+        msg,
+        Mltp::CallCreated { .. }
+            | Mltp::PartyCreated { .. }
+            | Mltp::PartyStateChanged { .. }
+            | Mltp::PartyDeleted { .. }
+            | Mltp::CallDeleted { .. }
+            | Mltp::ImReceived { .. }
+            | Mltp::DtmfReceived { .. }
+            | Mltp::TreatmentEnded { .. }
+            | Mltp::Error { .. }
+    )
 }
 
 /// Mirrors one of the Connector's HA records, durably, so it can be given back after a restart.

@@ -76,18 +76,7 @@ impl LinkState {
             (Mltp::DnState { dn, state, cause }, _) => {
                 tracing::info!(link = self.cfg.n, %dn, ?state, ?cause, "connector reports DN state");
             }
-            (
-                m @ (Mltp::CallCreated { .. }
-                | Mltp::PartyCreated { .. }
-                | Mltp::PartyStateChanged { .. }
-                | Mltp::PartyDeleted { .. }
-                | Mltp::CallDeleted { .. }
-                | Mltp::ImReceived { .. }
-                | Mltp::DtmfReceived { .. }
-                | Mltp::TreatmentEnded { .. }
-                | Mltp::Error { .. }),
-                _,
-            ) => match self.ctx.call_sup() {
+            (m, _) if link_lane::is_call_event(&m) => match self.ctx.call_sup() {
                 Some(cm) => {
                     let _ = cm.cast(CallSupMsg::Switch { link: self.cfg.name.clone(), msg: Box::new(m) });
                 }
