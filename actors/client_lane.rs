@@ -125,7 +125,8 @@ impl Lane {
             // remote actors and mistyped cells): not expected, but answered all the same.
             Err(e) => {
                 tracing::error!(client = client.id, error = %e, "call request refused by CallSup");
-                let mut ev = Event::error_for(&stub, ErrorCode::Internal, Some("call handling is restarting; retry".into()));
+                let mut ev =
+                    Event::error_for(&stub, ErrorCode::Internal, Some("call handling is restarting; retry".into()));
                 ctx.stamp(&mut ev);
                 client.reply(ev);
                 None

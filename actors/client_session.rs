@@ -78,7 +78,14 @@ impl Actor for ClientSession {
 
     async fn post_start(&self, me: ActorRef<SessionMsg>, st: &mut SessionState) -> Result<(), ActorProcessingErr> {
         let (tcp, queue) = st.pending.take().expect("post_start runs once");
-        st.io = Some(AbortOnDrop::spawn(client_io::run_io(st.ctx.clone(), tcp, queue, st.handle.clone(), st.lane.clone(), me)));
+        st.io = Some(AbortOnDrop::spawn(client_io::run_io(
+            st.ctx.clone(),
+            tcp,
+            queue,
+            st.handle.clone(),
+            st.lane.clone(),
+            me,
+        )));
         tracing::info!(client = st.id, peer = %st.peer, "client connected");
         Ok(())
     }

@@ -328,7 +328,8 @@ impl LinkState {
         self.out = Some(tx);
         let lane = Arc::new(LinkLane::new(self.cfg.name.clone()));
         self.lane = Some(lane.clone());
-        let (generation, me, ctx, n, hide) = (self.generation, me.clone(), self.ctx.clone(), self.cfg.n, self.hide.clone());
+        let (generation, me, ctx, n, hide) =
+            (self.generation, me.clone(), self.ctx.clone(), self.cfg.n, self.hide.clone());
         self.io = Some(AbortOnDrop::spawn(async move {
             let deliver = |msg: MltpMessage| {
                 tracing::debug!(link = n, "received MLTP\n{}", crate::mltp::render_for_log(&msg, &hide));
