@@ -67,6 +67,11 @@ impl Lane {
         self.opened.store(true, Ordering::Release);
     }
 
+    /// The handshake is done (the session's record; the lane opens with it).
+    pub fn is_open(&self) -> bool {
+        self.opened.load(Ordering::Acquire)
+    }
+
     pub fn is_registered(&self, dn: &DnName) -> bool {
         self.registered.lock().contains(dn)
     }
@@ -96,7 +101,7 @@ impl Lane {
     /// Whether the session would only check this request and pass it on to CallSup, with nothing
     /// of this connection's before it still in the session.
     fn takes(&self, req: &Request) -> bool {
-        self.opened.load(Ordering::Acquire)
+        self.is_open()
             && self.in_flight.load(Ordering::Acquire) == 0
             && route(req.kind) == Route::Calls
             && req.check_supported().is_ok()

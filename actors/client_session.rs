@@ -39,7 +39,6 @@ pub struct SessionState {
     id: u64,
     peer: SocketAddr,
     handle: ClientHandle,
-    opened: bool,
     /// Shared with the reader: opened, the registered DNs, requests not yet handled here.
     lane: Arc<Lane>,
     io: Option<AbortOnDrop<()>>,
@@ -69,7 +68,6 @@ impl Actor for ClientSession {
             id: args.id,
             peer: args.peer,
             handle,
-            opened: false,
             lane: Arc::new(Lane::default()),
             io: None,
             pending: Some((args.tcp, queue)),
@@ -145,7 +143,7 @@ impl SessionState {
     async fn on_request(&mut self, req: Request) {
         self.ctx.metrics.request(req.kind.name());
         tracing::debug!(client = self.id, request = %req.log_display(self.ctx.visibility), "request");
-        if !self.opened {
+        if !self.lane.is_open() {
             return self.open(&req);
         }
         if let Err(code) = req.check_supported() {
@@ -180,7 +178,6 @@ impl SessionState {
     fn open(&mut self, req: &Request) {
         match check_open_server(req) {
             Ok(()) => {
-                self.opened = true;
                 self.lane.open();
                 let mut ev = self.server_info(req);
                 ev.kind = EventKind::ServerConnected;
