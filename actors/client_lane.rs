@@ -44,13 +44,27 @@ pub fn route(kind: RequestKind) -> Route {
 }
 
 /// Enough of a request to answer it (ReferenceID, ThisDN, ConnID), kept before it is handed on, for
-/// a cast that fails without giving the request back.
-pub fn answerable(req: &Request) -> Request {
-    let mut stub = Request::new(req.kind);
-    stub.attrs.reference_id = req.attrs.reference_id;
-    stub.attrs.this_dn = req.attrs.this_dn.clone();
-    stub.attrs.conn_id = req.attrs.conn_id;
-    stub
+/// a cast that fails without giving the request back. Small on purpose: it is taken for every
+/// request on the fast lane, and a whole `Request` is built from it only in that failure.
+pub struct Answerable {
+    pub kind: RequestKind,
+    reference_id: Option<u32>,
+    this_dn: Option<DnName>,
+    conn_id: Option<crate::model::ConnId>,
+}
+
+impl Answerable {
+    pub fn of(req: &Request) -> Self {
+        let a = &req.attrs;
+        Answerable { kind: req.kind, reference_id: a.reference_id, this_dn: a.this_dn.clone(), conn_id: a.conn_id }
+    }
+
+    pub fn request(self) -> Request {
+        let mut req = Request::new(self.kind);
+        (req.attrs.reference_id, req.attrs.this_dn, req.attrs.conn_id) =
+            (self.reference_id, self.this_dn, self.conn_id);
+        req
+    }
 }
 
 #[derive(Default)]
@@ -117,10 +131,10 @@ impl Lane {
         }
         let Some(sup) = ctx.call_sup() else { return Some(req) };
         tracing::debug!(client = client.id, request = %req.log_display(ctx.visibility), "request (fast lane)");
-        let stub = answerable(&req);
+        let kept = Answerable::of(&req);
         match sup.cast(CallSupMsg::Request { client: client.clone(), request: Box::new(req) }) {
             Ok(()) => {
-                ctx.metrics.request(stub.kind.name());
+                ctx.metrics.request(kept.kind.name());
                 ctx.metrics.requests_fast_lane.fetch_add(1, Ordering::Relaxed);
                 None
             }
@@ -130,8 +144,8 @@ impl Lane {
             // remote actors and mistyped cells): not expected, but answered all the same.
             Err(e) => {
                 tracing::error!(client = client.id, error = %e, "call request refused by CallSup");
-                let mut ev =
-                    Event::error_for(&stub, ErrorCode::Internal, Some("call handling is restarting; retry".into()));
+                let message = Some("call handling is restarting; retry".into());
+                let mut ev = Event::error_for(&kept.request(), ErrorCode::Internal, message);
                 ctx.stamp(&mut ev);
                 client.reply(ev);
                 None

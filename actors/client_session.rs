@@ -8,7 +8,7 @@
 
 use crate::actors::call_sup::CallSupMsg;
 use crate::actors::client_io;
-use crate::actors::client_lane::{answerable, route, Lane, Route};
+use crate::actors::client_lane::{route, Answerable, Lane, Route};
 use crate::actors::context::ServerContext;
 use crate::actors::dn::DnMsg;
 use crate::actors::outbound::{ClientHandle, ClientQueue, CloseReason};
@@ -169,8 +169,12 @@ impl SessionState {
             }
             RequestKind::QueryServer => self.reply(self.server_info(&req)),
             RequestKind::RegisterAddress | RequestKind::UnregisterAddress => self.register(req).await,
-            // route() sends only the kinds above here.
-            other => tracing::error!(request = other.name(), "not a connection request: dropped by the session"),
+            // route() sends only the kinds above here; should the two disagree, the client still
+            // gets an answer.
+            other => {
+                tracing::error!(request = other.name(), "not a connection request");
+                self.error(&req, ErrorCode::Internal, format!("{} was not dispatched", other.name()));
+            }
         }
     }
 
@@ -256,14 +260,14 @@ impl SessionState {
         }
         let req = match self.ctx.call_sup() {
             Some(sup) => {
-                let stub = answerable(&req);
+                let kept = Answerable::of(&req);
                 match sup.cast(CallSupMsg::Request { client: self.handle.clone(), request: Box::new(req) }) {
                     Ok(()) => return,
                     Err(ractor::MessagingErr::SendErr(CallSupMsg::Request { request, .. })) => *request,
                     // Not expected (see client_lane): answered from what was kept of it.
                     Err(e) => {
                         tracing::error!(client = self.id, error = %e, "call request refused by CallSup");
-                        stub
+                        kept.request()
                     }
                 }
             }
