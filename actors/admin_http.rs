@@ -10,7 +10,7 @@ use crate::actors::context::ServerContext;
 use crate::actors::dn::DnMsg;
 use crate::actors::supervision::{child, ChildSpec, RestartPolicy};
 use crate::actors::task::AbortOnDrop;
-use crate::metrics::ActorStats;
+use crate::metrics::{ActorStats, RuntimeStats};
 use crate::model::DnName;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
@@ -178,7 +178,11 @@ async fn metrics(State(ctx): State<Arc<ServerContext>>) -> Response {
         stats.parked += c.parked as u64;
     }
     *stats.by_kind.entry("Root".into()).or_default() += 1;
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], ctx.metrics.render(&stats)).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        ctx.metrics.render(&stats, &RuntimeStats::of(&tokio::runtime::Handle::current())),
+    )
+        .into_response()
 }
 
 /// The request -> event histogram's recorded values (a load run takes the difference per step).

@@ -32,6 +32,32 @@ pub struct ActorStats {
     pub parked: u64,
 }
 
+/// What the tokio runtime reports of itself when metrics are rendered: where request latency
+/// grows at constant load, busy time against CPU time and the parks per second say whether the
+/// workers wait (a lock, a page fault) or queue.
+#[derive(Default)]
+pub struct RuntimeStats {
+    pub alive_tasks: u64,
+    pub global_queue_depth: u64,
+    /// Per worker: seconds spent polling tasks, and times parked.
+    pub busy_seconds: Vec<f64>,
+    pub parks: Vec<u64>,
+}
+
+impl RuntimeStats {
+    /// The figures of the runtime `handle` belongs to.
+    pub fn of(handle: &tokio::runtime::Handle) -> Self {
+        let m = handle.metrics();
+        let workers = 0..m.num_workers();
+        RuntimeStats {
+            alive_tasks: m.num_alive_tasks() as u64,
+            global_queue_depth: m.global_queue_depth() as u64,
+            busy_seconds: workers.clone().map(|w| m.worker_total_busy_duration(w).as_secs_f64()).collect(),
+            parks: workers.map(|w| m.worker_park_count(w)).collect(),
+        }
+    }
+}
+
 impl Metrics {
     pub fn new() -> Self {
         Self::default()
@@ -58,7 +84,7 @@ impl Metrics {
     }
 
     /// Prometheus text exposition format (version 0.0.4).
-    pub fn render(&self, actors: &ActorStats) -> String {
+    pub fn render(&self, actors: &ActorStats, runtime: &RuntimeStats) -> String {
         let mut out = String::new();
         let gauge = |out: &mut String, name: &str, help: &str, kind: &str| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -118,6 +144,18 @@ impl Metrics {
             let _ = writeln!(out, "tserver_errors_total{{code=\"{code}\"}} {n}");
         }
         self.request_latency.render(&mut out);
+        gauge(&mut out, "tokio_alive_tasks", "Tasks alive in the runtime.", "gauge");
+        let _ = writeln!(out, "tokio_alive_tasks {}", runtime.alive_tasks);
+        gauge(&mut out, "tokio_global_queue_depth", "Tasks waiting in the runtime's shared queue.", "gauge");
+        let _ = writeln!(out, "tokio_global_queue_depth {}", runtime.global_queue_depth);
+        gauge(&mut out, "tokio_worker_busy_seconds_total", "Time each worker spent polling tasks.", "counter");
+        for (w, s) in runtime.busy_seconds.iter().enumerate() {
+            let _ = writeln!(out, "tokio_worker_busy_seconds_total{{worker=\"{w}\"}} {s:.6}");
+        }
+        gauge(&mut out, "tokio_worker_parks_total", "Times each worker parked for want of work.", "counter");
+        for (w, n) in runtime.parks.iter().enumerate() {
+            let _ = writeln!(out, "tokio_worker_parks_total{{worker=\"{w}\"}} {n}");
+        }
         out
     }
 }
@@ -135,7 +173,12 @@ mod tests {
         m.events(3);
         let mut actors = ActorStats::default();
         actors.by_kind.insert("Dn".into(), 22);
-        let text = m.render(&actors);
+        let runtime =
+            RuntimeStats { alive_tasks: 7, busy_seconds: vec![1.5, 2.0], parks: vec![3, 4], ..Default::default() };
+        let text = m.render(&actors, &runtime);
+        assert!(text.contains("tokio_alive_tasks 7"), "{text}");
+        assert!(text.contains("tokio_worker_busy_seconds_total{worker=\"1\"} 2.000000"), "{text}");
+        assert!(text.contains("tokio_worker_parks_total{worker=\"0\"} 3"), "{text}");
         assert!(text.contains("tserver_requests_total{request=\"MakeCall\"} 2"), "{text}");
         assert!(text.contains("tserver_errors_total{code=\"51\"} 1"));
         assert!(text.contains("tserver_events_sent_total 3"));

@@ -109,6 +109,9 @@ pub async fn run(plan: LoadPlan, target: Target, naming: Naming) -> Result<LoadR
     let script = CallScript::new(plan.updates_per_call, plan.hold, plan.transfer_ratio, plan.conference_ratio);
     let shared = Arc::new(Shared { stats: stats.clone(), pool: pool.clone(), script });
 
+    if let Some(why) = plan.over_capacity().filter(|_| internal) {
+        tracing::warn!("{why}");
+    }
     tracing::info!(agents = agents.len(), internal_router = internal, pid, "logging the agents in");
     let clients = log_in_all(&target.tlib, &agents, naming.login_base).await?;
     let (stop_tx, stop_rx) = watch::channel(false);

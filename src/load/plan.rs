@@ -133,6 +133,23 @@ impl LoadPlan {
         let busy = self.answer_delay.as_secs_f64() + self.hold.as_secs_f64() + 0.25;
         (self.agents as f64 * self.calls_per_agent as f64) / busy
     }
+
+    /// Why the agents cannot take the offered rate (None: they can). Above their capacity every
+    /// second adds callers to a queue that never drains: the step then measures that queue (the
+    /// route wait, and with it the latency of everything around it, rising all run), not the
+    /// server at that rate. Not for `--profile max`, whose steps stop below the capacity.
+    pub fn over_capacity(&self) -> Option<String> {
+        let capacity = self.agent_capacity_cps();
+        let per_call = self.answer_delay.as_secs_f64() + self.hold.as_secs_f64() + 0.25;
+        (self.profile != ProfileKind::Max && self.cps > capacity).then(|| {
+            format!(
+                "{} CPS is more than the agents can take ({capacity:.0} CPS: {} agents x {} calls, {per_call:.2} s \
+                 each): callers queue for agents and the queue grows all run; raise --agents or \
+                 --calls-per-agent, or shorten --hold",
+                self.cps, self.agents, self.calls_per_agent
+            )
+        })
+    }
 }
 
 /// One measured step, as the stepping rule sees it.
@@ -243,6 +260,19 @@ mod tests {
         assert_eq!((m.voice, m.im, m.video), (8.0, 1.0, 1.0));
         assert!("fax=1".parse::<MediaMix>().unwrap_err().contains("fax"));
         assert!("voice".parse::<MediaMix>().is_err());
+    }
+
+    #[test]
+    fn a_rate_over_the_agents_capacity_is_named() {
+        let mut p = crate::load::tests::plan();
+        (p.agents, p.cps, p.hold, p.answer_delay) =
+            (10_000, 1000.0, Duration::from_secs(20), Duration::from_millis(100));
+        p.calls_per_agent = 2; // 20,000 slots for 20.35 s each: 983 CPS
+        let why = p.over_capacity().expect("1,000 CPS is over 983");
+        assert!(why.contains("983 CPS") && why.contains("10000 agents x 2 calls"), "{why}");
+        p.calls_per_agent = 3;
+        assert_eq!(p.over_capacity(), None);
+        assert_eq!(LoadPlan::vendor(crate::load::tests::plan(), None).over_capacity(), None);
     }
 
     #[test]

@@ -231,6 +231,9 @@ impl LoadReport {
             "machine: {} cores, {}, {} MiB",
             self.machine.nproc, self.machine.cpu_model, self.machine.mem_total_mib
         );
+        if let Some(why) = self.plan.over_capacity().filter(|_| self.router == "internal") {
+            let _ = writeln!(out, "warning: {why}");
+        }
         for s in &self.steps {
             let _ = writeln!(out, "-- {:.1} CPS offered: {}", s.offered_cps, s.failure.as_deref().unwrap_or("healthy"));
             let _ = writeln!(
@@ -335,6 +338,18 @@ mod tests {
         let report = LoadReport::new(Default::default(), crate::load::tests::plan(), "internal", vec![s], None);
         assert!(!report.healthy);
         assert!(report.summary().contains("NOT HEALTHY"), "{}", report.summary());
+    }
+
+    #[test]
+    fn the_summary_warns_of_a_rate_over_the_agents_capacity_when_it_routes() {
+        let mut plan = crate::load::tests::plan();
+        plan.cps = 20.0; // 10 agents x 1 call for 1.35 s each: 7 CPS
+        let warned = |router: &str| {
+            let report = LoadReport::new(Default::default(), plan.clone(), router, vec![], None);
+            report.summary().contains("warning: 20 CPS is more than the agents can take (7 CPS")
+        };
+        assert!(warned("internal"));
+        assert!(!warned("external"), "another router has its own agents");
     }
 
     #[test]
