@@ -130,8 +130,13 @@ impl LoadPlan {
     /// The most calls per second the agents can take: each call holds an agent slot for the answer
     /// delay, the hold time and a margin for routing and release.
     pub fn agent_capacity_cps(&self) -> f64 {
-        let busy = self.answer_delay.as_secs_f64() + self.hold.as_secs_f64() + 0.25;
-        (self.agents as f64 * self.calls_per_agent as f64) / busy
+        (self.agents as f64 * self.calls_per_agent as f64) / self.slot_seconds_per_call()
+    }
+
+    /// How long one call holds an agent's slot: answer delay, hold, and a margin for routing and
+    /// release.
+    fn slot_seconds_per_call(&self) -> f64 {
+        self.answer_delay.as_secs_f64() + self.hold.as_secs_f64() + 0.25
     }
 
     /// Why the agents cannot take the offered rate (None: they can). Above their capacity every
@@ -140,7 +145,7 @@ impl LoadPlan {
     /// server at that rate. Not for `--profile max`, whose steps stop below the capacity.
     pub fn over_capacity(&self) -> Option<String> {
         let capacity = self.agent_capacity_cps();
-        let per_call = self.answer_delay.as_secs_f64() + self.hold.as_secs_f64() + 0.25;
+        let per_call = self.slot_seconds_per_call();
         (self.profile != ProfileKind::Max && self.cps > capacity).then(|| {
             format!(
                 "{} CPS is more than the agents can take ({capacity:.0} CPS: {} agents x {} calls, {per_call:.2} s \
