@@ -229,7 +229,10 @@ impl CallSupState {
         let family = match owner {
             Some(f) => f,
             None if request.kind == RequestKind::MakeCall => self.new_family(me).await?,
-            None => return Ok(self.in_lobby(client, request)),
+            None => {
+                self.in_lobby(client, request);
+                return Ok(());
+            }
         };
         self.forward(family, Routed::Request { client, request });
         Ok(())

@@ -134,7 +134,7 @@ impl Lane {
         let kept = Answerable::of(&req);
         match sup.cast(CallSupMsg::Request { client: client.clone(), request: Box::new(req) }) {
             Ok(()) => {
-                ctx.metrics.request(kept.kind.name());
+                ctx.metrics.request(kept.kind);
                 ctx.metrics.requests_fast_lane.fetch_add(1, Ordering::Relaxed);
                 None
             }

@@ -141,7 +141,7 @@ impl Actor for ClientSession {
 
 impl SessionState {
     async fn on_request(&mut self, req: Request) {
-        self.ctx.metrics.request(req.kind.name());
+        self.ctx.metrics.request(req.kind);
         tracing::debug!(client = self.id, request = %req.log_display(self.ctx.visibility), "request");
         if !self.lane.is_open() {
             return self.open(&req);
@@ -286,7 +286,7 @@ impl SessionState {
             client: self.handle.clone(),
             request: Box::new(req.clone()),
         };
-        if !self.ctx.monitor_sup().is_some_and(|m| m.cast(msg).is_ok()) {
+        if self.ctx.monitor_sup().is_none_or(|m| m.cast(msg).is_err()) {
             self.error(&req, ErrorCode::Internal, "call supervision is restarting; retry".into());
         }
     }

@@ -207,7 +207,8 @@ impl SessionState {
     }
 
     /// MAKE_CALL goes to the Connector, which anchors the call in a pool conference and answers
-    /// through [`SessionMsg::Reply`].
+    /// through [`SessionMsg::Reply`]. One argument per field of the MLTP message.
+    #[allow(clippy::too_many_arguments)]
     fn make_call(
         &self,
         tx: TxId,

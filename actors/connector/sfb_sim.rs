@@ -395,7 +395,10 @@ impl SfbState {
             AppCmd::ScheduleConference { endpoint, lobby_bypass } => {
                 json(w.schedule_conference(now, &endpoint, lobby_bypass)?)
             }
-            AppCmd::SetHostingPolicy(policy) => json(w.set_hosting_policy(policy)),
+            AppCmd::SetHostingPolicy(policy) => {
+                w.set_hosting_policy(policy);
+                json(())
+            }
             AppCmd::ExportCalls(calls) => {
                 let mine = |r: &CallRecord| routes.call_owner.get(&r.call).map(String::as_str) == Some(connector);
                 // Named calls are looked up one by one (the Connector names the one call an event

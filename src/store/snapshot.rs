@@ -48,6 +48,9 @@ impl Snapshot {
 /// State of one DN that must survive an actor restart and a process restart.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "version")]
+// V1 is only read (and upgraded) at start-up; V2 is what every write stores, and boxing it would
+// add an allocation to each of them.
+#[allow(clippy::large_enum_variant)]
 pub enum DnSnapshot {
     V1(DnSnapshotV1),
     V2(DnSnapshotV2),

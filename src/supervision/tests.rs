@@ -26,7 +26,10 @@ fn monitor(sup: &str, agent: &str, ext: Option<KvList>, kind: Option<MonitorNext
     r
 }
 
-fn modes(events: &[(DnName, Event)]) -> Vec<(String, EventKind, Option<&str>, Option<&str>, Option<u32>)> {
+/// ThisDN, event, its monitoring mode and scope, and its ReferenceID.
+type Mode<'a> = (String, EventKind, Option<&'a str>, Option<&'a str>, Option<u32>);
+
+fn modes(events: &[(DnName, Event)]) -> Vec<Mode<'_>> {
     events
         .iter()
         .map(|(dn, e)| {
