@@ -45,6 +45,11 @@ async fn health_ready_tree_and_metrics() {
     assert!(text.contains("tserver_requests_total{request=\"RegisterAddress\"} 1"), "{text}");
     assert!(text.contains("tserver_errors_total{code=\"51\"} 1"), "{text}");
     assert!(text.contains("tserver_events_sent_total"), "{text}");
+    // The runtime's own figures, one line per worker for the per-worker ones.
+    let alive: u64 = text.lines().find_map(|l| l.strip_prefix("tokio_alive_tasks ")).unwrap().parse().unwrap();
+    assert!(alive > dns as u64, "every Dn actor is a task: {alive}");
+    assert!(text.contains("tokio_worker_busy_seconds_total{worker=\"0\"}"), "{text}");
+    assert!(text.contains("tokio_worker_parks_total{worker=\"0\"}"), "{text}");
 
     // The three requests (the client's TOpenServer, TRegisterAddress, and TAnswerCall answered by
     // EventError) were timed by the server, read -> answer written: recorded just after the
