@@ -71,8 +71,7 @@ async fn two_step_transfer_of_a_customer_call() {
     a_ev.register(AGENT01).await.unwrap();
     b.register(AGENT02).await.unwrap();
     let customer = "tel:+14155550111";
-    server.admin_json("POST", "/sim/calls", &format!(r#"{{"from":"{customer}","to":"{AGENT01}"}}"#)).await;
-    let ringing = a_ev.wait_for(STEP, |e| e.kind == EventKind::Ringing).await.expect("ringing");
+    let ringing = server.ring(&mut a_ev, customer, AGENT01).await;
     let main = ringing.attrs.conn_id.unwrap();
     server.admin_json("POST", &format!("/sim/users/{AGENT01}/answer"), "").await;
     assert!(a_ev.wait_for(STEP, |e| e.kind == EventKind::Established).await.is_some());
@@ -111,8 +110,7 @@ async fn calls_survive_a_call_sup_restart() {
     let mut desk = server.client().await;
     desk.register(AGENT01).await.unwrap();
     let customer = "tel:+14155550122";
-    server.admin_json("POST", "/sim/calls", &format!(r#"{{"from":"{customer}","to":"{AGENT01}"}}"#)).await;
-    let conn = desk.wait_for(STEP, |e| e.kind == EventKind::Ringing).await.unwrap().attrs.conn_id.unwrap();
+    let conn = server.ring(&mut desk, customer, AGENT01).await.attrs.conn_id.unwrap();
     server.admin_json("POST", &format!("/sim/users/{AGENT01}/answer"), "").await;
     assert!(desk.wait_for(STEP, |e| e.kind == EventKind::Established).await.is_some());
 
@@ -201,8 +199,7 @@ async fn pass_through_refusal_when_not_allowed() {
             .await;
     let mut desk = server.client().await;
     desk.register(AGENT01).await.unwrap();
-    server.admin_json("POST", "/sim/calls", r#"{"from":"tel:+14155550144","to":"sip:agent01@skype.lab"}"#).await;
-    let conn = desk.wait_for(STEP, |e| e.kind == EventKind::Ringing).await.unwrap().attrs.conn_id.unwrap();
+    let conn = server.ring(&mut desk, "tel:+14155550144", AGENT01).await.attrs.conn_id.unwrap();
     server.admin_json("POST", &format!("/sim/users/{AGENT01}/answer"), "").await;
     assert!(desk.wait_for(STEP, |e| e.kind == EventKind::Established).await.is_some());
     // Transferring the customer to another external number would leave no configured DN.
@@ -226,8 +223,7 @@ async fn call_requests_take_the_fast_lane_without_overtaking_earlier_requests() 
     let server = TestServer::start().await;
     let mut desk = server.client().await;
     desk.register(AGENT01).await.unwrap();
-    server.admin_json("POST", "/sim/calls", r#"{"from":"tel:+14155550100","to":"sip:agent01@skype.lab"}"#).await;
-    let ringing = desk.wait_for(STEP, |e| e.kind == EventKind::Ringing).await.expect("EventRinging");
+    let ringing = server.ring(&mut desk, "tel:+14155550100", AGENT01).await;
     let conn = ringing.attrs.conn_id.expect("ConnID");
     let update = |key: &str| {
         let mut r = req(RequestKind::UpdateUserData, AGENT01);

@@ -45,8 +45,7 @@ async fn a_server_stopped_during_a_call_starts_again_with_the_call() {
     let server = TestServer::start().await;
     let mut desk = server.client().await;
     desk.register(AGENT01).await.unwrap();
-    server.admin_json("POST", "/sim/calls", r#"{"from":"tel:+14155550190","to":"sip:agent01@skype.lab"}"#).await;
-    let conn = desk.wait_for(STEP, |e| e.kind == EventKind::Ringing).await.unwrap().attrs.conn_id.unwrap();
+    let conn = server.ring(&mut desk, "tel:+14155550190", AGENT01).await.attrs.conn_id.unwrap();
     drop(desk);
     let dir = server.shutdown().await;
     // Every snapshot kind written during a call (DN, call, HA mirror) must load again.

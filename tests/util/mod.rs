@@ -89,6 +89,13 @@ impl TestServer {
         (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
     }
 
+    /// A simulated caller `from` dials `to` (a SfB URI or Tel URI); the EventRinging `desk`, which
+    /// registered the DN, gets for the call.
+    pub async fn ring(&self, desk: &mut Client, from: &str, to: &str) -> Event {
+        self.admin_json("POST", "/sim/calls", &serde_json::json!({"from": from, "to": to}).to_string()).await;
+        desk.wait_for(STEP, |e| e.kind == sfb_tserver::tlib::EventKind::Ringing).await.expect("EventRinging")
+    }
+
     pub async fn shutdown(mut self) -> tempfile::TempDir {
         self.handle.take().unwrap().shutdown().await;
         self.dir
